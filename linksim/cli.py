@@ -1,0 +1,93 @@
+"""The ``linksim`` command line: a thin, lazily loaded click group.
+
+Each subcommand lives in ``linksim/commands/<name>.py`` and is imported only when it runs
+(or when its own ``--help`` is asked for), so ``linksim --help`` answers at once. Heavy
+modules (numba, torch, matplotlib, h5py) are imported inside the command functions.
+
+User errors (bad option values, invalid config) print one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+# name -> (module:attribute, one-line help shown by ``linksim --help``)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "config": ("linksim.commands.config_cmd:config", "Show the effective configuration."),
+    "scenario": ("linksim.commands.scenario_cmd:scenario", "Draw one drop and write it to HDF5."),
+    "emulate": ("linksim.commands.emulate_cmd:emulate",
+                "Waveform-level emulation: measured vs analytical rates."),
+    "figure": ("linksim.commands.figure_cmd:figure", "Reproduce a figure of the paper."),
+    "validate": ("linksim.commands.validate_cmd:validate", "Model-vs-waveform validation report."),
+    "bench": ("linksim.commands.bench_cmd:bench", "Benchmarks: numba kernels vs numpy references."),
+    "dataset": ("linksim.commands.dataset_cmd:dataset", "Generate the DTN training dataset."),
+    "train-dtn": ("linksim.commands.train_dtn_cmd:train_dtn", "Train the dense Transformer network."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        module_name, attr = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                return None
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="linksim")
+def cli() -> None:
+    """linksim: waveform-level OFDM link emulator for cooperative multi-satellite downlink
+    with statistical-CSI precoding (arXiv 2505.08038)."""
+
+
+def fail(message: str) -> None:
+    """Print a one-line user error and exit with status 2."""
+    click.echo(f"linksim: error: {message}", err=True)
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from linksim.config import ConfigError
+
+    try:
+        rv = cli.main(args=argv, prog_name="linksim", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=False)
+        sys.exit(0)
+    except click.UsageError as exc:
+        fail(exc.format_message().replace("\n", " "))
+    except ConfigError as exc:
+        fail(str(exc))
+    except click.exceptions.Abort:
+        click.echo("linksim: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("linksim: interrupted; finished results are kept", err=True)
+        sys.exit(130)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        fail(exc.format_message().replace("\n", " "))
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

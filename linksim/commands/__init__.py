@@ -1,0 +1,1 @@
+"""One module per ``linksim`` subcommand; each keeps its heavy imports inside the function."""

@@ -1,0 +1,48 @@
+"""Options shared by every subcommand: --config, --set, --seed, --out, --json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+
+def config_options(func: Callable) -> Callable:
+    """Add ``--config FILE`` and repeatable ``--set name=value``."""
+    func = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                        help="Override one config field (TOML value syntax); repeatable.")(func)
+    func = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                        default=None, help="TOML config file (defaults: Table I).")(func)
+    return func
+
+
+def seed_option(func: Callable) -> Callable:
+    return click.option("--seed", type=click.IntRange(min=0), default=1, show_default=True,
+                        help="Root seed; every drop gets its own SeedSequence child.")(func)
+
+
+def out_option(command: str) -> Callable:
+    def deco(func: Callable) -> Callable:
+        return click.option("--out", "out_dir", type=click.Path(file_okay=False),
+                            default=f"linksim-out/{command}", show_default=True,
+                            help="Output directory.")(func)
+    return deco
+
+
+def json_option(func: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print one JSON document on stdout (logs go to stderr).")(func)
+
+
+def load_cfg(config_path: str | None, sets: tuple[str, ...], **overrides: Any):
+    """The validated config from defaults, file, --set and command options (None = unset)."""
+    from linksim.config import load_config
+
+    return load_config(config_path, overrides=overrides, sets=sets)
+
+
+def ensure_dir(path: str | Path) -> Path:
+    p = Path(path)
+    p.mkdir(parents=True, exist_ok=True)
+    return p
