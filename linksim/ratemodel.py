@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from linksim.channel import draw_fading
 from linksim.scsi import Scsi
 
 
@@ -162,8 +163,6 @@ def ergodic_rates_mc(scsi: Scsi, W: np.ndarray, rng: np.random.Generator, num_sa
     A = coupling(scsi.steering, W)
     own = np.diagonal(A, axis1=1, axis2=2)  # [S, K]
     cross_power = np.maximum(np.sum(np.abs(A) ** 2, axis=2) - np.abs(own) ** 2, 0.0)
-    los_amp = np.sqrt(scsi.los_fraction * scsi.gamma)
-    nlos_std = np.sqrt(np.maximum(scsi.gamma - scsi.los_fraction * scsi.gamma, 0.0))
     s, k = scsi.gamma.shape
     chunk = max(1, 262_144 // (s * k))
     total = np.zeros(k)
@@ -173,8 +172,7 @@ def ergodic_rates_mc(scsi: Scsi, W: np.ndarray, rng: np.random.Generator, num_sa
     while done < num_samples:
         m = min(chunk, num_samples - done)
         size = (m, s, k)
-        diffuse = (rng.standard_normal(size) + 1j * rng.standard_normal(size)) * np.sqrt(0.5)
-        g = los_amp + nlos_std * diffuse
+        g = draw_fading(rng, scsi.gamma, scsi.kappa, size=(m,))
         theta = _phase_error_draw(scsi.rho, rng, size)
         desired = np.abs(np.sum(np.exp(-1j * theta) * np.conj(g) * own, axis=1)) ** 2
         interference = np.sum(np.abs(g) ** 2 * cross_power, axis=1)

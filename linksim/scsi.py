@@ -104,3 +104,99 @@ class Scsi:
             rho=self.rho[np.ix_(si, ui)], steering=self.steering[np.ix_(si, ui)],
             noise_power_w=self.noise_power_w[ui], vartheta_x=self.vartheta_x[np.ix_(si, ui)],
             vartheta_y=self.vartheta_y[np.ix_(si, ui)], antenna_size=self.antenna_size)
+
+
+# --------------------------------------------------------------------------- phase-error model
+def expected_phase_factor(phase_error_var_rad2: float | np.ndarray) -> np.ndarray:
+    """rho = E[e^{j theta}] = exp(-sigma_theta^2 / 2) for theta ~ N(0, sigma_theta^2) (eq. 25, Sec. V).
+
+    phase_error_var_rad2 : float64 [...] >= 0 (rad^2). Returns float64 [...] in (0, 1].
+    """
+    var = np.asarray(phase_error_var_rad2, dtype=np.float64)
+    if np.any(np.isnan(var)) or np.any(var < 0):
+        raise ValueError("phase_error_var_rad2 must be >= 0")
+    return np.exp(-0.5 * var)
+
+
+@dataclass(frozen=True)
+class CompensationErrorModel:
+    """Residual errors of delay/Doppler precompensation, eqs. (7), (13) and Sec. V.
+
+    Delta tau_{s,k} ~ N(0, delay_error_std_s^2) and Delta nu_{s,k} ~ N(0, doppler_error_std_hz^2),
+    independent across links. The carrier phase error of eq. (13) at time t after the
+    compensation reference is theta = -2 pi f_c Delta tau + 2 pi Delta nu t, Gaussian with
+    variance (2 pi f_c sigma_tau)^2 + (2 pi sigma_nu t)^2. :meth:`from_config` sets
+    sigma_tau = sqrt(cfg.phase_error_var_rad2) / (2 pi f_c), so the phase error at t = 0 has
+    exactly the configured variance (0.5 rad^2 at 2 GHz: sigma_tau = 0.056 ns, negligible as a
+    baseband timing error).
+
+    Attributes
+    ----------
+    carrier_hz : float             f_c
+    delay_error_std_s : float      sigma_tau >= 0 (seconds)
+    doppler_error_std_hz : float   sigma_nu >= 0 (hertz)
+    """
+
+    carrier_hz: float
+    delay_error_std_s: float
+    doppler_error_std_hz: float
+
+    def __post_init__(self) -> None:
+        if not np.isfinite(self.carrier_hz) or self.carrier_hz <= 0:
+            raise ValueError(f"carrier_hz must be finite and > 0 (got {self.carrier_hz})")
+        for name in ("delay_error_std_s", "doppler_error_std_hz"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be finite and >= 0 (got {value})")
+
+    @classmethod
+    def from_config(cls, cfg) -> "CompensationErrorModel":
+        """From cfg.carrier_hz, cfg.phase_error_var_rad2 and cfg.doppler_error_std_hz."""
+        sigma_tau = np.sqrt(cfg.phase_error_var_rad2) / (2.0 * np.pi * cfg.carrier_hz)
+        return cls(carrier_hz=float(cfg.carrier_hz), delay_error_std_s=float(sigma_tau),
+                   doppler_error_std_hz=float(cfg.doppler_error_std_hz))
+
+    def draw(self, rng: np.random.Generator, shape: tuple[int, ...]
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw (delay_error_s, doppler_error_hz), float64 [*shape] each (eq. 7)."""
+        delay = self.delay_error_std_s * rng.standard_normal(shape)
+        doppler = self.doppler_error_std_hz * rng.standard_normal(shape)
+        return delay, doppler
+
+    def phase_error_var_rad2(self, t_s: float | np.ndarray = 0.0) -> np.ndarray:
+        """Variance of theta at time t_s after the compensation reference (eq. 13), rad^2.
+
+        (2 pi f_c sigma_tau)^2 + (2 pi sigma_nu t)^2; t_s float64 [...] (seconds).
+        """
+        t = np.asarray(t_s, dtype=np.float64)
+        return ((2.0 * np.pi * self.carrier_hz * self.delay_error_std_s) ** 2
+                + (2.0 * np.pi * self.doppler_error_std_hz * t) ** 2)
+
+    def rho(self, t_s: float | np.ndarray = 0.0) -> np.ndarray:
+        """Expected phase factor E[e^{j theta(t)}] = exp(-var(t)/2), float64 [...] (eq. 25)."""
+        return expected_phase_factor(self.phase_error_var_rad2(t_s))
+
+
+# --------------------------------------------------------------------------- sCSI of a drop
+def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
+    """The sCSI of one drop (eqs. 2-3, 20-26, Table I).
+
+    gamma = :func:`linksim.channel.link_gain`, kappa = :func:`linksim.channel.rician_factor`
+    (``rng`` is needed only when cfg.kappa_spread_db > 0; use drop_rng(seed, drop, 1)),
+    rho = :func:`expected_phase_factor` (cfg.phase_error_var_rad2) on every link, steering from
+    the AoD (:func:`linksim.channel.spatial_frequencies`, :func:`linksim.channel.upa_steering`)
+    and sigma_k^2 = :func:`linksim.channel.noise_power_w` (per subcarrier) for every user.
+
+    drop : linksim.scenario.Drop; cfg : linksim.config.LinkConfig.
+    """
+    from linksim.channel import (link_gain, noise_power_w, rician_factor, spatial_frequencies,
+                                 upa_steering)
+
+    vx, vy = spatial_frequencies(drop.aod_theta_rad, drop.aod_phi_rad)
+    antenna_size = (int(cfg.antenna_size[0]), int(cfg.antenna_size[1]))
+    gamma = link_gain(drop, cfg)
+    rho = np.full(gamma.shape, expected_phase_factor(cfg.phase_error_var_rad2), dtype=complex)
+    return Scsi(gamma=gamma, kappa=rician_factor(drop, cfg, rng), rho=rho,
+                steering=upa_steering(vx, vy, antenna_size),
+                noise_power_w=np.full(drop.num_users, noise_power_w(cfg)),
+                vartheta_x=vx, vartheta_y=vy, antenna_size=antenna_size)
