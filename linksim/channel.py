@@ -50,7 +50,8 @@ def upa_steering(vartheta_x: np.ndarray, vartheta_y: np.ndarray,
     """UPA array response v = a_{N_x}(vartheta_x) kron a_{N_y}(vartheta_y), eqs. (2)-(3).
 
     a_N(t) = [1, e^{-j pi t}, ..., e^{-j pi (N-1) t}]^T (half-wavelength spacing, unit-modulus
-    entries, no 1/sqrt(N)); element n = n_x N_y + n_y equals e^{-j pi (n_x vartheta_x + n_y vartheta_y)}.
+    entries, no 1/sqrt(N)); element n = n_x N_y + n_y equals
+    e^{-j pi (n_x vartheta_x + n_y vartheta_y)}.
 
     Parameters
     ----------
@@ -129,7 +130,8 @@ def rician_factor(drop: Drop, cfg: LinkConfig, rng: np.random.Generator | None =
     if cfg.kappa_model == "fixed":
         return np.full(shape, 10.0 ** (cfg.kappa_db / 10.0))
     if cfg.kappa_model != "ntn-urban-los":
-        raise ValueError(f"kappa_model must be 'ntn-urban-los' or 'fixed' (got {cfg.kappa_model!r})")
+        raise ValueError(f"kappa_model must be 'ntn-urban-los' or 'fixed' "
+                         f"(got {cfg.kappa_model!r})")
     k_db = kappa_ntn_urban_los_db(drop.elevation_deg, cfg.carrier_hz)
     if cfg.kappa_spread_db > 0:
         if rng is None:

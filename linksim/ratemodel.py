@@ -87,7 +87,7 @@ def rate_terms(scsi: Scsi, W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def expected_rates(scsi: Scsi, W: np.ndarray) -> np.ndarray:
-    """Approximate expected rates R-bar_k = log2(1 + signal_k / (interference_k + sigma_k^2)), eq. (19).
+    """Approximate expected rates, eq. (19): log2(1 + signal_k / (interference_k + sigma_k^2)).
 
     Returns float64 [K] in bit/s/Hz.
     """
@@ -126,7 +126,7 @@ def wmmse_surrogate_rates(scsi: Scsi, W: np.ndarray) -> np.ndarray:
 
 def _phase_error_draw(rho: np.ndarray, rng: np.random.Generator, size: tuple[int, ...]
                       ) -> np.ndarray:
-    """Gaussian theta with E e^{j theta} = rho: theta ~ N(arg rho, -2 ln |rho|); uniform if rho = 0."""
+    """Gaussian theta with E e^{j theta} = rho: N(arg rho, -2 ln |rho|); uniform if rho = 0."""
     mag = np.abs(rho)
     with np.errstate(divide="ignore"):
         var = np.where(mag > 0, -2.0 * np.log(np.where(mag > 0, mag, 1.0)), 0.0)

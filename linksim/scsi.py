@@ -108,7 +108,7 @@ class Scsi:
 
 # --------------------------------------------------------------------------- phase-error model
 def expected_phase_factor(phase_error_var_rad2: float | np.ndarray) -> np.ndarray:
-    """rho = E[e^{j theta}] = exp(-sigma_theta^2 / 2) for theta ~ N(0, sigma_theta^2) (eq. 25, Sec. V).
+    """rho = E[e^{j theta}] = exp(-sigma_theta^2 / 2), theta ~ N(0, sigma_theta^2) (eq. 25, Sec. V).
 
     phase_error_var_rad2 : float64 [...] >= 0 (rad^2). Returns float64 [...] in (0, 1].
     """
