@@ -88,8 +88,8 @@ class LinkConfig:
                                      help="variance of the carrier phase error theta")
     doppler_error_std_hz: float = _f(5.0, 0.0, 1e5, group="errors", choice=True,
                                      help="std of the residual Doppler after precompensation")
-    timing_backoff_samples: int = _f(18, 0, 65535, group="errors", choice=True,
-                                     help="receiver FFT window start before the CP end")
+    timing_backoff_samples: int = _f(36, 0, 65535, group="errors", choice=True,
+                                     help="receiver FFT window start before the CP end (N_cp/2: symmetric margins)")
 
     # --- transmit power (Sec. V) ---
     power_dbw: float = _f(-10.0, -100.0, 60.0, group="power", choice=True,

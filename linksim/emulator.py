@@ -93,6 +93,8 @@ class EmulationOutput:
     desired : complex128 [K, M, Q]    user j's own stream at user j, via all satellites
     noise : complex128 [K, M, Q]      the noise component
     components : complex128 [S, K, K, M, Q] or None   per (satellite s, receiver j, stream i)
+    burst_symbols : complex128 [K, B, Q]   every symbol of the generated burst; burst index b
+                    is frame symbol index b + first_symbol_index (<= 0)
     """
 
     received: np.ndarray
@@ -100,6 +102,8 @@ class EmulationOutput:
     desired: np.ndarray
     noise: np.ndarray
     components: np.ndarray | None = None
+    burst_symbols: np.ndarray | None = None
+    first_symbol_index: int = 0
     info: dict = field(default_factory=dict)
 
 
@@ -112,7 +116,8 @@ def _phase(cycles: np.ndarray) -> np.ndarray:
 def emulate_links(numerology: Numerology, links: LinkState, coupling: np.ndarray,
                   carrier_hz: float, noise_power_w: np.ndarray | None, rng: np.random.Generator,
                   num_symbols: int, modulation: str = "gaussian", num_taps: int = 48,
-                  backoff_samples: int = 0, components: bool = False) -> EmulationOutput:
+                  backoff_samples: int = 0, components: bool = False,
+                  backend: str = "numba") -> EmulationOutput:
     """Generate, precompensate, precode, propagate and receive one burst (module docstring).
 
     numerology : Numerology
@@ -121,11 +126,18 @@ def emulate_links(numerology: Numerology, links: LinkState, coupling: np.ndarray
     noise_power_w : float64 [K] per subcarrier (and per time sample), or None for no noise
     num_symbols : M observed OFDM symbols per user
     components : also return every (s, j, i) component separately (memory S K^2 M Q)
+    backend : 'numba' (the kernels) or 'numpy' (their plain references; benchmarks, tests)
     """
-    from waveforms.combine import combine_streams
-    from waveforms.delay import delay_doppler
+    from waveforms import combine, delay
     from waveforms.ofdm import ofdm_demodulate, ofdm_modulate, qam_symbols, used_subcarrier_bins
 
+    if backend == "numba":
+        combine_streams, delay_doppler = combine.combine_streams, delay.delay_doppler
+    elif backend == "numpy":
+        combine_streams = combine.combine_streams_reference
+        delay_doppler = delay.delay_doppler_reference
+    else:
+        raise ValueError(f"backend must be 'numba' or 'numpy' (got {backend!r})")
     s_count, k_count = links.delay_s.shape
     if coupling.shape != (s_count, k_count, k_count):
         raise ValueError(f"coupling must have shape ({s_count}, {k_count}, {k_count}) "
@@ -204,7 +216,8 @@ def emulate_links(numerology: Numerology, links: LinkState, coupling: np.ndarray
         return ofdm_demodulate(y, 0, num_symbols, nfft, ncp, bins, backoff_samples)
 
     out = EmulationOutput(received=demod(r + noise), symbols=data[:, -m_lo:-m_lo + num_symbols],
-                          desired=demod(r_des), noise=demod(noise))
+                          desired=demod(r_des), noise=demod(noise), burst_symbols=data,
+                          first_symbol_index=m_lo)
     if components:
         # every (s, j, i) separately: rows ordered (s, j, i)
         z_all = (coupling[:, :, :, None]

@@ -182,7 +182,8 @@ def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
     """The sCSI of one drop (eqs. 2-3, 20-26, Table I).
 
     gamma = :func:`linksim.channel.link_gain`, kappa = :func:`linksim.channel.rician_factor`
-    (``rng`` is needed only when cfg.kappa_spread_db > 0; use drop_rng(seed, drop, 1)),
+    (its log-normal spread, when cfg.kappa_spread_db > 0, is drawn from ``rng``, by default
+    drop_rng(drop.seed, drop.drop_index, 4), so every user of a drop sees the same sCSI),
     rho = :func:`expected_phase_factor` (cfg.phase_error_var_rad2) on every link, steering from
     the AoD (:func:`linksim.channel.spatial_frequencies`, :func:`linksim.channel.upa_steering`)
     and sigma_k^2 = :func:`linksim.channel.noise_power_w` (per subcarrier) for every user.
@@ -195,6 +196,10 @@ def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
     vx, vy = spatial_frequencies(drop.aod_theta_rad, drop.aod_phi_rad)
     antenna_size = (int(cfg.antenna_size[0]), int(cfg.antenna_size[1]))
     gamma = link_gain(drop, cfg)
+    if rng is None and cfg.kappa_spread_db > 0:
+        from linksim.scenario import drop_rng
+
+        rng = drop_rng(drop.seed, drop.drop_index, 4)
     rho = np.full(gamma.shape, expected_phase_factor(cfg.phase_error_var_rad2), dtype=complex)
     return Scsi(gamma=gamma, kappa=rician_factor(drop, cfg, rng), rho=rho,
                 steering=upa_steering(vx, vy, antenna_size),

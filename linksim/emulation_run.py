@@ -1,0 +1,99 @@
+"""An emulation sweep: drops x SNR points for one precoder, measured next to analytical rates.
+
+One task = (drop index, SNR point). A task draws its drop from the seed (geometry, fading and
+compensation errors do not depend on the SNR point or the precoder: common random numbers),
+designs W from the sCSI at the point's power, runs the waveform emulator and returns per-user
+measured and analytical rates. Tasks are independent and seeded, so results do not depend on
+how they are distributed.
+
+SNR definition (DESIGN.md): the reference SNR is the per-satellite transmit power per
+subcarrier times the mean per-element link gain of the drop (path loss and antenna gains,
+averaged over all (s, k) links) over the mean noise power per subcarrier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def power_from_snr_dbw(snr_db: float, gamma: np.ndarray, noise_power_w: np.ndarray) -> float:
+    """Per-satellite power (dBW per subcarrier) giving reference SNR ``snr_db`` on this drop."""
+    return float(snr_db + 10 * np.log10(np.mean(noise_power_w)) - 10 * np.log10(np.mean(gamma)))
+
+
+def snr_from_power_db(power_dbw: float, gamma: np.ndarray, noise_power_w: np.ndarray) -> float:
+    return float(power_dbw - 10 * np.log10(np.mean(noise_power_w)) + 10 * np.log10(np.mean(gamma)))
+
+
+def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index: int,
+                  level_db: float, level_kind: str, num_symbols: int,
+                  model_path: str | None = None) -> dict[str, np.ndarray]:
+    """One task: drop ``drop_index`` at one SNR (``level_kind='snr'``) or power ('power').
+
+    Returns arrays: rate_measured [K], rate_analytical [K], sinr_measured_db [K],
+    desired_power_w [K], else_power_w [K], and scalars power_dbw, snr_db.
+    """
+    from linksim.config import build_config
+    from linksim.emulator import emulate_drop
+    from linksim.ratemodel import expected_rates
+    from linksim.scenario import draw_drop
+    from linksim.scsi import scsi_from_drop
+    from precoders import design
+
+    cfg = build_config(cfg_dict)
+    drop = draw_drop(cfg, seed, drop_index)
+    scsi = scsi_from_drop(drop, cfg)
+    if level_kind == "snr":
+        power_dbw = power_from_snr_dbw(level_db, scsi.gamma, scsi.noise_power_w)
+    else:
+        power_dbw = float(level_db)
+    power_w = 10 ** (power_dbw / 10)
+    kwargs: dict[str, Any] = {}
+    if precoder in ("ms-jowm", "ms-jocdwm", "ss-wm", "ms-sepwm"):
+        kwargs = {"max_iterations": cfg.max_iterations, "rate_threshold": cfg.rate_threshold}
+    if model_path is not None:
+        kwargs["model_path"] = model_path
+    result = design(precoder, scsi, power_w, **kwargs)
+    W = result.W if hasattr(result, "W") else result
+    _, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
+    return {
+        "rate_measured": meas.rate,
+        "rate_analytical": expected_rates(scsi, W),
+        "sinr_measured_db": 10 * np.log10(meas.sinr),
+        "desired_power_w": meas.desired_power,
+        "else_power_w": meas.else_power,
+        "power_dbw": np.float64(power_dbw),
+        "snr_db": np.float64(snr_from_power_db(power_dbw, scsi.gamma, scsi.noise_power_w)),
+    }
+
+
+def parse_levels(text: str, option: str) -> list[float]:
+    """``a:b:step`` (inclusive of b when on the grid) or a comma list -> list of dB values."""
+    import click
+
+    text = text.strip()
+    try:
+        if ":" in text:
+            parts = [float(p) for p in text.split(":")]
+            if len(parts) != 3:
+                raise ValueError
+            a, b, step = parts
+            if not step > 0:
+                raise click.BadParameter(f"step must be > 0 in a:b:step (got {step:g})",
+                                         param_hint=option)
+            if b < a:
+                raise click.BadParameter(f"needs a <= b in a:b:step (got {a:g}:{b:g})",
+                                         param_hint=option)
+            n = int(np.floor((b - a) / step + 1e-9)) + 1
+            if n > 1000:
+                raise click.BadParameter(f"at most 1000 points (got {n})", param_hint=option)
+            return [float(a + i * step) for i in range(n)]
+        values = [float(p) for p in text.split(",") if p.strip()]
+        if not values or not all(np.isfinite(values)):
+            raise ValueError
+        return values
+    except ValueError:
+        raise click.BadParameter(f"expects a:b:step or a comma list of numbers (got {text!r})",
+                                 param_hint=option) from None
