@@ -1,0 +1,66 @@
+"""Benchmarks: (b) one full drop through the waveform emulator, numba path vs numpy reference.
+
+Throughput is measured after a warm-up call (numba compilation is cached on disk), in one
+run with the reference, so the ratio is read from the same machine state. The settings that
+change such numbers (threads, allocator) are printed with them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+
+def machine_settings() -> dict:
+    import numba
+
+    return {"numba_threads": int(numba.get_num_threads()), "cpu_count": os.cpu_count(),
+            "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_"),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+
+
+def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
+                    seed: int = 0, repeats: int = 2, reference: bool = True) -> dict:
+    """Time one drop (S sats, K users, M symbols, every user's received subcarrier samples)."""
+    from linksim.emulator import Numerology, draw_link_state, emulate_links
+    from linksim.ratemodel import coupling
+    from linksim.scenario import draw_drop, drop_rng
+    from linksim.scsi import scsi_from_drop
+    from precoders import design
+
+    cfg = cfg.replace(num_users=num_users, num_sats=num_sats)
+    drop = draw_drop(cfg, seed, 0)
+    scsi = scsi_from_drop(drop, cfg)
+    W = design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W
+    links = draw_link_state(cfg, drop, scsi, seed, 0)
+    a = coupling(scsi.steering, W)
+    num = Numerology.from_config(cfg)
+
+    def run(backend: str):
+        return emulate_links(num, links, a, cfg.carrier_hz, scsi.noise_power_w,
+                             drop_rng(seed, 0, 3), num_symbols, cfg.modulation,
+                             cfg.fractional_delay_taps, cfg.timing_backoff_samples,
+                             backend=backend)
+
+    out = run("numba")                                  # warm-up (compilation is cached)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = run("numba")
+        times.append(time.perf_counter() - t0)
+    t_numba = min(times)
+    samples = num_users * num_symbols * num.symbol_length
+    res = {"job": f"full drop S={num_sats} K={num_users} M={num_symbols}",
+           "numba_s": t_numba, "numba_rx_samples_per_s": samples / t_numba,
+           "tx_samples_per_stream": out.info["tx_samples_per_stream"],
+           "burst_symbols": out.info["burst_symbols"]}
+    if reference:
+        t0 = time.perf_counter()
+        ref = run("numpy")
+        t_ref = time.perf_counter() - t0
+        err = np.linalg.norm(ref.received - out.received) / np.linalg.norm(ref.received)
+        res |= {"numpy_s": t_ref, "numpy_rx_samples_per_s": samples / t_ref,
+                "ratio": t_ref / t_numba, "max_rel_diff": float(err)}
+    return res | machine_settings()

@@ -1,0 +1,75 @@
+"""``linksim bench``: kernel and drop throughput (numba vs numpy reference) and precoder timing."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from linksim.commands.common import config_options, json_option, load_cfg
+
+
+@click.command()
+@click.option("--precoders", "with_precoders", is_flag=True,
+              help="Time every precoder design at K = 12, 24, 48 instead.")
+@click.option("--quick", is_flag=True, help="Smaller jobs (a smoke run).")
+@click.option("--no-reference", is_flag=True, help="Skip the slow numpy reference of (b).")
+@json_option
+@config_options
+def bench(with_precoders, quick, no_reference, as_json, config_path, sets) -> None:
+    """(a) fractional delay + Doppler on 48 streams x 64 symbols; (b) one full drop, S = 5,
+    K = 48, 14 symbols. Both against their numpy references, in one run."""
+    cfg = load_cfg(config_path, sets)
+    if with_precoders:
+        result = _bench_precoders(cfg, quick, as_json)
+    else:
+        result = _bench_waveforms(cfg, quick, no_reference, as_json)
+    if as_json:
+        click.echo(json.dumps(result, indent=2, default=float))
+
+
+def _bench_waveforms(cfg, quick, no_reference, as_json) -> dict:
+    from linksim.bench import bench_full_drop
+    from waveforms.bench import bench_delay_doppler
+
+    streams, symbols = (12, 16) if quick else (48, 64)
+    a = bench_delay_doppler(num_streams=streams, num_symbols=symbols,
+                            num_taps=cfg.fractional_delay_taps)
+    if not as_json:
+        click.echo(f"(a) delay+Doppler, {streams} streams x {symbols} symbols, "
+                   f"{cfg.fractional_delay_taps} taps:")
+        click.echo("    " + ", ".join(f"{k}={_fmt(v)}" for k, v in a.items()))
+    k = 12 if quick else 48
+    b = bench_full_drop(cfg, num_users=k, reference=not no_reference)
+    if not as_json:
+        click.echo(f"(b) {b['job']}: numba {b['numba_s']:.3f} s "
+                   f"({b['numba_rx_samples_per_s'] / 1e6:.2f} M rx samples/s)" +
+                   (f", numpy reference {b['numpy_s']:.2f} s, ratio {b['ratio']:.1f}x, "
+                    f"max rel diff {b['max_rel_diff']:.1e}" if "numpy_s" in b else ""))
+        click.echo(f"    threads={b['numba_threads']} cpus={b['cpu_count']} "
+                   f"MALLOC_MMAP_THRESHOLD_={b['MALLOC_MMAP_THRESHOLD_']}")
+    return {"delay_doppler": a, "full_drop": b}
+
+
+def _bench_precoders(cfg, quick, as_json) -> dict:
+    from precoders.bench import bench_precoders
+
+    ks = (12,) if quick else (12, 24, 48)
+    rows = bench_precoders(Ks=ks, S=cfg.num_sats, antenna_size=tuple(cfg.antenna_size))
+    try:
+        from precoders.dtn.bench import bench_dtn
+        rows = list(rows) + list(bench_dtn(Ks=ks, S=cfg.num_sats,
+                                           antenna_size=tuple(cfg.antenna_size)))
+    except ImportError:
+        pass
+    if not as_json:
+        keys = sorted({k for r in rows for k in r})
+        for r in rows:
+            click.echo("  ".join(f"{k}={_fmt(r[k])}" for k in keys if k in r))
+    return {"precoders": rows}
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
