@@ -1,0 +1,50 @@
+"""``linksim dataset``: generate the DTN training dataset (features + MS-JoCDWM labels, HDF5).
+
+Work happens in ``<out>.partial`` (resumable: rerunning the same command continues with the
+drops not yet done) and the file is renamed to ``<out>`` when every drop is finished.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from linksim.commands.common import config_options, json_option, load_cfg, seed_option
+
+
+@click.command("dataset")
+@click.option("--drops", type=click.IntRange(min=1), required=True,
+              help="Number of drops N (each gives one sample per power level).")
+@click.option("--users", type=click.IntRange(min=1), default=None,
+              help="Users K (default: config num_users).")
+@click.option("--sats", type=click.IntRange(min=1), default=None,
+              help="Satellites S (default: config num_sats).")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+              default="linksim-out/dataset/data.h5", show_default=True,
+              help="Output HDF5 file (built as <out>.partial, renamed when complete).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes; the file is identical for any count.")
+@click.option("--limit", type=click.IntRange(min=0), default=None,
+              help="Stop after this many new drops (the file stays .partial; rerun to continue).")
+@seed_option
+@config_options
+@json_option
+def dataset(drops: int, users: int | None, sats: int | None, out_file: str, workers: int,
+            limit: int | None, seed: int, config_path: str | None, sets: tuple[str, ...],
+            as_json: bool) -> None:
+    """Generate the DTN training dataset: per drop, the features (eq. 56-57) at each of the
+    seven power levels and the MS-JoCDWM labels (U, omega). The label array size is the
+    config's antenna_size (e.g. --set antenna_size=[8,8])."""
+    from precoders.dtn.dataset import generate_dataset
+
+    cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
+    summary = generate_dataset(out_file, cfg, drops, seed=seed, workers=workers,
+                               max_new_drops=limit)
+    if as_json:
+        click.echo(json.dumps(summary))
+    else:
+        state = "complete" if summary["complete"] else "partial (rerun to continue)"
+        print(f"{summary['path']}: {summary['done']}/{summary['num_drops']} drops done, "
+              f"{summary['computed']} computed now, {state}", file=sys.stderr)

@@ -1,0 +1,120 @@
+"""MS-JoCDWM-DL inference, Algorithm 2: sCSI -> DTN -> (U, omega) -> closed form (45) -> W.
+
+The network predicts the virtual receivers U and weights omega (eqs. 59-61); the precoder is
+W = Phi(U, omega; sCSI, P, sigma^2) of eq. (45), i.e. (43) with lambda_s from (44) and the
+per-satellite power scaling, computed by :func:`precoders.cdwmmse.closed_form_precoder`.
+No iterations; N_t enters only the closed form (the network never sees it).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from linksim.scsi import Scsi
+from precoders.dtn.features import FEATURE_VERSION, batch_features
+from precoders.dtn.network import DTN, DTNConfig, default_device
+
+#: The shipped small model (trained at K = 12, S = 5; see model_small.json).
+DEFAULT_MODEL_PATH = Path(__file__).with_name("model_small.pt")
+METHOD_NAME = "ms-jocdwm-dl"
+
+
+def load_model(path: str | Path | None = None, device: str | None = None) -> DTN:
+    """Load a DTN model file written by :mod:`precoders.dtn.train` (eval mode, float32).
+
+    path : default :data:`DEFAULT_MODEL_PATH`; device : default CUDA when available, else CPU.
+    """
+    path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+    if not path.exists():
+        raise FileNotFoundError(f"DTN model file not found: {path} (train one with "
+                                f"'linksim train-dtn')")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if not isinstance(ck, dict) or "model_config" not in ck or "model_state" not in ck:
+        raise ValueError(f"{path} is not a DTN model file")
+    cfg = DTNConfig(**ck["model_config"])
+    if cfg.feature_version != FEATURE_VERSION:
+        raise ValueError(f"{path} was trained on feature_version {cfg.feature_version}, "
+                         f"this code computes {FEATURE_VERSION}")
+    model = DTN(cfg)
+    model.load_state_dict(ck["model_state"])
+    model.train_info = {k: ck.get(k) for k in ("train_config", "data", "best_epoch",
+                                                "best_val_loss")}
+    return model.to(default_device(device)).eval()
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(path: str, device: str | None) -> DTN:
+    return load_model(path, device)
+
+
+@torch.no_grad()
+def predict(model: DTN, scsis: Sequence[Scsi], power_w: float | Sequence[float] | np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Network outputs for B drops with equal (S, K) (Algorithm 2, steps 2-5).
+
+    power_w : scalar, float64 [B] or [B, S]. Returns U complex128 [B, K, S+1] (column 0 =
+    u_{k,0}) and omega float64 [B, K] in (0, 1).
+    """
+    dev = next(model.parameters()).device
+    dtype = next(model.parameters()).dtype
+    x = torch.from_numpy(batch_features(scsis, power_w)).to(device=dev, dtype=dtype)
+    out = model(x)
+    return (out.U.to(torch.complex128).cpu().numpy(),
+            out.omega.to(torch.float64).cpu().numpy())
+
+
+def design_dl_batch(model: DTN, scsis: Sequence[Scsi],
+                    power_w: float | Sequence[float] | np.ndarray,
+                    weights: np.ndarray | None = None) -> list:
+    """MS-JoCDWM-DL for several drops: one network pass per (S, K) group, then eq. (45) per drop.
+
+    power_w : scalar, float64 [B] or [B, S] (per-satellite P_s). Returns a list of
+    :class:`precoders.common.DesignResult` (W complex128 [S, K, N_t], U, omega, iterations = 0).
+    """
+    from linksim.ratemodel import weighted_sum_rate
+    from precoders.cdwmmse import closed_form_precoder
+    from precoders.common import DesignResult
+
+    scsis = list(scsis)
+    p = np.asarray(power_w, dtype=np.float64)
+    if p.ndim == 0:
+        p = np.full(len(scsis), float(p))
+    if p.shape[0] != len(scsis):
+        raise ValueError(f"power_w must be a scalar or have one entry per drop ({len(scsis)}), "
+                         f"got shape {p.shape}")
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, s in enumerate(scsis):
+        groups.setdefault(s.gamma.shape, []).append(i)
+    results: list = [None] * len(scsis)
+    for idx in groups.values():
+        U, omega = predict(model, [scsis[i] for i in idx], p[idx])
+        for j, i in enumerate(idx):
+            W = closed_form_precoder(scsis[i], U[j], omega[j], p[i], weights=weights)
+            rate = weighted_sum_rate(scsis[i], W)
+            wrate = rate if weights is None else weighted_sum_rate(scsis[i], W, weights)
+            results[i] = DesignResult(
+                W=W, history={"sum_rate": np.array([rate]),
+                              "weighted_sum_rate": np.array([wrate])},
+                iterations=0, converged=True, name=METHOD_NAME, U=U[j], omega=omega[j])
+    return results
+
+
+def design_dl(model: DTN, scsi: Scsi, power_w: float | np.ndarray,
+              weights: np.ndarray | None = None):
+    """MS-JoCDWM-DL (Algorithm 2) for one drop; power_w scalar or float64 [S]. See
+    :func:`design_dl_batch`."""
+    return design_dl_batch(model, [scsi], np.asarray(power_w, dtype=np.float64)[None],
+                           weights)[0]
+
+
+def design(scsi: Scsi, power_w: float | np.ndarray, weights: np.ndarray | None = None,
+           model_path: str | Path | None = None, device: str | None = None, **_: object):
+    """Registry entry 'ms-jocdwm-dl': :func:`design_dl` with a cached model loaded from
+    ``model_path`` (default the shipped :data:`DEFAULT_MODEL_PATH`)."""
+    path = str(Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH)
+    return design_dl(_cached_model(path, device), scsi, power_w, weights)

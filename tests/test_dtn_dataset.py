@@ -1,0 +1,103 @@
+"""DTN dataset (precoders.dtn.dataset): resumable, worker-count independent HDF5 generation."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import h5py
+import numpy as np
+import pytest
+
+from linksim.channel import upa_steering
+from linksim.config import build_config
+from linksim.scenario import drop_rng
+from linksim.scsi import Scsi
+from precoders.dtn.dataset import (DropSample, generate_dataset, label_drop, partial_path,
+                                   stored_scsi)
+from precoders.dtn.features import NUM_FEATURES, scsi_features
+
+HAVE_CDWMMSE = importlib.util.find_spec("precoders.cdwmmse") is not None
+
+
+def synthetic_label(cfg_dict: dict, seed: int, i: int) -> tuple[int, DropSample]:
+    """A fast stand-in for label_drop: random sCSI and labels from drop_rng(seed, i)."""
+    cfg = build_config(cfg_dict)
+    rng = drop_rng(seed, i, 0)
+    S, K, L = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
+    vx, vy = rng.uniform(-0.9, 0.9, (2, S, K))
+    scsi = Scsi(gamma=10 ** rng.uniform(-16.5, -15.0, (S, K)),
+                kappa=10 ** rng.uniform(2.0, 3.4, (S, K)), rho=np.full((S, K), 0.8 + 0j),
+                steering=upa_steering(vx, vy, (2, 2)), noise_power_w=np.full(K, 6e-16),
+                vartheta_x=vx, vartheta_y=vy, antenna_size=(2, 2))
+    feats = np.stack([scsi_features(scsi, 10 ** (p / 10)) for p in cfg.power_levels_dbw])
+    U = rng.standard_normal((L, K, S + 1)) + 1j * rng.standard_normal((L, K, S + 1))
+    return i, DropSample(features=feats, U=U, omega=rng.uniform(1, 5, (L, K)),
+                         wsr=rng.uniform(1, 9, L), iterations=np.full(L, 3, np.int32), scsi=scsi)
+
+
+def read_all(path) -> dict:
+    with h5py.File(path, "r") as h5:
+        return {name: h5[name][...] for name in ("done", "features", "U", "omega", "wsr",
+                                                  "scsi/gamma", "scsi/rho")}
+
+
+CFG = build_config({"num_users": 3, "num_sats": 2, "antenna_size": [2, 2]})
+
+
+class TestGenerateDataset:
+    def test_layout(self, tmp_path) -> None:
+        out = tmp_path / "d.h5"
+        info = generate_dataset(out, CFG, 3, seed=4, label_fn=synthetic_label, progress=False)
+        assert info["complete"] and info["computed"] == 3 and out.exists()
+        assert not partial_path(out).exists()
+        with h5py.File(out, "r") as h5:
+            assert h5["features"].shape == (3, 7, 2, 3, NUM_FEATURES)
+            assert h5["U"].shape == (3, 7, 3, 3) and h5["features"].chunks[0] == 1
+            assert h5.attrs["num_users"] == 3 and h5["done"][...].all()
+            scsi = stored_scsi(h5, 1, (4, 4))
+            assert scsi.steering.shape == (2, 3, 16)
+
+    def test_resume_computes_exactly_the_rest(self, tmp_path) -> None:
+        out = tmp_path / "d.h5"
+        first = generate_dataset(out, CFG, 5, seed=2, max_new_drops=2,
+                                 label_fn=synthetic_label, progress=False)
+        assert not first["complete"] and first["computed"] == 2 and not out.exists()
+        assert partial_path(out).exists()
+        second = generate_dataset(out, CFG, 5, seed=2, label_fn=synthetic_label, progress=False)
+        assert second["complete"] and second["computed"] == 3 and second["done"] == 5
+        ref = tmp_path / "ref.h5"
+        generate_dataset(ref, CFG, 5, seed=2, label_fn=synthetic_label, progress=False)
+        for name, value in read_all(ref).items():
+            np.testing.assert_array_equal(read_all(out)[name], value, err_msg=name)
+        assert generate_dataset(out, CFG, 5, seed=2, label_fn=synthetic_label)["computed"] == 0
+
+    def test_resume_rejects_other_options(self, tmp_path) -> None:
+        out = tmp_path / "d.h5"
+        generate_dataset(out, CFG, 4, seed=2, max_new_drops=1, label_fn=synthetic_label,
+                         progress=False)
+        with pytest.raises(ValueError, match="different seed"):
+            generate_dataset(out, CFG, 4, seed=3, label_fn=synthetic_label, progress=False)
+
+    def test_one_and_two_workers_identical(self, tmp_path) -> None:
+        a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+        generate_dataset(a, CFG, 4, seed=9, workers=1, label_fn=synthetic_label, progress=False)
+        generate_dataset(b, CFG, 4, seed=9, workers=2, label_fn=synthetic_label, progress=False)
+        ra, rb = read_all(a), read_all(b)
+        for name in ra:
+            np.testing.assert_array_equal(ra[name], rb[name], err_msg=name)
+
+
+@pytest.mark.skipif(not HAVE_CDWMMSE, reason="precoders.cdwmmse not available")
+class TestRealLabels:
+    def test_labels_from_ms_jocdwm(self, tmp_path) -> None:
+        cfg = build_config({"num_users": 3, "num_sats": 2, "antenna_size": [2, 2],
+                            "power_levels_dbw": [-20.0, 0.0], "max_iterations": 5})
+        a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+        generate_dataset(a, cfg, 2, seed=1, workers=1, progress=False)
+        generate_dataset(b, cfg, 2, seed=1, workers=2, progress=False)
+        ra, rb = read_all(a), read_all(b)
+        for name in ra:
+            np.testing.assert_array_equal(ra[name], rb[name], err_msg=name)
+        i, sample = label_drop(cfg.to_dict(), 1, 1)
+        np.testing.assert_allclose(ra["U"][1], sample.U.astype(np.complex64))
+        assert np.all(ra["omega"] >= 1.0) and np.all(ra["wsr"] > 0)
