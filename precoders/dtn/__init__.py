@@ -29,3 +29,26 @@ def __getattr__(name: str) -> Any:
     if name in _EXPORTS:
         return getattr(importlib.import_module(f"precoders.dtn.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module 'precoders.dtn' has no attribute {name!r}")
+
+
+#: Registry name of Algorithm 2.
+METHOD_NAME = "ms-jocdwm-dl"
+
+
+def _design_lazy(scsi, power_w, **kw: Any):
+    """'ms-jocdwm-dl' for :func:`precoders.design`: imports torch and loads the model on first use
+    (``model_path=`` selects a model file, default the shipped model_small.pt)."""
+    from precoders.dtn.infer import design
+
+    return design(scsi, power_w, **kw)
+
+
+def register_method() -> None:
+    """Register 'ms-jocdwm-dl' in the :mod:`precoders` registry (idempotent, imports no torch)."""
+    import precoders
+
+    if METHOD_NAME not in precoders.PRECODERS:
+        precoders.register(METHOD_NAME, _design_lazy)
+
+
+register_method()

@@ -18,6 +18,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -116,7 +117,27 @@ def _save(obj: dict, path: Path) -> None:
         torch.save(obj, tmp)
 
 
-def train_dtn(data: str | Path, out: str | Path, tcfg: TrainConfig | None = None,
+def load_training_arrays(data: str | Path | Sequence[str | Path]) -> dict:
+    """:func:`precoders.dtn.dataset.load_arrays` of one file, or several files with equal
+    (S, K) concatenated along the drop axis (attrs of the first, num_drops summed)."""
+    from precoders.dtn.dataset import load_arrays
+
+    paths = [data] if isinstance(data, (str, Path)) else list(data)
+    parts = [load_arrays(p) for p in paths]
+    if len(parts) == 1:
+        return parts[0]
+    shapes = {a["features"].shape[1:] for a in parts}
+    if len(shapes) != 1:
+        raise ValueError(f"datasets must share (levels, S, K, F) (got {sorted(shapes)})")
+    out = {k: np.concatenate([a[k] for a in parts]) for k in ("features", "U", "omega", "wsr",
+                                                               "done")}
+    out["attrs"] = dict(parts[0]["attrs"])
+    out["attrs"]["num_drops"] = int(sum(int(a["attrs"]["num_drops"]) for a in parts))
+    out["attrs"]["seeds"] = [int(a["attrs"]["seed"]) for a in parts]
+    return out
+
+
+def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path, tcfg: TrainConfig | None = None,
               model_cfg: DTNConfig | None = None, device: str | None = None,
               progress: bool | None = None, max_epochs_this_run: int | None = None,
               log=None) -> dict:
@@ -124,7 +145,7 @@ def train_dtn(data: str | Path, out: str | Path, tcfg: TrainConfig | None = None
 
     Parameters
     ----------
-    data : HDF5 dataset (:mod:`precoders.dtn.dataset`)
+    data : HDF5 dataset (:mod:`precoders.dtn.dataset`), or several with the same (S, K)
     out : model file; ``<out>.ckpt`` is the resumable checkpoint
     tcfg : TrainConfig (default TrainConfig()); model_cfg : default SIZES[tcfg.size]
     device : 'cpu', 'cuda', ...; default CUDA when available, else CPU
@@ -137,7 +158,6 @@ def train_dtn(data: str | Path, out: str | Path, tcfg: TrainConfig | None = None
     num_parameters, train_samples, val_samples, seconds (this run), device, out.
     """
     from linksim.progress import Progress
-    from precoders.dtn.dataset import load_arrays
 
     tcfg = tcfg or TrainConfig()
     if tcfg.size not in SIZES:
@@ -148,10 +168,11 @@ def train_dtn(data: str | Path, out: str | Path, tcfg: TrainConfig | None = None
     out = Path(out)
     ckpt_file = checkpoint_path(out)
 
-    arrays = load_arrays(data)
+    arrays = load_training_arrays(data)
     train, val = prepare_tensors(arrays, tcfg.val_fraction)
     attrs = arrays["attrs"]
-    data_info = {"path": str(data), "num_drops": int(attrs["num_drops"]),
+    paths = [data] if isinstance(data, (str, Path)) else list(data)
+    data_info = {"path": [str(p) for p in paths], "num_drops": int(attrs["num_drops"]),
                  "num_users": int(attrs["num_users"]), "num_sats": int(attrs["num_sats"]),
                  "seed": int(attrs["seed"]), "config": attrs["config"],
                  "train_samples": int(train["x"].shape[0]), "val_samples": int(val["x"].shape[0])}
@@ -207,7 +228,7 @@ def train_dtn(data: str | Path, out: str | Path, tcfg: TrainConfig | None = None
                 if tcfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg.grad_clip)
                 opt.step()
-                running += float(loss) * len(sel)
+                running += float(loss.detach()) * len(sel)
                 seen += len(sel)
                 bar.label = f"epoch {epoch + 1}/{tcfg.epochs} train {running / seen:.4f}"
                 bar.update()
