@@ -35,7 +35,7 @@ def scenario(users: int | None, sats: int | None, seed: int, drop_index: int, ou
 
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     drop = draw_drop(cfg, seed, drop_index)
-    scsi = scsi_from_drop(drop, cfg, _kappa_rng(cfg, seed, drop_index))
+    scsi = scsi_from_drop(drop, cfg)
     path = write_drop(Path(out_file), drop, cfg, scsi)
 
     center = drop.center_ecef_m
@@ -69,13 +69,6 @@ def scenario(users: int | None, sats: int | None, seed: int, drop_index: int, ou
         st = summary[name]
         click.echo(f"  {name:14s} min {st['min'] * scale:10.3f}  mean {st['mean'] * scale:10.3f}"
                    f"  max {st['max'] * scale:10.3f} {unit}")
-
-
-def _kappa_rng(cfg, seed: int, drop_index: int):
-    """drop_rng(seed, drop_index, 1), the channel stream, when kappa is drawn per link."""
-    from linksim.scenario import drop_rng
-
-    return drop_rng(seed, drop_index, 1) if cfg.kappa_spread_db > 0 else None
 
 
 def _stats(values) -> dict[str, float]:
