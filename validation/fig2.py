@@ -30,16 +30,15 @@ Pairs are unordered (k < i, s < s'): swapping k with i or s with s' only flips t
 delta. Per drop: K(K-1)/2 * S(S-1)/2 = 11280 samples at K = 48, S = 5.
 
 :func:`fig2_drop` is a pure per-drop function (config dict, seed, drop index -> counts) so that
-drops can run on any worker; :func:`aggregate` sums the counts in drop order, so the result is
-identical for any number of workers.
+drops can run on any worker (they run through the shared sweep runner, linksim.sweep);
+:func:`aggregate` sums the counts in drop order, so the result is identical for any number of
+workers.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
-from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -160,33 +159,29 @@ def aggregate(results: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     }
 
 
-def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool | None = None
-             ) -> dict[str, np.ndarray]:
-    """Run :func:`fig2_drop` on drops 0..drops-1 (``workers`` processes) and aggregate.
+def fig2_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Sweep-runner task (linksim.sweep): key = {"seed", "drop", "config": JSON of the config}."""
+    return fig2_drop(json.loads(key["config"]), int(key["seed"]), int(key["drop"]))
 
-    cfg : LinkConfig (num_users is replaced by USERS_PER_DROP). The result does not depend on
-    ``workers``. progress : show the stderr bar (None = when stderr is a terminal).
+
+def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
+             ) -> dict[str, np.ndarray]:
+    """Run :func:`fig2_drop` on drops 0..drops-1 and aggregate them in drop order.
+
+    cfg : LinkConfig (num_users is replaced by USERS_PER_DROP). Drops run through
+    :func:`linksim.sweep.run_sweep`, in-process for ``workers == 1`` and on a pool of
+    ``workers`` processes otherwise; the result does not depend on ``workers``.
+    progress : show the stderr bar (when stderr is a terminal).
     """
-    from linksim.progress import Progress
+    from linksim.sweep import Task, run_sweep
 
     if drops < 1 or workers < 1:
         raise ValueError(f"drops and workers must be >= 1 (got {drops}, {workers})")
-    cfg_dict = cfg.replace(num_users=USERS_PER_DROP).to_dict()
-    indices = range(drops)
-    results: list[dict[str, np.ndarray]] = []
-    with Progress(drops, "fig2 drops", enabled=progress) as bar:
-        if workers == 1:
-            for d in indices:
-                results.append(fig2_drop(cfg_dict, seed, d))
-                bar.update()
-        else:
-            chunk = max(1, drops // (workers * 16))
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for r in pool.map(fig2_drop, repeat(cfg_dict), repeat(seed), indices,
-                                  chunksize=chunk):
-                    results.append(r)
-                    bar.update()
-    return aggregate(results)
+    cfg_json = json.dumps(cfg.replace(num_users=USERS_PER_DROP).to_dict(), sort_keys=True)
+    tasks = [Task({"seed": int(seed), "drop": d, "config": cfg_json}) for d in range(drops)]
+    results = run_sweep(fig2_task, tasks, backend="inprocess" if workers == 1 else "processes",
+                        workers=workers, progress=progress, label="fig2 drops")
+    return aggregate([results[t] for t in tasks])
 
 
 def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym_s: np.ndarray,
