@@ -35,6 +35,9 @@ def bench_delay_doppler(
     30.72 Msps) and gain, output as long as the input. Both paths write into a pre-allocated
     ``out`` (so page faults of a fresh 50 MB buffer are not timed); the numba path gets one
     warm-up call first (compilation excluded). Best of ``repeats``.
+    ``seconds_numba_fresh_output`` times the numba path allocating its output instead: the
+    difference is the page-fault cost of a fresh buffer, which glibc's ``MALLOC_MMAP_THRESHOLD_``
+    (with ``MALLOC_TRIM_THRESHOLD_``) decides.
 
     Returns
     -------
@@ -71,6 +74,7 @@ def bench_delay_doppler(
 
     t_nb = best(delay_doppler, y_nb)
     t_np = best(delay_doppler_reference, y_np)
+    t_nb_alloc = best(lambda *a, out: delay_doppler(*a), None)
     n_out = num_streams * num_samples
     rel = float(np.max(np.abs(y_nb - y_np)) / np.max(np.abs(y_np)))
     return {
@@ -79,6 +83,7 @@ def bench_delay_doppler(
         "num_taps": num_taps,
         "seconds_numba": t_nb,
         "seconds_numpy": t_np,
+        "seconds_numba_fresh_output": t_nb_alloc,
         "samples_per_s_numba": n_out / t_nb,
         "samples_per_s_numpy": n_out / t_np,
         "speedup": t_np / t_nb,

@@ -1,0 +1,18 @@
+"""Test of waveforms.bench: the benchmark runs and reports what it promises."""
+
+import numba
+
+from waveforms import FLOPS_PER_TAP_MAC, bench_delay_doppler
+
+
+class TestBenchDelayDoppler:
+    def test_reports_rates_settings_and_agreement(self):
+        r = bench_delay_doppler(num_streams=2, num_symbols=2, num_taps=8, repeats=1)
+        assert r["samples_per_op"] == 2 * 1096 and r["num_ops"] == 2
+        assert r["samples_per_s_numba"] > 0 and r["samples_per_s_numpy"] > 0
+        assert r["speedup"] == r["seconds_numpy"] / r["seconds_numba"]
+        expected = 2 * 2 * 1096 * 8 * FLOPS_PER_TAP_MAC / r["seconds_numba"] / 1e9
+        assert abs(r["gflops_numba"] - expected) <= 1e-9 * expected
+        assert r["num_threads"] == numba.get_num_threads()
+        assert "malloc_mmap_threshold" in r
+        assert r["max_rel_diff"] < 1e-10
