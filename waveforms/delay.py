@@ -288,10 +288,17 @@ def _delay_doppler_kernel(xf, x_start, src, dint, taps, doppler, gain, out_start
         for e in range(_BLOCK):
             step[e] = _rotation(f, np.int64(e))
         yr = y[r]
-        # interior (all taps inside x): n in [n_a, n_b)
-        n_a = min(max(0, -lo), out_len)
-        n_b = max(min(out_len, num_in_samples - num_taps + 1 - lo), n_a)
-        for n in range(n_a):
+        # n < n_z0 or n >= n_z1: every tap outside x (zero); [n_z0, n_a) and [n_b, n_z1):
+        # some taps outside (checked per tap); [n_a, n_b): all taps inside (blocked FIR)
+        n_z0 = min(max(0, -lo - num_taps + 1), out_len)
+        n_z1 = max(min(out_len, num_in_samples - lo), n_z0)
+        n_a = min(max(n_z0, -lo), n_z1)
+        n_b = max(min(n_z1, num_in_samples - num_taps + 1 - lo), n_a)
+        for n in range(n_z0):
+            yr[n] = 0.0
+        for n in range(n_z1, out_len):
+            yr[n] = 0.0
+        for n in range(n_z0, n_a):
             s_re, s_im = _edge_sample(xrow, g, lo + n)
             yr[n] = gain[r] * _rotation(f, t0 + n) * complex(s_re, s_im)
         for b0 in range(n_a, n_b, _BLOCK):
@@ -300,7 +307,7 @@ def _delay_doppler_kernel(xf, x_start, src, dint, taps, doppler, gain, out_start
             c = gain[r] * _rotation(f, t0 + b0)
             for e in range(nb):
                 yr[b0 + e] = (c * step[e]) * complex(acc[2 * e], acc[2 * e + 1])
-        for n in range(n_b, out_len):
+        for n in range(n_b, n_z1):
             s_re, s_im = _edge_sample(xrow, g, lo + n)
             yr[n] = gain[r] * _rotation(f, t0 + n) * complex(s_re, s_im)
 
