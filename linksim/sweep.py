@@ -29,13 +29,16 @@ leaves the store consistent (every finished task kept) and re-raises KeyboardInt
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import click
 
@@ -183,8 +186,6 @@ def _set_worker_threads(threads: int | None) -> None:
 
 def _worker_initializer(threads: int | None) -> None:
     """ProcessPoolExecutor initializer: Ctrl-C is the parent's business; limit threads."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_worker_threads(threads)
 
@@ -194,6 +195,24 @@ def _call_task(func: Callable[[dict[str, Any]], Any], params: dict[str, Any],
     """Run one task in a worker (top-level so it pickles); numba threads are thread-local."""
     _set_worker_threads(threads)
     return func(params)
+
+
+@contextlib.contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start worker processes with SIGINT ignored (inherited across exec).
+
+    A terminal Ctrl-C reaches the whole process group; the workers then stay quiet and the
+    parent alone stops them. Ctrl-C pressed inside this short block (process start-up) is
+    ignored. Main thread only; elsewhere a no-op.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _Env:
@@ -375,8 +394,9 @@ def _run_processes(func: Callable, todo: Sequence[Task], record: Callable[[Task,
                                    initializer=_worker_initializer, initargs=(threads,))
         clean = False
         try:
-            pending = {pool.submit(_call_task, func, task.params(), threads): task
-                       for task in todo}
+            with _children_ignore_sigint():
+                pending = {pool.submit(_call_task, func, task.params(), threads): task
+                           for task in todo}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 failure: BaseException | None = None
@@ -439,9 +459,11 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
             n = workers or available_cores()
             threads = threads_per_worker(n)
             logging.getLogger("distributed").setLevel(logging.WARNING)
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, host="127.0.0.1",
-                                   env=_thread_env(threads))
+            with _children_ignore_sigint():
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, host="127.0.0.1",
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                       env=_thread_env(threads))
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="30s")
@@ -463,6 +485,11 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 if other.status == "finished":
                     record(other_task, other.result())
             raise failure
+    except BaseException:
+        if cluster is not None and client is not None:
+            with contextlib.suppress(Exception):
+                client.run(_quiet_worker_logs)
+        raise
     finally:
         if client is not None:
             try:
@@ -472,6 +499,13 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 client.close()
                 if cluster is not None:
                     cluster.close()
+
+
+def _quiet_worker_logs() -> None:
+    """Run on local-cluster workers before an early shutdown: no warnings about cancelled tasks."""
+    import logging
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)
 
 
 def _cluster_threads(client: Any) -> tuple[int, int]:

@@ -1,0 +1,398 @@
+"""Sweep runner: same numbers from every back end, resume after a kill or Ctrl-C with exactly
+the missing tasks, refusal of foreign/corrupt/other-sweep stores (left byte-identical)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import h5py
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import linksim.sweep as sweep
+from linksim.scenario import drop_rng
+from linksim.store import SweepStore, SweepStoreError
+from linksim.sweep import SweepError, Task, run_sweep, sweep_options
+
+TESTS_DIR = Path(__file__).resolve().parent
+LOG_ENV = "LINKSIM_TEST_SWEEP_LOG"          # the toy task appends "<pid> <key json>" here
+EXIT_ENV = "LINKSIM_TEST_SWEEP_EXIT_AT"     # os._exit(3) once the log holds this many lines
+SLEEP_ENV = "LINKSIM_TEST_SWEEP_SLEEP_S"    # seconds each task sleeps
+SEED = 7
+SWEEP_ID = {"name": "toy", "seed": SEED, "config": {"num_users": 4}, "version": "test"}
+
+
+def _log_lines(path: str | Path) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def toy_task(key: dict) -> dict:
+    """A top-level task: draws from drop_rng(seed, drop, 0), some linear algebra and FFTs."""
+    log = os.environ.get(LOG_ENV)
+    exit_at = os.environ.get(EXIT_ENV)
+    if log and exit_at and len(_log_lines(log)) >= int(exit_at):
+        os._exit(3)
+    rng = drop_rng(key["seed"], key["drop"], 0)
+    h = rng.standard_normal((4, 6)) + 1j * rng.standard_normal((4, 6))
+    gains = np.linalg.svd(h, compute_uv=False)
+    snr = 10.0 ** (key["power_dbw"] / 10.0)
+    rate = np.log2(1.0 + snr * gains**2)
+    spectrum = np.fft.fft(rng.standard_normal(64))
+    time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
+    if log:
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()} {json.dumps(key, sort_keys=True)}\n")
+    return {"rate": rate, "sum_rate": float(rate.sum()), "h": h, "spectrum": spectrum,
+            "drop": int(key["drop"]), "peak": np.float32(np.abs(spectrum).max()),
+            "method": key["method"]}
+
+
+def failing_task(key: dict) -> dict:
+    if key["drop"] == 2:
+        raise RuntimeError("boom")
+    return {"x": float(key["drop"])}
+
+
+def bad_result_task(key: dict) -> dict:
+    return {"x": np.array(["a", "b"])}
+
+
+def must_not_run(key: dict) -> dict:
+    raise AssertionError("a task ran although the store was refused")
+
+
+def numba_threads_task(key: dict) -> dict:
+    import numba
+
+    return {"threads": numba.get_num_threads(), "env": int(os.environ["NUMBA_NUM_THREADS"])}
+
+
+def make_tasks(num_drops: int = 4) -> list[Task]:
+    return [Task({"seed": SEED, "drop": d, "power_dbw": p, "method": "ms-jocdwm"})
+            for d in range(num_drops) for p in (-10.0, 0.0, 10.0)]
+
+
+def assert_same_results(a: dict, b: dict) -> None:
+    assert list(a) == list(b)
+    for task in a:
+        assert a[task].keys() == b[task].keys()
+        for name, value in a[task].items():
+            other = b[task][name]
+            assert type(value) is type(other), (task, name)
+            assert np.asarray(value).dtype == np.asarray(other).dtype, (task, name)
+            assert np.array_equal(value, other), (task, name)
+
+
+def stored_keys(path: Path) -> set[str]:
+    """Canonical key JSON of every complete task in a store (read-only)."""
+    with h5py.File(path, "r") as f:
+        return {g.attrs["key"] for g in f["tasks"].values() if g.attrs.get("complete", False)}
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict:
+    return run_sweep(toy_task, make_tasks(), backend="inprocess", progress=False)
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    """The README example: a two-worker LocalCluster on loopback."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for name in (LOG_ENV, EXIT_ENV, SLEEP_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+class TestTask:
+    def test_equal_whatever_the_order_of_names(self):
+        a = Task({"drop": 3, "power_dbw": -10.0})
+        b = Task([("power_dbw", -10.0), ("drop", 3)])
+        assert a == b and hash(a) == hash(b) and a.digest == b.digest
+        assert a.key_json == '{"drop":3,"power_dbw":-10.0}'
+
+    def test_int_and_float_are_different_keys(self):
+        assert Task({"p": 1}) != Task({"p": 1.0})
+
+    def test_numpy_scalars_and_lists_normalised(self):
+        t = Task({"drop": np.int64(2), "p": np.float32(0.5), "beams": [1, 2]})
+        assert t.params() == {"drop": 2, "p": 0.5, "beams": (1, 2)}
+        assert type(t.params()["drop"]) is int
+
+    def test_key_is_read_only(self):
+        t = Task({"drop": 1})
+        with pytest.raises(TypeError):
+            t.key["drop"] = 2
+
+    @pytest.mark.parametrize("bad", [float("nan"), float("inf"), object(), {"a": 1}])
+    def test_unsupported_values_refused(self, bad):
+        with pytest.raises((TypeError, ValueError)):
+            Task({"x": bad})
+
+    def test_duplicate_tasks_refused(self):
+        with pytest.raises(ValueError, match="appears twice"):
+            run_sweep(toy_task, [{"drop": 1}, {"drop": 1}], progress=False)
+
+
+class TestBackendsGiveIdenticalNumbers:
+    def test_two_processes(self, reference, clean_env):
+        got = run_sweep(toy_task, make_tasks(), backend="processes", workers=2, progress=False)
+        assert sweep.last_run_stats.backend == "processes"
+        assert sweep.last_run_stats.workers == 2
+        assert_same_results(reference, got)
+
+    def test_dask_local_cluster_by_address(self, reference, dask_cluster):
+        got = run_sweep(toy_task, make_tasks(), scheduler=dask_cluster.scheduler_address,
+                        progress=False)
+        assert sweep.last_run_stats.backend == "dask"
+        assert sweep.last_run_stats.workers == 2
+        assert_same_results(reference, got)
+
+    def test_dask_scheduler_local_starts_its_own_cluster(self, reference, tmp_path):
+        pytest.importorskip("distributed")
+        store = tmp_path / "s.h5"
+        got = run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                        scheduler="local", workers=2, progress=False)
+        assert sweep.last_run_stats.backend == "dask"
+        assert_same_results(reference, got)
+        again = run_sweep(must_not_run, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                          progress=False)
+        assert_same_results(reference, again)
+
+    def test_store_round_trip_is_bit_identical(self, reference, tmp_path):
+        store = tmp_path / "s.h5"
+        run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                  backend="inprocess", progress=False)
+        loaded = run_sweep(must_not_run, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                           progress=False)
+        stats = sweep.last_run_stats
+        assert (stats.cached, stats.computed, stats.backend) == (12, 0, "none")
+        assert_same_results(reference, loaded)
+
+    def test_results_ordered_by_task_list(self, reference):
+        tasks = list(reversed(make_tasks()))
+        got = run_sweep(toy_task, tasks, backend="processes", workers=2, progress=False)
+        assert list(got) == tasks
+
+
+class TestThreads:
+    def test_auto_backend(self):
+        assert sweep._resolve_backend("auto", 2, None, None) == "inprocess"
+        assert sweep._resolve_backend("auto", 10, 1, None) == "inprocess"
+        assert sweep._resolve_backend("auto", 10, 3, None) == "processes"
+        assert sweep._resolve_backend("auto", 1, None, "local") == "dask"
+        with pytest.raises(ValueError, match="scheduler"):
+            sweep._resolve_backend("processes", 10, None, "local")
+
+    def test_workers_times_threads_within_cores(self):
+        for cores in (1, 2, 16):
+            for workers in (1, 2, 3, 16):
+                t = sweep.threads_per_worker(workers, cores)
+                assert t >= 1 and (workers * t <= cores or t == 1)
+
+    def test_process_workers_get_their_share_of_numba_threads(self, clean_env):
+        got = run_sweep(numba_threads_task, [{"i": i} for i in range(2)],
+                        backend="processes", workers=2, progress=False)
+        expected = sweep.threads_per_worker(2)
+        assert all(r["threads"] == expected and r["env"] == expected for r in got.values())
+
+
+class TestResume:
+    def _child(self, store: Path, *, backend: str, workers: int, env: dict[str, str]):
+        code = ("import sys, test_sweep as t\n"
+                "sys.exit(t.child_main(sys.argv[1], sys.argv[2], int(sys.argv[3])))\n")
+        child_env = {**os.environ, **env,
+                     "PYTHONPATH": os.pathsep.join([str(TESTS_DIR),
+                                                    os.environ.get("PYTHONPATH", "")])}
+        return subprocess.Popen([sys.executable, "-c", code, str(store), backend, str(workers)],
+                                env=child_env, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True)
+
+    def test_killed_run_restarts_with_exactly_the_missing_tasks(self, reference, tmp_path,
+                                                                clean_env):
+        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        proc = self._child(store, backend="inprocess", workers=1,
+                           env={LOG_ENV: str(log), EXIT_ENV: "5"})
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3, err
+        first = stored_keys(store)
+        assert len(first) == 5 and len(_log_lines(log)) == 5
+
+        log2 = tmp_path / "second.log"
+        clean_env.setenv(LOG_ENV, str(log2))
+        got = run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                        backend="processes", workers=2, progress=False)
+        stats = sweep.last_run_stats
+        assert (stats.cached, stats.computed) == (5, 7)
+        ran = {Task(json.loads(line.split(" ", 1)[1])).key_json for line in _log_lines(log2)}
+        assert len(_log_lines(log2)) == 7
+        assert ran == {t.key_json for t in make_tasks()} - first
+        assert_same_results(reference, got)
+
+    def test_dead_worker_process_keeps_finished_tasks(self, reference, tmp_path, clean_env):
+        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        clean_env.setenv(LOG_ENV, str(log))
+        clean_env.setenv(EXIT_ENV, "4")
+        with pytest.raises(SweepError, match="worker process died"):
+            run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                      backend="processes", workers=2, progress=False)
+        assert sweep.last_run_stats.interrupted
+        first = stored_keys(store)
+        assert 1 <= len(first) == sweep.last_run_stats.computed <= len(_log_lines(log))
+
+        clean_env.delenv(EXIT_ENV)
+        clean_env.setenv(LOG_ENV, str(tmp_path / "second.log"))
+        got = run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                        backend="inprocess", progress=False)
+        assert sweep.last_run_stats.computed == 12 - len(first)
+        assert len(_log_lines(tmp_path / "second.log")) == 12 - len(first)
+        assert_same_results(reference, got)
+
+    @pytest.mark.parametrize("backend", ["processes", "dask"])
+    def test_ctrl_c_stops_workers_and_keeps_a_valid_store(self, backend, reference, tmp_path,
+                                                          clean_env):
+        if backend == "dask":
+            pytest.importorskip("distributed")
+        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        proc = self._child(store, backend=backend, workers=2,
+                           env={LOG_ENV: str(log), SLEEP_ENV: "0.3"})
+        deadline = time.monotonic() + 60
+        while len(_log_lines(log)) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "interrupted; finished results are kept" in err
+        assert "Traceback" not in err
+        first = stored_keys(store)
+        assert 2 <= len(first) < 12
+        worker_pids = {int(line.split()[0]) for line in _log_lines(log)}
+        assert proc.pid not in worker_pids
+        time.sleep(0.2)
+        assert not any(_alive(pid) for pid in worker_pids)
+
+        got = run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                        backend="inprocess", progress=False)
+        assert sweep.last_run_stats.computed == 12 - len(first)
+        assert_same_results(reference, got)
+
+    def test_unmarked_group_is_recomputed(self, tmp_path, clean_env):
+        store = tmp_path / "s.h5"
+        tasks = make_tasks(1)
+        run_sweep(toy_task, tasks, store_path=store, sweep_id=SWEEP_ID, progress=False)
+        with h5py.File(store, "r+") as f:
+            del f["tasks"][tasks[1].digest].attrs["complete"]
+        run_sweep(toy_task, tasks, store_path=store, sweep_id=SWEEP_ID, progress=False)
+        assert (sweep.last_run_stats.cached, sweep.last_run_stats.computed) == (2, 1)
+        assert len(stored_keys(store)) == 3
+
+
+def child_main(store: str, backend: str, workers: int) -> int:
+    """Entry of the subprocess runs (what the CLI does around run_sweep)."""
+    scheduler = "local" if backend == "dask" else None
+    try:
+        run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                  backend=backend, workers=workers, scheduler=scheduler, progress=False)
+    except KeyboardInterrupt:
+        print("interrupted; finished results are kept", file=sys.stderr)
+        return 130
+    return 0
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and \
+        Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+class TestStoreRefusal:
+    def _refused(self, path: Path, sweep_id: dict, match: str) -> None:
+        before, mtime = path.read_bytes(), path.stat().st_mtime_ns
+        with pytest.raises(SweepStoreError, match=match) as info:
+            run_sweep(must_not_run, make_tasks(1), store_path=path, sweep_id=sweep_id,
+                      progress=False)
+        assert "\n" not in str(info.value) and str(path) in str(info.value)
+        assert path.read_bytes() == before and path.stat().st_mtime_ns == mtime
+
+    def test_foreign_hdf5_file(self, tmp_path):
+        path = tmp_path / "other.h5"
+        with h5py.File(path, "w") as f:
+            f["data"] = np.arange(10)
+            f.attrs["owner"] = "someone else"
+        self._refused(path, SWEEP_ID, "not a linksim sweep store")
+
+    def test_random_bytes(self, tmp_path):
+        path = tmp_path / "junk.h5"
+        path.write_bytes(np.random.default_rng(0).bytes(4096))
+        self._refused(path, SWEEP_ID, "not an HDF5 file")
+
+    def test_truncated_store(self, tmp_path):
+        path = tmp_path / "s.h5"
+        run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+        self._refused(path, SWEEP_ID, "corrupt")
+
+    def test_store_of_another_sweep(self, tmp_path, clean_env):
+        path = tmp_path / "s.h5"
+        run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
+        self._refused(path, {**SWEEP_ID, "seed": SEED + 1}, "another sweep.*seed")
+
+    def test_sweep_id_required_with_a_store(self, tmp_path):
+        with pytest.raises(ValueError, match="sweep_id"):
+            run_sweep(toy_task, make_tasks(1), store_path=tmp_path / "s.h5", progress=False)
+        assert not (tmp_path / "s.h5").exists()
+
+
+class TestFailures:
+    def test_failing_task_keeps_finished_ones(self, tmp_path):
+        store = tmp_path / "s.h5"
+        tasks = [{"drop": d} for d in range(4)]
+        with pytest.raises(SweepError, match='task {"drop":2} failed: RuntimeError: boom'):
+            run_sweep(failing_task, tasks, store_path=store, sweep_id=SWEEP_ID,
+                      backend="inprocess", progress=False)
+        assert len(stored_keys(store)) == 2
+
+    def test_bad_result_refused(self):
+        with pytest.raises(SweepError, match="bad result"):
+            run_sweep(bad_result_task, [{"drop": 0}], progress=False)
+
+
+class TestProgressAndOptions:
+    def test_progress_bar_on_a_terminal(self, capsys, monkeypatch):
+        monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+        run_sweep(failing_task, [{"drop": 0}, {"drop": 1}], label="toy", progress=True)
+        err = capsys.readouterr().err
+        assert "toy" in err and "2/2" in err and "ETA" in err
+
+    def test_sweep_options(self):
+        @click.command()
+        @sweep_options
+        def cmd(workers, scheduler):
+            click.echo(f"{workers} {scheduler}")
+
+        runner = CliRunner()
+        assert runner.invoke(cmd, []).output.strip() == "None None"
+        assert runner.invoke(cmd, ["--workers", "2", "--scheduler", "local"]).output.strip() \
+            == "2 local"
+        assert runner.invoke(cmd, ["--workers", "0"]).exit_code == 2
