@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from linksim.config import build_config
-from validation.fig2 import (DISTANCE_EDGES_M, USERS_PER_DROP, aggregate, double_differences_s,
-                             fig2_drop, fig2_spacings_hz, run, simulate, symbol_durations_s)
+from validation.fig2 import (DISTANCE_EDGES_M, DROPS_PER_TASK, USERS_PER_DROP, aggregate,
+                             double_differences_s, fig2_drop, fig2_spacings_hz, fig2_task, run,
+                             simulate, symbol_durations_s)
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = build_config()
@@ -54,6 +55,14 @@ class TestPerDrop:
         assert np.all(np.diff(r["hits_total"]) >= 0)
         assert r["pairs_per_bin"].size == DISTANCE_EDGES_M.size - 1
 
+    def test_task_stacks_drops(self):
+        cfg_dict = CFG.replace(num_users=USERS_PER_DROP).to_dict()
+        block = fig2_task({"seed": 5, "first_drop": 6, "num_drops": 2,
+                           "config": json.dumps(cfg_dict)})
+        single = fig2_drop(cfg_dict, 5, 7)
+        for key in single:
+            np.testing.assert_array_equal(block[key][1], single[key])
+
     def test_pure(self):
         cfg_dict = CFG.replace(num_users=USERS_PER_DROP).to_dict()
         a, b = fig2_drop(cfg_dict, 5, 7), fig2_drop(cfg_dict, 5, 7)
@@ -84,8 +93,9 @@ class TestMonteCarlo:
         assert math.isnan(agg["prob_per_bin"][0, 1])
 
     def test_identical_for_one_and_two_workers(self):
-        a = simulate(CFG, 24, seed=4, workers=1)
-        b = simulate(CFG, 24, seed=4, workers=2)
+        drops = 2 * DROPS_PER_TASK + 7  # three tasks, a short last one
+        a = simulate(CFG, drops, seed=4, workers=1)
+        b = simulate(CFG, drops, seed=4, workers=2)
         for key in a:
             np.testing.assert_array_equal(a[key], b[key])
 

@@ -46,6 +46,7 @@ import numpy as np
 
 USERS_PER_DROP = 48
 DEFAULT_DROPS = 4000
+DROPS_PER_TASK = 50
 SPACINGS_HZ: tuple[float, ...] = (15e3, 30e3, 60e3, 120e3)
 DISTANCE_EDGES_M = np.arange(0.0, 1600e3 + 1.0, 50e3)
 ABS_DELTA_EDGES_S = np.arange(0.0, 3000e-6 + 1e-9, 5e-6)
@@ -160,17 +161,24 @@ def aggregate(results: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def fig2_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Sweep-runner task (linksim.sweep): key = {"seed", "drop", "config": JSON of the config}."""
-    return fig2_drop(json.loads(key["config"]), int(key["seed"]), int(key["drop"]))
+    """Sweep-runner task (linksim.sweep): drops first_drop .. first_drop + num_drops - 1.
+
+    key = {"seed", "first_drop", "num_drops", "config": JSON of the config dict}. Returns the
+    :func:`fig2_drop` arrays stacked along a leading drop axis [num_drops, ...].
+    """
+    cfg_dict = json.loads(key["config"])
+    first, count = int(key["first_drop"]), int(key["num_drops"])
+    per_drop = [fig2_drop(cfg_dict, int(key["seed"]), d) for d in range(first, first + count)]
+    return {name: np.stack([np.asarray(r[name]) for r in per_drop]) for name in per_drop[0]}
 
 
 def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
              ) -> dict[str, np.ndarray]:
     """Run :func:`fig2_drop` on drops 0..drops-1 and aggregate them in drop order.
 
-    cfg : LinkConfig (num_users is replaced by USERS_PER_DROP). Drops run through
-    :func:`linksim.sweep.run_sweep`, in-process for ``workers == 1`` and on a pool of
-    ``workers`` processes otherwise; the result does not depend on ``workers``.
+    cfg : LinkConfig (num_users is replaced by USERS_PER_DROP). Blocks of DROPS_PER_TASK drops
+    run through :func:`linksim.sweep.run_sweep`, in-process for ``workers == 1`` and on a pool
+    of ``workers`` processes otherwise; the result does not depend on ``workers``.
     progress : show the stderr bar (when stderr is a terminal).
     """
     from linksim.sweep import Task, run_sweep
@@ -178,10 +186,15 @@ def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
     if drops < 1 or workers < 1:
         raise ValueError(f"drops and workers must be >= 1 (got {drops}, {workers})")
     cfg_json = json.dumps(cfg.replace(num_users=USERS_PER_DROP).to_dict(), sort_keys=True)
-    tasks = [Task({"seed": int(seed), "drop": d, "config": cfg_json}) for d in range(drops)]
+    tasks = [Task({"seed": int(seed), "first_drop": first,
+                   "num_drops": min(DROPS_PER_TASK, drops - first), "config": cfg_json})
+             for first in range(0, drops, DROPS_PER_TASK)]
     results = run_sweep(fig2_task, tasks, backend="inprocess" if workers == 1 else "processes",
-                        workers=workers, progress=progress, label="fig2 drops")
-    return aggregate([results[t] for t in tasks])
+                        workers=workers, progress=progress, label="fig2 drop blocks")
+    per_drop = [{name: block[name][j] for name in block}
+                for block in (results[t] for t in tasks)
+                for j in range(int(block["pairs_total"].shape[0]))]
+    return aggregate(per_drop)
 
 
 def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym_s: np.ndarray,
