@@ -18,6 +18,16 @@ gives exactly a unit impulse at ``k = 0`` (integer delays are exact).
 
 The filter reaches ``num_taps/2`` samples to either side: a delayed OFDM symbol is free of
 filter-borne ISI only if its DFT window lies that far inside the symbol's CP + body.
+
+Accuracy with the default Kaiser beta (:func:`default_kaiser_beta`): worst-case error power
+``max |H(f) - e^{-j 2 pi f frac}|^2`` over ``|f| <= 0.3`` (the 612-of-1024 used band) and
+``frac`` in (0, 1), relative to the signal:
+
+    num_taps     8      10     12     16     24      32      48
+    error dB   -40.3  -55.6  -63.2  -84.5  -127.8  -174.3  -262.5
+
+so the -50 dB requirement needs 10 taps; 48 taps are accurate to float64 rounding (a delayed
+OFDM burst, demodulated, matches the exact phase ramp to about -265 dB).
 """
 
 from __future__ import annotations
