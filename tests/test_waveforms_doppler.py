@@ -7,6 +7,7 @@ import pytest
 
 from waveforms import (
     cfo_common_gain,
+    delay_doppler,
     cfo_ici_power,
     frequency_shift,
     frequency_shift_reference,
@@ -50,6 +51,14 @@ class TestFrequencyShift:
         parts = np.concatenate([frequency_shift(x[:1234], 5_000_000, 3.3e-4, 0.2),
                                 frequency_shift(x[1234:], 5_001_234, 3.3e-4, 0.2)])
         np.testing.assert_allclose(parts, whole, rtol=0, atol=1e-13)
+
+    def test_agrees_with_the_fused_kernel_at_zero_delay(self):
+        rng = np.random.default_rng(24)
+        x = rng.standard_normal((1, 2000)) + 1j * rng.standard_normal((1, 2000))
+        y = frequency_shift(x, 40_000_000, -9.1e-4, 0.3)
+        fused = delay_doppler(x, 40_000_000, [0], [0.0], [-9.1e-4], [np.exp(0.3j)],
+                              np.array([40_000_000]), 2000)
+        np.testing.assert_allclose(fused, y, rtol=0, atol=1e-13)
 
     @pytest.mark.parametrize("args,match", [
         ((np.zeros((2, 2, 2), complex), 0, 0.1), "x must be"),
