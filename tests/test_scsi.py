@@ -164,8 +164,11 @@ class TestScsiFromDrop:
     def test_kappa_spread_uses_rng(self):
         cfg = build_config({"kappa_spread_db": 5.65})
         drop = make_drop(2, 3, np.random.default_rng(5))
-        with pytest.raises(ValueError, match="rng"):
-            scsi_from_drop(drop, cfg)
+        # without an rng the spread comes from the drop's own stream 4: reproducible per drop
+        default_a, default_b = scsi_from_drop(drop, cfg), scsi_from_drop(drop, cfg)
+        np.testing.assert_array_equal(default_a.kappa, default_b.kappa)
+        mean = scsi_from_drop(drop, cfg.replace(kappa_spread_db=0.0)).kappa
+        assert not np.allclose(default_a.kappa, mean)
         a = scsi_from_drop(drop, cfg, np.random.default_rng(9))
         b = scsi_from_drop(drop, cfg, np.random.default_rng(9))
         np.testing.assert_array_equal(a.kappa, b.kappa)
