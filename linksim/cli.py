@@ -86,6 +86,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "))
+    except Exception as exc:  # sweep-store and sweep errors are user-facing one-liners
+        if type(exc).__name__ in ("SweepStoreError", "SweepError"):
+            fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
     sys.exit(rv if isinstance(rv, int) else 0)
 
 

@@ -34,7 +34,7 @@ def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int
               ("rate_measured", "rate_analytical", "sinr_measured_db")}
     power = np.zeros(shape)
     snr = np.zeros(shape)
-    for key, res in zip(keys, results):
+    for key, res in zip(keys, results.values()):
         li, d = levels.index(key["level_db"]), key["drop"]
         for name in arrays:
             arrays[name][li, d] = res[name]
