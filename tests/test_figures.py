@@ -1,0 +1,69 @@
+"""validation.figures: tiny runs of Figs. 5, 8 and 11 write their files and show the
+paper's orderings."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from linksim.config import build_config
+from linksim.io import read_arrays_h5
+from validation import figures
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return build_config({"power_levels_dbw": [-20.0, -10.0, 0.0], "max_iterations": 40})
+
+
+def _files_written(summary: dict, n: int) -> None:
+    for ext in ("png", "csv", "h5"):
+        path = summary["files"][ext]
+        assert path.endswith(f"fig{n}.{ext}")
+        with open(path, "rb") as f:
+            assert len(f.read()) > 0
+    json.dumps(summary)
+
+
+class TestFig5:
+    def test_tiny_run(self, cfg, tmp_path):
+        s = figures.fig5(cfg, tmp_path, 1, 3, 1, True)
+        _files_written(s, 5)
+        assert s["x"] == [-20.0, -10.0, 0.0]
+        assert all(s["checks"].values()), s["checks"]
+        arrays, attrs = read_arrays_h5(tmp_path / "fig5.h5")
+        assert arrays["rates"].shape == (1, 3, len(s["methods"]))
+        assert attrs["figure"] == "fig5"
+        rates = np.asarray([s["mean_sum_rate"][m] for m in ("ms-jocdwm", "ms-jowm")])
+        assert np.all(np.diff(rates, axis=1) > 0)  # rates grow with power
+        lines = (tmp_path / "fig5.csv").read_text().splitlines()
+        assert lines[0].startswith("power_dbw,") and len(lines) == 4
+        assert not list(tmp_path.glob(".*tmp"))
+
+
+class TestFig8:
+    def test_gap_grows_with_phase_error(self, cfg, tmp_path, monkeypatch):
+        monkeypatch.setattr(figures, "FIG8_PHASE_VAR_RAD2", (0.0, 1.0, 3.0))
+        s = figures.fig8(cfg, tmp_path, 1, 0, 1, True)
+        _files_written(s, 8)
+        assert all(s["checks"].values()), s["checks"]
+        assert s["checks"]["gap_grows_with_x"]
+
+
+class TestFig11:
+    def test_surrogates(self, cfg, tmp_path, monkeypatch):
+        monkeypatch.setattr(figures, "FIG11_ITERATIONS", 25)
+        s = figures.fig11(cfg, tmp_path, 1, 0, 1, True)
+        _files_written(s, 11)
+        assert s["checks"]["wm_surrogate_below_rate"]
+        assert s["checks"]["exact_cdwm_monotone"]
+        final = s["final"]["ms-jocdwm/exact"]
+        assert final["surrogate"] == pytest.approx(final["rate"], rel=1e-3)
+
+
+def test_dl_hook_adds_the_method(monkeypatch):
+    monkeypatch.setattr(figures, "dl_available", lambda: True)
+    assert figures.figure_methods()[-1] == figures.DL_METHOD
+    assert figures.DL_METHOD not in figures.figure_methods(include_dl=False)
