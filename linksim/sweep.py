@@ -184,10 +184,12 @@ def _set_worker_threads(threads: int | None) -> None:
             os.environ["NUMBA_NUM_THREADS"] = str(threads)
 
 
-def _worker_initializer(threads: int | None) -> None:
-    """ProcessPoolExecutor initializer: Ctrl-C is the parent's business; limit threads."""
+def _worker_initializer(threads: int | None, parent_pid: int) -> None:
+    """ProcessPoolExecutor initializer: Ctrl-C is the parent's business; limit threads; exit
+    with the parent (a SIGKILLed parent would leave its pool workers waiting forever)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _set_worker_threads(threads)
+    _exit_with_parent(parent_pid)
 
 
 def _call_task(func: Callable[[dict[str, Any]], Any], params: dict[str, Any],
@@ -391,7 +393,8 @@ def _run_processes(func: Callable, todo: Sequence[Task], record: Callable[[Task,
     ctx = multiprocessing.get_context("spawn")
     with _Env(_thread_env(threads)):
         pool = ProcessPoolExecutor(max_workers=n, mp_context=ctx,
-                                   initializer=_worker_initializer, initargs=(threads,))
+                                   initializer=_worker_initializer,
+                                   initargs=(threads, os.getpid()))
         clean = False
         try:
             with _children_ignore_sigint():
@@ -465,6 +468,7 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                        env=_thread_env(threads))
             client = Client(cluster)
+            client.run(_exit_with_parent, os.getpid())
         else:
             client = Client(scheduler, timeout="30s")
             n, threads = _cluster_threads(client)
@@ -499,6 +503,25 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 client.close()
                 if cluster is not None:
                     cluster.close()
+
+
+def _exit_with_parent(parent_pid: int) -> bool:
+    """In a worker process: exit within a second once the sweep's process is gone.
+
+    A SIGKILLed parent takes the pool manager (or the scheduler and nannies of a local
+    cluster) with it; its worker processes would wait forever. A daemon thread polls the
+    parent pid. Returns whether it watches (False when ``parent_pid`` is not our parent).
+    """
+    if os.getppid() != parent_pid:
+        return False
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="linksim-parent-watch", daemon=True).start()
+    return True
 
 
 def _quiet_worker_logs() -> None:

@@ -293,6 +293,33 @@ class TestResume:
         assert sweep.last_run_stats.computed == 12 - len(first)
         assert_same_results(reference, got)
 
+    @pytest.mark.parametrize("backend", ["processes", "dask"])
+    def test_sigkill_keeps_store_and_leaves_no_workers(self, backend, reference, tmp_path,
+                                                        clean_env):
+        if backend == "dask":
+            pytest.importorskip("distributed")
+        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        proc = self._child(store, backend=backend, workers=2,
+                           env={LOG_ENV: str(log), SLEEP_ENV: "0.2"})
+        deadline = time.monotonic() + 60
+        while len(_log_lines(log)) < 4 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait(timeout=30)
+        worker_pids = {int(line.split()[0]) for line in _log_lines(log)}
+        deadline = time.monotonic() + 15
+        while any(_alive(pid) for pid in worker_pids) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(_alive(pid) for pid in worker_pids)
+        proc.stderr.close()
+        first = stored_keys(store)
+        assert 1 <= len(first) < 12
+
+        got = run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
+                        backend="inprocess", progress=False)
+        assert sweep.last_run_stats.computed == 12 - len(first)
+        assert_same_results(reference, got)
+
     def test_unmarked_group_is_recomputed(self, tmp_path, clean_env):
         store = tmp_path / "s.h5"
         tasks = make_tasks(1)
@@ -357,6 +384,23 @@ class TestStoreRefusal:
         path = tmp_path / "s.h5"
         run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
         self._refused(path, {**SWEEP_ID, "seed": SEED + 1}, "another sweep.*seed")
+
+    def test_store_in_use_by_another_process(self, tmp_path):
+        path = tmp_path / "s.h5"
+        run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sys, time, h5py; f = h5py.File(sys.argv[1], 'r+'); "
+             "print('open', flush=True); time.sleep(60)", str(path)],
+            stdout=subprocess.PIPE, text=True)
+        try:
+            assert holder.stdout.readline().strip() == "open"
+            with pytest.raises(SweepStoreError, match="in use by another process"):
+                run_sweep(must_not_run, make_tasks(1), store_path=path, sweep_id=SWEEP_ID,
+                          progress=False)
+        finally:
+            holder.kill()
+            holder.wait()
+            holder.stdout.close()
 
     def test_sweep_id_required_with_a_store(self, tmp_path):
         with pytest.raises(ValueError, match="sweep_id"):
