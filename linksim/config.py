@@ -105,7 +105,7 @@ class LinkConfig:
                                help="stop when the sum rate changes by less (bit/s/Hz)")
 
     # --- waveform emulation ---
-    fractional_delay_taps: int = _f(48, 2, 512, group="emulation", choice=True,
+    fractional_delay_taps: int = _f(24, 2, 512, group="emulation", choice=True,
                                     help="taps of the windowed-sinc fractional-delay FIR")
     num_observed_symbols: int = _f(14, 1, 100_000, group="emulation", choice=True,
                                    help="OFDM symbols observed per user and drop")

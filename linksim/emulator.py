@@ -115,7 +115,7 @@ def _phase(cycles: np.ndarray) -> np.ndarray:
 
 def emulate_links(numerology: Numerology, links: LinkState, coupling: np.ndarray,
                   carrier_hz: float, noise_power_w: np.ndarray | None, rng: np.random.Generator,
-                  num_symbols: int, modulation: str = "gaussian", num_taps: int = 48,
+                  num_symbols: int, modulation: str = "gaussian", num_taps: int = 24,
                   backoff_samples: int = 0, components: bool = False,
                   backend: str = "numba") -> EmulationOutput:
     """Generate, precompensate, precode, propagate and receive one burst (module docstring).

@@ -12,7 +12,8 @@ import numpy as np
 from numba import njit, prange
 
 
-def _check(streams: np.ndarray, gains: np.ndarray, offsets: np.ndarray, out_len: int) -> None:
+def _check(streams: np.ndarray, gains: np.ndarray, offsets: np.ndarray,
+           out_len: int) -> None:
     if streams.ndim != 3 or gains.ndim != 3:
         raise ValueError("streams must be [S, K, L] and gains [S, J, K]")
     s, k, length = streams.shape
