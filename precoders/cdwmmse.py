@@ -17,7 +17,7 @@ import numpy as np
 from linksim.scsi import Scsi
 from precoders.common import (DesignResult, LinkStats, ReducedModel, check_iteration_args,
                               check_scsi, initial_coefficients, per_satellite_power,
-                              user_weights)
+                              single_threaded, user_weights)
 from precoders.wstep import (Family, Receivers, WStepProblem, WStepSolver, alternate,
                              paper_multipliers, scale_to_power)
 
@@ -78,6 +78,7 @@ def cdwmmse_problem(model: ReducedModel, U: np.ndarray, omega: np.ndarray, alpha
     return prob, float(np.sum(aw * model.noise * un2))
 
 
+@single_threaded
 def design(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None,
            w_step: str = "paper", max_iterations: int = 100, rate_threshold: float = 1e-4,
            init: np.ndarray | None = None) -> DesignResult:
@@ -113,6 +114,7 @@ def design(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | Non
                         name="ms-jocdwm", U=out["rx"].U, omega=out["rx"].omega, lam=out["lam"])
 
 
+@single_threaded
 def closed_form_precoder(scsi: Scsi | Sequence[Scsi], U: np.ndarray, omega: np.ndarray,
                          power_w: float | np.ndarray, weights: np.ndarray | None = None
                          ) -> np.ndarray:

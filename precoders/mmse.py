@@ -14,9 +14,10 @@ import scipy.linalg
 
 from linksim.scsi import Scsi
 from precoders.common import (DesignResult, ReducedModel, check_scsi, link_stats,
-                              per_satellite_power, scale_to_power, user_weights)
+                              per_satellite_power, scale_to_power, single_threaded, user_weights)
 
 
+@single_threaded
 def design(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None,
            master: int = 0) -> DesignResult:
     """SS-M precoder. W complex128 [S, K, N_t] with W[s] = 0 for s != master."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from linksim.scsi import Scsi
-from precoders.common import (DesignResult, ReducedModel, check_scsi, link_stats,
-                              mrt_coefficients, per_satellite_power, user_weights)
+from precoders.common import (DesignResult, ReducedModel, check_scsi, link_stats, mrt_coefficients,
+                              per_satellite_power, single_threaded, user_weights)
 
 
+@single_threaded
 def design(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None
            ) -> DesignResult:
     """MRT precoder. W complex128 [S, K, N_t]; history holds the rate (19) of W."""

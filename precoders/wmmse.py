@@ -20,7 +20,7 @@ import numpy as np
 from linksim.scsi import Scsi
 from precoders.common import (DesignResult, LinkStats, ReducedModel, check_iteration_args,
                               check_scsi, initial_coefficients, link_stats, mrt_coefficients,
-                              per_satellite_power, user_weights)
+                              per_satellite_power, single_threaded, user_weights)
 from precoders.wstep import Family, Receivers, WStepProblem, alternate
 
 
@@ -75,6 +75,7 @@ def _prepare(scsi: Scsi, power_w, weights, max_iterations, rate_threshold):
     return ReducedModel.from_scsi(scsi), power, alpha
 
 
+@single_threaded
 def design_jowm(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None,
                 w_step: str = "paper", max_iterations: int = 100, rate_threshold: float = 1e-4,
                 init: np.ndarray | None = None) -> DesignResult:
@@ -101,6 +102,7 @@ def _true_evaluator(model: ReducedModel, alpha: np.ndarray, sats: list[int]):
     return evaluate
 
 
+@single_threaded
 def design_sswm(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None,
                 w_step: str = "paper", max_iterations: int = 100, rate_threshold: float = 1e-4,
                 master: int = 0) -> DesignResult:
@@ -119,6 +121,7 @@ def design_sswm(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray 
     return _result("ss-wm", model, Wt, out)
 
 
+@single_threaded
 def design_sepwm(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None,
                  w_step: str = "paper", max_iterations: int = 100, rate_threshold: float = 1e-4
                  ) -> DesignResult:

@@ -100,6 +100,15 @@ class TestPowerAndShapes:
                 assert np.all(np.isfinite(res.W))
                 assert np.all(np.isfinite(expected_rates(scsi, res.W)))
 
+    def test_more_users_than_all_antennas(self):
+        rng = np.random.default_rng(13)
+        scsi = random_scsi(rng, S=2, K=5, nx=1, ny=2)  # K = 5 > S N_t = 4
+        for name in ("ms-jowm", "ms-jocdwm"):
+            for kw in variants(name):
+                W = design(name, scsi, np.array([1.0, 2.0]), **kw).W
+                np.testing.assert_allclose(np.sum(np.abs(W) ** 2, axis=(1, 2)), [1.0, 2.0],
+                                           rtol=1e-9)
+
     def test_silent_satellite(self):
         rng = np.random.default_rng(4)
         scsi = random_scsi(rng, S=3, K=4)

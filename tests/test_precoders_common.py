@@ -66,3 +66,14 @@ class TestPower:
         np.testing.assert_array_equal(user_weights(None, 3), np.ones(3))
         with pytest.raises(ValueError, match="weights"):
             user_weights(np.ones(2), 3)
+
+
+class TestSingleThreadBlas:
+    def test_sets_one_thread_and_restores(self):
+        from precoders.common import _blas_handles, single_thread_blas
+
+        handles = _blas_handles()
+        before = [get() for get, _ in handles]
+        with single_thread_blas():
+            assert all(get() == 1 for get, _ in handles)
+        assert [get() for get, _ in handles] == before
