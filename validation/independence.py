@@ -162,6 +162,17 @@ def correlation_stats(pc: PairCorrelations, num_samples: int, cp_ratio: float
     }
 
 
+def summed_to_separate_db(copies: np.ndarray) -> np.ndarray:
+    """10 log10(mean |sum_s c_s|^2 / sum_s mean |c_s|^2) over the last two axes.
+
+    copies : complex [S, ..., M, Q], the copies of one interfering stream via S satellites.
+    Returns float64 [...]: 0 dB for uncorrelated copies, 10 log10 S for identical ones.
+    """
+    p_sum = np.mean(np.abs(copies.sum(axis=0)) ** 2, axis=(-2, -1))
+    p_sep = np.sum(np.mean(np.abs(copies) ** 2, axis=(-2, -1)), axis=0)
+    return 10 * np.log10(p_sum / p_sep)
+
+
 def summed_vs_separate_power(responses: list, couplings: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Power of the interference summed over satellites against the sum of the powers (eq. 19).
 
@@ -176,9 +187,8 @@ def summed_vs_separate_power(responses: list, couplings: list[np.ndarray]) -> di
         k = A.shape[1]
         j_idx, i_idx = np.nonzero(~np.eye(k, dtype=bool))
         comp = A[:, j_idx, i_idx, None, None] * r.unit[:, j_idx, i_idx]   # [S, P, M, Q]
-        p_sum = np.mean(np.abs(comp.sum(axis=0)) ** 2, axis=(-2, -1))
         p_sep = np.sum(np.mean(np.abs(comp) ** 2, axis=(-2, -1)), axis=0)
-        ratio.append(10 * np.log10(p_sum / p_sep))
+        ratio.append(summed_to_separate_db(comp))
         tot = np.zeros((k,) + r.unit.shape[3:], dtype=np.complex128)
         np.add.at(tot, j_idx, comp.sum(axis=0))
         sep_user = np.bincount(j_idx, weights=p_sep, minlength=k)

@@ -309,7 +309,8 @@ def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols
     them (CompensationErrorModel.from_config(cfg with that variance), drop stream 2).
     Returns float64 [V] arrays: variance_rad2, closed_form, closed_form_t (the model's
     rho(t) averaged over the observed window times), empirical_real, empirical_imag,
-    std_err (standard error of the real part: std of the per-link means / sqrt(links)),
+    std_err, std_err_imag (standard errors of the real and imaginary parts: std of the
+    per-link means / sqrt(links)),
     implied_variance_rad2 (-2 ln |empirical|), and links [V].
     """
     from linksim.scenario import draw_drop
@@ -334,12 +335,13 @@ def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols
         n = z.size
         emp = z.mean()
         se = float(np.std(z.real, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        se_im = float(np.std(z.imag, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
         model_t = float(np.mean(CompensationErrorModel.from_config(cfg_v).rho(t_m)))
         rows.append((float(v), float(expected_phase_factor(v)), model_t, float(emp.real),
-                     float(emp.imag), se, float(-2 * np.log(max(abs(emp), 1e-300))), n))
+                     float(emp.imag), se, se_im, float(-2 * np.log(max(abs(emp), 1e-300))), n))
     cols = list(zip(*rows))
     names = ("variance_rad2", "closed_form", "closed_form_t", "empirical_real", "empirical_imag",
-             "std_err", "implied_variance_rad2")
+             "std_err", "std_err_imag", "implied_variance_rad2")
     out = {name: np.array(col, dtype=float) for name, col in zip(names, cols)}
     out["links"] = np.array(cols[-1], dtype=np.int64)
     return out

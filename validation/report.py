@@ -1,0 +1,357 @@
+"""The model-vs-waveform validation report (``linksim validate``).
+
+Runs the four checks on drops of the configured scenario and writes one self-contained HTML
+report (figures embedded as base64 PNG), its numbers (``validation.h5``) and a JSON summary
+(``summary.json``), all atomically:
+
+1. desired-signal phase-error model (eqs. 13-16): validation.phase_model on the drops, and
+   the single-link sweeps of residual Doppler and delay (where (16) stops holding);
+2. expected phase error (eq. 25): validation.phase_model.expected_phase_check per Fig. 8
+   variance;
+3. inter-satellite independence (Remark 1, Fig. 2): validation.independence;
+4. achieved vs analytical rates (eq. 19, Fig. 5 sweep): validation.rates.
+
+Thresholds (docs/model.md, "Validation") are the module constants below. Every random draw
+comes from the drop SeedSequences (linksim.scenario.drop_rng), so a rerun with the same seed
+and settings gives identical numbers; the JSON summary holds no timings or paths.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from validation.phase_model import NMSE_THRESHOLD_DB
+
+#: rms error of the measured desired gain against (13)-(15) for "holds"
+PHASE_RMS_DEG_MAX = 1.0
+MAG_RMS_DB_MAX = 0.1
+#: E e^{j theta}: |empirical - closed form| <= Z_MAX std errors + the emulator floor
+Z_MAX = 3.0
+RHO_FLOOR = 1e-3
+#: summed-vs-separate interference power: |mean| and 99th percentile of |ratio| (dB)
+POWER_RATIO_MEAN_DB_MAX = 0.1
+POWER_RATIO_P99_DB_MAX = 0.5
+#: measured vs analytical sum rate: largest relative gap over precoders and levels
+RATE_REL_GAP_MAX = 0.10
+#: term diagnostic: measured / model power ratios within this many dB
+TERM_DB_MAX = 1.0
+#: components memory above which the run is refused (bytes)
+MAX_COMPONENT_BYTES = 1.5e9
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    """Sizes of one validation run.
+
+    drops : drops with full waveforms (items 1, 3, 4); phase_drops : drops per variance of
+    item 2; geometry_drops : drops of the Fig. 2 geometric fraction; num_symbols : observed
+    OFDM symbols; ergodic_samples : Monte Carlo samples of the ergodic rate; include_dl :
+    also the DTN precoder when its model is available.
+    """
+
+    drops: int = 12
+    phase_drops: int = 24
+    geometry_drops: int = 200
+    num_symbols: int = 14
+    ergodic_samples: int = 4000
+    include_dl: bool = True
+
+    @classmethod
+    def quick(cls) -> "ValidationSettings":
+        return cls(drops=2, phase_drops=4, geometry_drops=50, ergodic_samples=1000)
+
+
+def component_bytes(cfg, num_symbols: int) -> float:
+    """Memory of one drop's unit-coupling components, S K^2 M Q complex128 (bytes)."""
+    return 16.0 * cfg.num_sats * cfg.num_users ** 2 * num_symbols * cfg.num_used_subcarriers
+
+
+# --------------------------------------------------------------------------- running
+def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool = True
+                   ) -> dict[str, Any]:
+    """Run all four checks; returns {"arrays": {group/name: ndarray}, "summary": dict}."""
+    from linksim.progress import Progress
+    from linksim.ratemodel import coupling
+    from validation import independence, phase_model, rates
+    from validation.drop_response import drop_response
+
+    names = rates.available_precoders(settings.include_dl)
+    variances = phase_model.fig8_variances()
+    levels = tuple(cfg.power_levels_dbw)
+    total = (settings.drops * (1 + len(names) * len(levels))
+             + settings.phase_drops * len(variances) + 2)
+    arrays: dict[str, np.ndarray] = {}
+    with Progress(total, "validate", enabled=None if progress else False) as bar:
+        responses = []
+        for d in range(settings.drops):
+            responses.append(drop_response(cfg, seed, d, settings.num_symbols))
+            bar.update()
+        # 1. phase-error model on the drops and the sweeps
+        gain_err = phase_model.desired_gain_errors(responses)
+        sweep_eps = phase_model.sweep_doppler(cfg, num_symbols=settings.num_symbols, seed=seed)
+        sweep_del = phase_model.sweep_delay(cfg, num_symbols=settings.num_symbols, seed=seed)
+        bar.update(2)
+        # 2. expected phase error per variance
+        rho = phase_model.expected_phase_check(cfg, seed, settings.phase_drops, variances,
+                                               settings.num_symbols, progress=bar)
+        # 3. independence (MRT couplings at the configured power for the power ratio)
+        pairs = independence.pair_correlations(responses)
+        mrt = [coupling(r.scsi.steering,
+                        rates.design_precoder("mrt", r.scsi, 10 ** (cfg.power_dbw / 10), cfg))
+               for r in responses]
+        power = independence.summed_vs_separate_power(responses, mrt)
+        geo = independence.geometric_fraction(cfg, seed, settings.geometry_drops)
+        # 4. rates
+        rate_res = rates.compare_rates(responses, names, levels, seed, settings.ergodic_samples,
+                                       progress=bar)
+    for key, value in asdict(gain_err).items():
+        arrays[f"phase_model/drops/{key}"] = value
+    for key, value in sweep_eps.items():
+        arrays[f"phase_model/sweep_doppler/{key}"] = value
+    for key, value in sweep_del.items():
+        arrays[f"phase_model/sweep_delay/{key}"] = value
+    for key, value in rho.items():
+        arrays[f"expected_phase/{key}"] = value
+    for key, value in asdict(pairs).items():
+        arrays[f"independence/pairs/{key}"] = value
+    for key, value in power.items():
+        arrays[f"independence/power/{key}"] = value
+    for key, value in rate_res.items():
+        arrays[f"rates/{key}"] = value
+    num_samples = settings.num_symbols * cfg.num_used_subcarriers
+    summary = build_summary(cfg, seed, settings, names, gain_err.stats(), sweep_eps, sweep_del,
+                            rho, independence.correlation_stats(
+                                pairs, num_samples, cfg.cyclic_prefix_length / cfg.fft_size),
+                            power, geo, pairs, rate_res)
+    return {"arrays": arrays, "summary": summary}
+
+
+# --------------------------------------------------------------------------- summary
+def _clean(value: Any) -> Any:
+    """JSON-safe copy: numpy scalars/arrays to Python, NaN/inf to None."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if np.isfinite(v) else None
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def _verdict(ok: bool) -> str:
+    return "holds" if ok else "fails"
+
+
+def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str],
+                  gain_stats: dict, sweep_eps: dict, sweep_del: dict, rho: dict,
+                  corr_stats: dict, power: dict, geo: dict, pairs, rate_res: dict
+                  ) -> dict[str, Any]:
+    """The JSON summary: settings, every number of the summary table, and the table rows."""
+    from validation import phase_model, rates
+
+    fs = cfg.sample_rate_hz
+    margin_late = cfg.cyclic_prefix_length - cfg.timing_backoff_samples
+    eps_meas = phase_model.crossing(sweep_eps["eps"], sweep_eps["nmse_16_db"], NMSE_THRESHOLD_DB)
+    eps_closed = phase_model.crossing(sweep_eps["eps"], sweep_eps["nmse_closed_db"],
+                                      NMSE_THRESHOLD_DB)
+    late = sweep_del["delay_samples"] >= 0
+    delay_meas = phase_model.crossing(sweep_del["delay_samples"][late],
+                                      sweep_del["nmse_16_db"][late], NMSE_THRESHOLD_DB)
+    delay_closed = margin_late + cfg.fft_size * 10 ** (NMSE_THRESHOLD_DB / 10) / 2
+    errors_cfg_eps = 3 * cfg.doppler_error_std_hz / cfg.subcarrier_spacing_hz
+    sigma_tau = np.sqrt(cfg.phase_error_var_rad2) / (2 * np.pi * cfg.carrier_hz)
+    errors_cfg_delay = 3 * sigma_tau * fs
+
+    rho_dev = np.abs(rho["empirical_real"] - rho["closed_form"])
+    rho_tol = Z_MAX * np.nan_to_num(rho["std_err"]) + RHO_FLOOR
+    rho_ok = bool(np.all(rho_dev <= rho_tol) and np.all(
+        np.abs(rho["empirical_imag"]) <= Z_MAX * np.nan_to_num(rho["std_err_imag"]) + RHO_FLOOR))
+
+    ratio = power["ratio_db"]
+    ratio_stats = {"mean_db": float(ratio.mean()), "p99_abs_db": float(np.percentile(
+        np.abs(ratio), 99)), "max_abs_db": float(np.abs(ratio).max()),
+        "user_mean_db": float(power["ratio_user_db"].mean()),
+        "user_max_abs_db": float(np.abs(power["ratio_user_db"]).max()),
+        "pairs_with_a_near_copy": int(np.sum(power["min_abs_delay_diff_symbols"] < 1.0)),
+        "mean_abs_db_near": float(np.abs(ratio[power["min_abs_delay_diff_symbols"] < 1]).mean())
+        if np.any(power["min_abs_delay_diff_symbols"] < 1) else float("nan")}
+    near_d = np.array([np.mean(np.abs(pairs.delay_diff_symbols[pairs.drop == d]) < 1.0)
+                       for d in np.unique(pairs.drop)])
+    emu_se = float(near_d.std(ddof=1) / np.sqrt(near_d.size)) if near_d.size > 1 else float("nan")
+    frac_diff = corr_stats["fraction_near"] - geo["fraction_near"]
+    frac_tol = Z_MAX * np.sqrt(np.nan_to_num(emu_se) ** 2 + np.nan_to_num(geo["std_err"]) ** 2)
+    corr_bound = corr_stats["cp_bound"] + 3 * corr_stats["estimation_floor"]
+
+    rsum = rates.summarise(rate_res, names)
+    swaps = rates.explain_swaps(rsum, names)
+    sums = rsum["sum_rates"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel_gap = np.abs(sums["rate_analytical"] - sums["rate_measured"]) / sums["rate_analytical"]
+    term_max = {k: float(np.max(np.abs(v))) for k, v in rsum["terms"].items()
+                if k.endswith("ratio_db")}
+    waveform_gap = float(np.max(np.abs(rsum["gaps"]["waveform"])))
+
+    rows = [
+        {"assumption": "desired gain g e^{j theta} Psi(eps) e^{-j2 pi q Df Dtau} (13)-(15)",
+         "metric": "rms phase / magnitude error of the measured per-subcarrier gain "
+                   f"({gain_stats['samples']} satellite-user-subcarrier samples)",
+         "value": f"{gain_stats['phase_err_deg_rms']:.2g} deg / "
+                  f"{gain_stats['mag_err_db_rms']:.2g} dB",
+         "threshold": f"< {PHASE_RMS_DEG_MAX} deg, < {MAG_RMS_DB_MAX} dB",
+         "verdict": _verdict(gain_stats["phase_err_deg_rms"] < PHASE_RMS_DEG_MAX
+                             and gain_stats["mag_err_db_rms"] < MAG_RMS_DB_MAX)},
+        {"assumption": "(16): ICI/ISI negligible on the drops",
+         "metric": "worst NMSE of Y ~ e^{j theta} g v^H w X over the drops' links",
+         "value": f"{gain_stats['nmse_16_db_max']:.1f} dB",
+         "threshold": f"< {NMSE_THRESHOLD_DB:g} dB",
+         "verdict": _verdict(gain_stats["nmse_16_db_max"] < NMSE_THRESHOLD_DB)},
+        {"assumption": "|Dnu| << Df (before (16))",
+         "metric": f"eps = Dnu/Df where NMSE(16) reaches {NMSE_THRESHOLD_DB:g} dB "
+                   "(closed form); configured 3 sigma eps",
+         "value": f"{eps_meas:.4f} ({eps_closed:.4f}); {errors_cfg_eps:.1e}",
+         "threshold": "configured 3 sigma below the crossing",
+         "verdict": _verdict(errors_cfg_eps < eps_meas)},
+        {"assumption": "residual delay inside the CP margin (case (i))",
+         "metric": f"late residual delay where NMSE(16) reaches {NMSE_THRESHOLD_DB:g} dB "
+                   f"(closed form), samples; margin {margin_late}; configured 3 sigma",
+         "value": f"{delay_meas:.1f} ({delay_closed:.1f}); {errors_cfg_delay:.1e}",
+         "threshold": "configured 3 sigma below the crossing",
+         "verdict": _verdict(errors_cfg_delay < delay_meas)},
+        {"assumption": "E e^{j theta} = exp(-sigma^2/2) (25)",
+         "metric": "largest |Re empirical - closed form| over the Fig. 8 variances "
+                   f"{list(rho['variance_rad2'])} (Im within the same tolerance)",
+         "value": f"{rho_dev.max():.3f} (tolerance {rho_tol[np.argmax(rho_dev)]:.3f})",
+         "threshold": f"{Z_MAX:g} std errors + {RHO_FLOOR:g}",
+         "verdict": _verdict(rho_ok)},
+        {"assumption": "copies >= 1 symbol apart are uncorrelated (Remark 1)",
+         "metric": "99th percentile |corr| of copies with |delay diff| >= T_sym "
+                   f"({corr_stats['pairs_far']} pairs); mean |corr| when < T_sym "
+                   f"({corr_stats['pairs_near']} pairs)",
+         "value": f"{corr_stats['corr_far_p99']:.3f}; {corr_stats['corr_near_mean']:.2f}",
+         "threshold": f"< N_cp/N + 3 x floor = {corr_bound:.3f}",
+         "verdict": _verdict(corr_stats["corr_far_p99"] < corr_bound)},
+        {"assumption": "interference copies add in power (block-diagonal Q_k, (19), (23))",
+         "metric": "summed / separate power per (receiver, interferer): mean, 99th pct |.|",
+         "value": f"{ratio_stats['mean_db']:+.3f} dB, {ratio_stats['p99_abs_db']:.3f} dB",
+         "threshold": f"|mean| < {POWER_RATIO_MEAN_DB_MAX} dB, p99 < {POWER_RATIO_P99_DB_MAX} dB",
+         "verdict": _verdict(abs(ratio_stats["mean_db"]) < POWER_RATIO_MEAN_DB_MAX
+                             and ratio_stats["p99_abs_db"] < POWER_RATIO_P99_DB_MAX)},
+        {"assumption": "Fig. 2: pairs closer than one symbol are rare",
+         "metric": "fraction of copy pairs with |delay diff| < T_sym: emulated drops vs "
+                   f"geometry ({geo['drops']} drops, validation.fig2)",
+         "value": f"{corr_stats['fraction_near']:.4f} vs {geo['fraction_near']:.4f}",
+         "threshold": f"agree within {Z_MAX:g} std errors ({frac_tol:.4f})",
+         "verdict": _verdict(abs(frac_diff) <= frac_tol)},
+        {"assumption": "analytical rate (19) predicts the achieved rate",
+         "metric": "largest |analytical - measured| / analytical sum rate over precoders and "
+                   "levels; waveform part (model (18) on the realisation - measured)",
+         "value": f"{np.nanmax(rel_gap):.3f}; {waveform_gap:.3f} bit/s/Hz",
+         "threshold": f"< {RATE_REL_GAP_MAX:g}",
+         "verdict": _verdict(bool(np.nanmax(rel_gap) < RATE_REL_GAP_MAX))},
+        {"assumption": "model terms: signal w^H R w, interference sum w^H Q w, noise sigma^2",
+         "metric": "largest |measured / model| over precoders and levels (dB)",
+         "value": ", ".join(f"{k.replace('_ratio_db', '')} {v:.2f}" for k, v in
+                            term_max.items()),
+         "threshold": f"< {TERM_DB_MAX:g} dB",
+         "verdict": _verdict(max(term_max.values()) < TERM_DB_MAX)},
+        {"assumption": "precoder ranking by (19) = ranking by measured rate",
+         "metric": "order of the mean sum rate, every level and overall",
+         "value": " > ".join(rsum["overall_measured"]),
+         "threshold": "same order",
+         "verdict": _verdict(rsum["ranking_same"])},
+    ]
+    return _clean({
+        "seed": seed, "settings": asdict(settings),
+        "scenario": {"num_users": cfg.num_users, "num_sats": cfg.num_sats,
+                     "antenna_size": list(cfg.antenna_size),
+                     "phase_error_var_rad2": cfg.phase_error_var_rad2,
+                     "doppler_error_std_hz": cfg.doppler_error_std_hz,
+                     "timing_backoff_samples": cfg.timing_backoff_samples,
+                     "power_levels_dbw": list(cfg.power_levels_dbw),
+                     "power_dbw": cfg.power_dbw},
+        "precoders": names,
+        "nmse_threshold_db": NMSE_THRESHOLD_DB,
+        "phase_model": {"drops": gain_stats, "eps_threshold": eps_meas,
+                        "eps_threshold_closed_form": eps_closed,
+                        "eps_threshold_small_eps_formula": phase_model.eps_threshold_closed_form(),
+                        "late_delay_threshold_samples": delay_meas,
+                        "late_delay_threshold_closed_form_samples": delay_closed,
+                        "cp_margin_samples": [-cfg.timing_backoff_samples, margin_late],
+                        "configured_3sigma_eps": errors_cfg_eps,
+                        "configured_3sigma_delay_samples": errors_cfg_delay},
+        "expected_phase": {k: v for k, v in rho.items()},
+        "independence": {"correlation": corr_stats, "power_ratio": ratio_stats,
+                         "fraction_near_emulated": corr_stats["fraction_near"],
+                         "fraction_near_emulated_std_err": emu_se,
+                         "fraction_near_geometry": geo["fraction_near"],
+                         "fraction_near_geometry_std_err": geo["std_err"],
+                         "geometry_drops": geo["drops"]},
+        "rates": {"power_dbw": list(levels_of(rate_res)),
+                  "sum_rate": {k: v for k, v in sums.items()},
+                  "sum_rate_measured_std_err": rsum["sum_rate_measured_se"],
+                  "per_level_ranking": rsum["per_level"],
+                  "overall_measured": rsum["overall_measured"],
+                  "overall_analytical": rsum["overall_analytical"],
+                  "ranking_same": rsum["ranking_same"],
+                  "terms_db": rsum["terms"], "gaps": rsum["gaps"], "swaps": swaps},
+        "table": rows,
+    })
+
+
+def levels_of(rate_res: dict) -> np.ndarray:
+    return np.asarray(rate_res["power_dbw"], dtype=float)
+
+
+# --------------------------------------------------------------------------- writing
+def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg) -> None:
+    """All arrays under their group paths, the summary and config as JSON attributes."""
+    import h5py
+
+    from linksim.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w", track_order=True) as f:
+            for key in sorted(arrays):
+                f.create_dataset(key, data=np.asarray(arrays[key]), track_times=False)
+            f.attrs["summary_json"] = json.dumps(summary, sort_keys=True)
+            f.attrs["config_json"] = json.dumps(cfg.to_dict(), sort_keys=True)
+
+
+def write_json(path: Path, summary: dict) -> None:
+    from linksim.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettings,
+                 progress: bool = True) -> dict[str, Any]:
+    """Run the validation and write report.html, validation.h5 and summary.json under out_dir.
+
+    Returns the summary (the content of summary.json).
+    """
+    from linksim.atomic import atomic_path
+    from validation.report_html import render_html
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    result = run_validation(cfg, seed, settings, progress)
+    summary = result["summary"]
+    write_h5(out / "validation.h5", result["arrays"], summary, cfg)
+    write_json(out / "summary.json", summary)
+    html = render_html(result["arrays"], summary, cfg)
+    with atomic_path(out / "report.html") as tmp:
+        tmp.write_text(html)
+    return summary
