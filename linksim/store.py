@@ -24,15 +24,15 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import signal
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Self
 
 import numpy as np
-
-from linksim.atomic import atomic_path
 
 STORE_MARK = "sweep"
 STORE_FORMAT = 1
@@ -197,7 +197,7 @@ class SweepStore:
         self._scan()
 
     @classmethod
-    def open(cls, path: str | Path, sweep_id: Mapping[str, Any]) -> "SweepStore":
+    def open(cls, path: str | Path, sweep_id: Mapping[str, Any]) -> SweepStore:
         import h5py
 
         path = Path(path)
@@ -208,16 +208,8 @@ class SweepStore:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"sweep_id is not JSON-able: {exc}") from None
         if not path.exists():
-            with atomic_path(path) as tmp:
-                with h5py.File(tmp, "w") as f:
-                    f.attrs["linksim_store"] = STORE_MARK
-                    f.attrs["store_format"] = STORE_FORMAT
-                    f.attrs["sweep_id"] = sid
-                    f.attrs["created_utc"] = _dt.datetime.now(_dt.timezone.utc).isoformat(
-                        timespec="seconds")
-                    f.create_group("tasks")
-        else:
-            cls._check_identity(path, sid)
+            cls._create(path, sid)
+        cls._check_identity(path, sid)
         try:
             file = h5py.File(path, "r+")
         except BlockingIOError:
@@ -230,6 +222,31 @@ class SweepStore:
         except BaseException:
             file.close()
             raise
+
+    @staticmethod
+    def _create(path: Path, sid: str) -> None:
+        """Create an empty store with its identity; never replace a file that appeared meanwhile."""
+        import h5py
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs["linksim_store"] = STORE_MARK
+                f.attrs["store_format"] = STORE_FORMAT
+                f.attrs["sweep_id"] = sid
+                f.attrs["created_utc"] = _dt.datetime.now(_dt.UTC).isoformat(
+                    timespec="seconds")
+                f.create_group("tasks")
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            except OSError:
+                if not path.exists():
+                    os.rename(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @staticmethod
     def _check_identity(path: Path, sid: str) -> None:
@@ -287,10 +304,10 @@ class SweepStore:
             raise SweepStoreError(f"{self.path} is a corrupt sweep store ({_one_line(exc)})") \
                 from None
 
-    def __enter__(self) -> "SweepStore":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:

@@ -30,24 +30,32 @@ leaves the store consistent (every finished task kept) and re-raises KeyboardInt
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Self
 
 import click
 
 from linksim.progress import Progress
-from linksim.store import (SweepStore, SweepStoreError, canonical_json, key_digest,
-                           normalise_result)
+from linksim.store import SweepStore, SweepStoreError, canonical_json, key_digest, normalise_result
 
-__all__ = ["Task", "SweepStats", "SweepError", "SweepStoreError", "run_sweep", "sweep_options",
-           "last_run_stats"]
+__all__ = [
+    "SweepError",
+    "SweepStats",
+    "SweepStoreError",
+    "Task",
+    "last_run_stats",
+    "run_sweep",
+    "sweep_options",
+]
 
 BACKENDS = ("auto", "inprocess", "processes", "dask")
 _THREAD_ENV = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -63,7 +71,7 @@ def _normalise_param(name: str, value: Any) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError(f"task key {name!r}: {value} is not a finite number")
         return value
     import numpy as np
@@ -224,13 +232,13 @@ class _Env:
         self._values = dict(values)
         self._saved: dict[str, str | None] = {}
 
-    def __enter__(self) -> "_Env":
+    def __enter__(self) -> Self:
         for name, value in self._values.items():
             self._saved[name] = os.environ.get(name)
             os.environ[name] = value
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         for name, value in self._saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -314,14 +322,16 @@ def run_sweep(func: Callable[[dict[str, Any]], Mapping[str, Any]],
     global last_run_stats
     t0 = time.monotonic()
     task_list = [t if isinstance(t, Task) else Task(t) for t in tasks]
-    if len(set(task_list)) != len(task_list):
-        seen: set[Task] = set()
-        dup = next(t for t in task_list if t in seen or seen.add(t))
-        raise ValueError(f"task {dup.key_json} appears twice in the sweep")
+    seen: set[Task] = set()
+    for task in task_list:
+        if task in seen:
+            raise ValueError(f"task {task.key_json} appears twice in the sweep")
+        seen.add(task)
     if not callable(func):
         raise TypeError("func must be a top-level function of the task parameters")
     if store_path is not None and sweep_id is None:
         raise ValueError("sweep_id is required with store_path (name, seed, config, ...)")
+    _resolve_backend(backend, len(task_list), workers, scheduler)
     stats = SweepStats(total=len(task_list))
     last_run_stats = stats
     store = SweepStore.open(store_path, sweep_id) if store_path is not None else None
@@ -459,7 +469,7 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
     futures: list[Any] = []
     try:
         if scheduler == "local":
-            n = workers or available_cores()
+            n = min(workers or available_cores(), len(todo))
             threads = threads_per_worker(n)
             logging.getLogger("distributed").setLevel(logging.WARNING)
             with _children_ignore_sigint():
