@@ -123,6 +123,9 @@ class Task:
         object.__setattr__(self, "key_json", key_json)
         object.__setattr__(self, "digest", key_digest(key_json))
 
+    def __repr__(self) -> str:
+        return f"Task({self.key_json})"
+
     def params(self) -> dict[str, Any]:
         """A fresh dict of the parameters: what the task function receives."""
         return dict(self.key)
@@ -480,8 +483,12 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
             client = Client(cluster)
             client.run(_exit_with_parent, os.getpid())
         else:
-            client = Client(scheduler, timeout="30s")
-            n, threads = _cluster_threads(client)
+            try:
+                client = Client(scheduler, timeout="30s")
+                n, threads = _cluster_threads(client)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise SweepError(f"Dask scheduler {scheduler}: {' '.join(str(exc).split())}") \
+                    from exc
         stats.workers, stats.threads_per_worker = n, threads
         by_future: dict[Any, Task] = {}
         for task in todo:
@@ -545,7 +552,10 @@ def _cluster_threads(client: Any) -> tuple[int, int]:
     """Workers of a running cluster and the numba threads per task thread (min over hosts)."""
     info = client.scheduler_info()["workers"]
     if not info:
-        client.wait_for_workers(1, timeout=60)
+        try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError:
+            raise TimeoutError("no worker connected within 60 s") from None
         info = client.scheduler_info()["workers"]
     cores = client.run(available_cores)
     per_host_threads: dict[str, int] = {}
