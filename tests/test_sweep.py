@@ -251,6 +251,13 @@ class TestThreads:
         expected = sweep.threads_per_worker(2)
         assert all(r["threads"] == expected and r["env"] == expected for r in got.values())
 
+    def test_dask_workers_get_their_share_of_numba_threads(self, dask_cluster):
+        got = run_sweep(numba_threads_task, [{"i": i} for i in range(2)],
+                        scheduler=dask_cluster.scheduler_address, progress=False)
+        expected = sweep.threads_per_worker(2)
+        assert sweep.last_run_stats.threads_per_worker == expected
+        assert all(r["threads"] == expected for r in got.values())
+
 
 class TestResume:
     def _child(self, store: Path, *, backend: str, workers: int, env: dict[str, str]):
