@@ -87,28 +87,37 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
              + settings.phase_drops * len(variances) + 2)
     arrays: dict[str, np.ndarray] = {}
     with Progress(total, "validate", enabled=None if progress else False) as bar:
-        responses = []
-        for d in range(settings.drops):
-            responses.append(drop_response(cfg, seed, d, settings.num_symbols))
-            bar.update()
-        # 1. phase-error model on the drops and the sweeps
-        gain_err = phase_model.desired_gain_errors(responses)
+        # 1. phase-error sweeps; 2. expected phase error per variance
         sweep_eps = phase_model.sweep_doppler(cfg, num_symbols=settings.num_symbols, seed=seed)
         sweep_del = phase_model.sweep_delay(cfg, num_symbols=settings.num_symbols, seed=seed)
         bar.update(2)
-        # 2. expected phase error per variance
         rho = phase_model.expected_phase_check(cfg, seed, settings.phase_drops, variances,
                                                settings.num_symbols, progress=bar)
-        # 3. independence (MRT couplings at the configured power for the power ratio)
-        pairs = independence.pair_correlations(responses)
-        mrt = [coupling(r.scsi.steering,
-                        rates.design_precoder("mrt", r.scsi, 10 ** (cfg.power_dbw / 10), cfg))
-               for r in responses]
-        power = independence.summed_vs_separate_power(responses, mrt)
         geo = independence.geometric_fraction(cfg, seed, settings.geometry_drops)
-        # 4. rates
-        rate_res = rates.compare_rates(responses, names, levels, seed, settings.ergodic_samples,
-                                       progress=bar)
+        # per drop (one waveform run each, released before the next): items 1, 3, 4
+        per_drop: dict[str, list] = {"gain": [], "pairs": [], "power": [], "rates": []}
+        for d in range(settings.drops):
+            r = drop_response(cfg, seed, d, settings.num_symbols)
+            bar.update()
+            per_drop["gain"].append(phase_model.desired_gain_errors([r]))
+            per_drop["pairs"].append(independence.pair_correlations([r]))
+            # the power ratio with MRT couplings at the configured power
+            mrt = coupling(r.scsi.steering, rates.design_precoder(
+                "mrt", r.scsi, 10 ** (cfg.power_dbw / 10), cfg))
+            per_drop["power"].append(independence.summed_vs_separate_power([r], [mrt]))
+            per_drop["rates"].append(rates.compare_rates(
+                [r], names, levels, seed, settings.ergodic_samples, progress=bar))
+            del r
+    gain_err = type(per_drop["gain"][0])(**{
+        k: np.concatenate([asdict(g)[k] for g in per_drop["gain"]])
+        for k in asdict(per_drop["gain"][0])})
+    pairs = type(per_drop["pairs"][0])(**{
+        k: np.concatenate([asdict(p)[k] for p in per_drop["pairs"]])
+        for k in asdict(per_drop["pairs"][0])})
+    power = {k: np.concatenate([p[k] for p in per_drop["power"]]) for k in per_drop["power"][0]}
+    rate_res = {k: np.concatenate([x[k] for x in per_drop["rates"]], axis=2)
+                for k in per_drop["rates"][0] if k != "power_dbw"}
+    rate_res["power_dbw"] = per_drop["rates"][0]["power_dbw"]
     for key, value in asdict(gain_err).items():
         arrays[f"phase_model/drops/{key}"] = value
     for key, value in sweep_eps.items():

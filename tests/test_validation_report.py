@@ -1,0 +1,111 @@
+"""``linksim validate``: a small seeded run end to end, its numbers against independent
+recomputations, reproducibility, and bad input."""
+
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+SMALL_SETS = ["--set", "fft_size=128", "--set", "cyclic_prefix_length=9",
+              "--set", "num_used_subcarriers=72", "--set", "timing_backoff_samples=4",
+              "--set", "antenna_size=[2, 2]", "--set", "num_users=4", "--set", "num_sats=3"]
+
+
+def linksim(*args):
+    return subprocess.run([sys.executable, "-m", "linksim.cli", *args], capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """The same small --quick run twice (seed 4), the second with --json."""
+    out = []
+    for n, extra in enumerate(([], ["--json"])):
+        d = tmp_path_factory.mktemp(f"run{n}")
+        p = linksim("validate", "--quick", "--no-dl", "--seed", "4", "--out", str(d),
+                    *SMALL_SETS, *extra)
+        assert p.returncode == 0, p.stderr
+        out.append((d, p))
+    return out
+
+
+def read_h5(path):
+    arrays = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+        summary = json.loads(f.attrs["summary_json"])
+    return arrays, summary
+
+
+class TestReport:
+    def test_files_and_table(self, two_runs):
+        d, _ = two_runs[0]
+        html = (d / "report.html").read_text()
+        assert html.count("data:image/png;base64,") == 8
+        summary = json.loads((d / "summary.json").read_text())
+        assert [r["verdict"] in ("holds", "fails") for r in summary["table"]] == \
+            [True] * len(summary["table"])
+        assert html.index("Summary") < html.index("1. Desired-signal")
+        assert summary["settings"]["drops"] == 2
+
+    def test_reproducible(self, two_runs):
+        (d0, _), (d1, p1) = two_runs
+        s0 = json.loads((d0 / "summary.json").read_text())
+        assert s0 == json.loads((d1 / "summary.json").read_text())
+        assert s0 == json.loads(p1.stdout)
+        a0, _ = read_h5(d0 / "validation.h5")
+        a1, _ = read_h5(d1 / "validation.h5")
+        assert sorted(a0) == sorted(a1)
+        for key in a0:
+            np.testing.assert_array_equal(a0[key], a1[key], err_msg=key)
+
+    def test_numbers_recomputed(self, two_runs):
+        from linksim.config import load_config
+        from linksim.ratemodel import coupling, expected_rates
+        from validation.drop_response import drop_response
+        from validation.rates import design_precoder
+
+        d, _ = two_runs[0]
+        arrays, summary = read_h5(d / "validation.h5")
+        cfg = load_config(sets=[f"{a}" for a in SMALL_SETS[1::2]])
+        # the eps crossing of the sweep against the small-eps formula (pi eps)^2/3 = 0.01
+        assert summary["phase_model"]["eps_threshold"] == pytest.approx(0.0551, abs=0.003)
+        # fraction of copy pairs closer than one symbol, from the stored delay differences
+        near = np.mean(np.abs(arrays["independence/pairs/delay_diff_symbols"]) < 1)
+        assert summary["independence"]["fraction_near_emulated"] == pytest.approx(near)
+        # rates of drop 1, precoder ms-jocdwm (or the last one), top level: recomputed
+        names = summary["precoders"]
+        p = len(names) - 1
+        r = drop_response(cfg, 4, 1, cfg.num_observed_symbols)
+        level = summary["rates"]["power_dbw"][-1]
+        W = design_precoder(names[p], r.scsi, 10 ** (level / 10), cfg)
+        np.testing.assert_allclose(arrays["rates/rate_analytical"][p, -1, 1],
+                                   expected_rates(r.scsi, W), rtol=1e-9)
+        from linksim.emulator import measure
+
+        meas = measure(r.output(coupling(r.scsi.steering, W)))
+        np.testing.assert_allclose(arrays["rates/rate_measured"][p, -1, 1], meas.rate, rtol=1e-9)
+        # the summed-vs-separate power of the first (receiver, interferer) of drop 0, via MRT
+        r0 = drop_response(cfg, 4, 0, cfg.num_observed_symbols)
+        A = coupling(r0.scsi.steering, design_precoder("mrt", r0.scsi,
+                                                       10 ** (cfg.power_dbw / 10), cfg))
+        copies = A[:, 0, 1, None, None] * r0.unit[:, 0, 1]
+        ratio = np.mean(np.abs(copies.sum(0)) ** 2) / np.sum(np.mean(np.abs(copies) ** 2,
+                                                                     axis=(1, 2)))
+        assert arrays["independence/power/ratio_db"][0] == pytest.approx(10 * np.log10(ratio))
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--drops", "0"], "--drops"),
+    (["--symbols", "0"], "--symbols"),
+    (["--set", "num_users=200"], "num_users"),
+])
+def test_bad_input_exits_2_with_one_line(args, option):
+    p = linksim("validate", *args)
+    assert p.returncode == 2
+    assert option in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
