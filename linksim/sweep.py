@@ -501,7 +501,11 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 record(task, fut.result())
                 fut.release()
                 continue
-            failure = _task_failure(task, fut.exception(), len(by_future) + 1, stats)
+            if fut.status == "cancelled":
+                exc: BaseException = RuntimeError("cancelled by the cluster (worker lost?)")
+            else:
+                exc = fut.exception()
+            failure = _task_failure(task, exc, len(by_future) + 1, stats)
             for other, other_task in list(by_future.items()):
                 if other.status == "finished":
                     record(other_task, other.result())

@@ -463,6 +463,17 @@ class TestFailures:
                       backend="inprocess", progress=False)
         assert len(stored_keys(store)) == 2
 
+    def test_failing_task_on_workers(self, tmp_path, dask_cluster):
+        tasks = [{"drop": d} for d in range(4)]
+        for kwargs in ({"backend": "processes", "workers": 2},
+                       {"scheduler": dask_cluster.scheduler_address}):
+            store = tmp_path / f"{len(kwargs)}.h5"
+            with pytest.raises(SweepError, match='task {"drop":2} failed: RuntimeError: boom'):
+                run_sweep(failing_task, tasks, store_path=store, sweep_id=SWEEP_ID,
+                          progress=False, **kwargs)
+            assert sweep.last_run_stats.interrupted
+            assert len(stored_keys(store)) == sweep.last_run_stats.computed <= 3
+
     def test_bad_result_refused(self):
         with pytest.raises(SweepError, match="bad result"):
             run_sweep(bad_result_task, [{"drop": 0}], progress=False)
