@@ -62,8 +62,9 @@ def synthetic(values_meas, values_anal, components):
     res = {key: np.ones((p, 1, 2, 1)) for key in
            ("signal_measured", "signal_model", "interference_measured", "interference_model",
             "noise_measured", "noise_model", "self_measured")}
-    res["rate_measured"] = np.array(values_meas, float)[:, None, None, None] * np.ones((p, 1, 2, 1))
-    res["rate_analytical"] = np.array(values_anal, float)[:, None, None, None] * np.ones((p, 1, 2, 1))
+    ones = np.ones((p, 1, 2, 1))
+    res["rate_measured"] = np.array(values_meas, float)[:, None, None, None] * ones
+    res["rate_analytical"] = np.array(values_anal, float)[:, None, None, None] * ones
     ergodic = np.array(values_anal, float) - np.array(components["jensen"])
     realised = ergodic - np.array(components["finite"])
     res["rate_ergodic"] = ergodic[:, None, None, None] * np.ones((p, 1, 2, 1))
@@ -90,6 +91,8 @@ class TestRanking:
         w = swaps[0]
         assert w["pair"] == ["a", "b"] and w["dominant"] == "jensen"
         assert w["components"]["jensen"] == pytest.approx(0.6)
+        # identical drops: zero spread, so the swap is significant
+        assert w["measured_diff_se"] == pytest.approx(0.0) and w["significant"]
         total = sum(w["components"].values())
         assert total == pytest.approx(w["analytical_diff"] - w["measured_diff"])
 
@@ -99,3 +102,15 @@ class TestRanking:
         s = summarise(res, ["a"])
         assert s["terms"]["signal_ratio_db"][0, 0] == pytest.approx(10 * np.log10(2))
         assert s["terms"]["interference_ratio_db"][0, 0] == pytest.approx(0.0)
+
+    def test_swap_within_drop_noise_is_not_significant(self):
+        res = synthetic([2.3, 2.45], [3.0, 2.6], {"jensen": [0.0, 0.0], "finite": [0.0, 0.0]})
+        # per-drop measured sums a = (2.0, 2.6), b = (2.5, 2.4): difference (-0.5, +0.2),
+        # paired standard error 0.35 > |mean difference| / 2 = 0.075
+        res["rate_measured"][0, 0, :, 0] = [2.0, 2.6]
+        res["rate_measured"][1, 0, :, 0] = [2.5, 2.4]
+        s = summarise(res, ["a", "b"])
+        (w,) = explain_swaps(s, ["a", "b"])
+        assert w["measured_diff"] == pytest.approx(-0.15)
+        assert w["measured_diff_se"] == pytest.approx(0.35)
+        assert not w["significant"]

@@ -177,6 +177,7 @@ def summarise(res: dict[str, np.ndarray], names: list[str]) -> dict[str, Any]:
             "finite_drops": sums["rate_ergodic"] - sums["rate_realised"],
             "waveform": sums["rate_realised"] - sums["rate_measured"]}
     return {"sum_rates": sums, "sum_rate_measured_se": se, "per_level": per_level,
+            "measured_per_drop": res["rate_measured"].sum(axis=-1),
             "overall_measured": overall_m, "overall_analytical": overall_a,
             "ranking_same": bool(overall_m == overall_a
                                  and all(p["same"] for p in per_level)),
@@ -188,7 +189,10 @@ def explain_swaps(summary: dict[str, Any], names: list[str]) -> list[dict[str, A
     pairs and which component of (analytical - measured) differs most between the two.
 
     Components per precoder: jensen (19 vs ergodic), finite_drops (ergodic vs this realisation
-    under model (18)), waveform (model (18) vs the samples). Returns one dict per swapped pair.
+    under model (18)), waveform (model (18) vs the samples). Returns one dict per swapped pair,
+    with measured_diff_se, the standard error of the paired per-drop difference, and
+    significant = |measured_diff| > 2 measured_diff_se (otherwise the measured order of the
+    pair is within the drop-to-drop noise).
     """
     out = []
     sums, gaps = summary["sum_rates"], summary["gaps"]
@@ -204,7 +208,13 @@ def explain_swaps(summary: dict[str, Any], names: list[str]) -> list[dict[str, A
                     continue
                 comp = {key: float(g[pa, li] - g[pb, li]) for key, g in gaps.items()}
                 worst = max(comp, key=lambda c: abs(comp[c]))
+                per_drop = (summary["measured_per_drop"][pa, li]
+                            - summary["measured_per_drop"][pb, li])
+                se = (float(per_drop.std(ddof=1) / np.sqrt(per_drop.size)) if per_drop.size > 1
+                      else float("nan"))
                 out.append({"power_dbw": lev["power_dbw"], "pair": [a, b],
                             "analytical_diff": float(da), "measured_diff": float(dm),
+                            "measured_diff_se": se,
+                            "significant": bool(abs(dm) > 2 * se) if se == se else True,
                             "components": comp, "dominant": worst})
     return out

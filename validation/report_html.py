@@ -70,6 +70,7 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
 
     # 1. phase model
     d = pm["drops"]
+    pct = None if pm["eps_threshold"] is None else 100 * pm["eps_threshold"]
     parts += [
         "<h2>1. Desired-signal phase-error model (eqs. 13-16)</h2>",
         "<p>For every satellite s and user j of the drops, the desired component of the "
@@ -100,8 +101,9 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
         f"{_f(pm['eps_threshold'], '.4f')} (closed form with the ICI kernel (15): "
         f"{_f(pm['eps_threshold_closed_form'], '.4f')}; small-eps formula (pi eps)^2/3: "
         f"{_f(pm['eps_threshold_small_eps_formula'], '.4f')}). At 10% of the subcarrier spacing "
-        f"the NMSE is about -15 dB, so '|Delta nu| &lt;&lt; Delta f' means below about 5% "
-        f"for a -20 dB model error. The configured errors (3 sigma: eps = "
+        f"the NMSE is {_f(pm['nmse_16_db_at_eps_0.1'], '.1f')} dB, so '|Delta nu| &lt;&lt; "
+        f"Delta f' means below about {_f(pct, '.1f')}% of the spacing "
+        f"for a {s['nmse_threshold_db']:g} dB model error. The configured errors (3 sigma: eps = "
         f"{pm['configured_3sigma_eps']:.1e}) are far inside.</p>",
         _img(figs["doppler_sweep"], "doppler sweep"),
         f"<p>Residual delay: no ISI inside the margin [{pm['cp_margin_samples'][0]}, "
@@ -109,8 +111,9 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
         f"{sc['timing_backoff_samples']} samples into the CP); outside it the NMSE grows as "
         f"2e/N and crosses {s['nmse_threshold_db']:g} dB at a late delay of "
         f"{_f(pm['late_delay_threshold_samples'], '.1f')} samples (closed form "
-        f"{_f(pm['late_delay_threshold_closed_form_samples'], '.1f')}), i.e. about 5 samples "
-        f"(0.17 us) beyond the margin. Configured delay errors: 3 sigma = "
+        f"{_f(pm['late_delay_threshold_closed_form_samples'], '.1f')}), i.e. "
+        f"{_f(pm['late_delay_threshold_beyond_margin_us'], '.2f')} us beyond the margin. "
+        f"Configured delay errors: 3 sigma = "
         f"{pm['configured_3sigma_delay_samples']:.1e} samples.</p>",
         _img(figs["delay_sweep"], "delay sweep"),
     ]
@@ -157,7 +160,8 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
             ["estimation floor 0.89/sqrt(MQ); CP bound N_cp/N",
              f"{c['estimation_floor']:.4f}; {c['cp_bound']:.4f}"],
             ["fraction of pairs &lt; 1 symbol: emulated drops",
-             f"{ind['fraction_near_emulated']:.4f} +- {_f(ind['fraction_near_emulated_std_err'], '.4f')}"],
+             f"{ind['fraction_near_emulated']:.4f} +- "
+             f"{_f(ind['fraction_near_emulated_std_err'], '.4f')}"],
             [f"fraction &lt; 1 symbol from the geometry (Fig. 2 complement, "
              f"{ind['geometry_drops']} drops)",
              f"{ind['fraction_near_geometry']:.4f} +- "
@@ -206,10 +210,12 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
                    "precoders splits into Jensen (19 vs ergodic), finite drops (ergodic vs " \
                    "model (18) on these realisations) and waveform (model (18) vs samples); " \
                    "the dominant part says which term is off:</p>" + _table(
-                       ["P (dBW)", "pair", "analytical diff", "measured diff", "jensen",
-                        "finite drops", "waveform", "dominant"],
+                       ["P (dBW)", "pair", "analytical diff", "measured diff (+-1 s.e.)",
+                        "jensen", "finite drops", "waveform", "dominant"],
                        [[f"{w['power_dbw']:g}", " vs ".join(w["pair"]),
-                         f"{w['analytical_diff']:+.2f}", f"{w['measured_diff']:+.2f}",
+                         f"{w['analytical_diff']:+.2f}",
+                         f"{w['measured_diff']:+.2f} +- {_f(w['measured_diff_se'], '.2f')}"
+                         f"{'' if w['significant'] else ' (n.s.)'}",
                          f"{w['components']['jensen']:+.2f}",
                          f"{w['components']['finite_drops']:+.2f}",
                          f"{w['components']['waveform']:+.2f}", w["dominant"]]
