@@ -188,13 +188,12 @@ class SweepStore:
         Opening a store written with a different identity raises :class:`SweepStoreError`.
     """
 
-    def __init__(self, path: Path, file: Any, sweep_id_json: str) -> None:
+    def __init__(self, path: Path, file: Any, sweep_id_json: str,
+                 complete: dict[str, str]) -> None:
         self.path = path
         self._file = file
         self.sweep_id_json = sweep_id_json
-        self._complete: dict[str, str] = {}
-        self._incomplete: set[str] = set()
-        self._scan()
+        self._complete = complete
 
     @classmethod
     def open(cls, path: str | Path, sweep_id: Mapping[str, Any]) -> SweepStore:
@@ -209,7 +208,7 @@ class SweepStore:
             raise ValueError(f"sweep_id is not JSON-able: {exc}") from None
         if not path.exists():
             cls._create(path, sid)
-        cls._check_identity(path, sid)
+        complete = cls._check_identity(path, sid)
         try:
             file = h5py.File(path, "r+")
         except BlockingIOError:
@@ -217,11 +216,7 @@ class SweepStore:
         except OSError as exc:
             raise SweepStoreError(f"sweep store {path} cannot be opened for writing: "
                                   f"{_one_line(exc)}") from None
-        try:
-            return cls(path, file, sid)
-        except BaseException:
-            file.close()
-            raise
+        return cls(path, file, sid, complete)
 
     @staticmethod
     def _create(path: Path, sid: str) -> None:
@@ -249,8 +244,11 @@ class SweepStore:
             tmp.unlink(missing_ok=True)
 
     @staticmethod
-    def _check_identity(path: Path, sid: str) -> None:
-        """Read-only: raise SweepStoreError unless ``path`` is a sound store of identity ``sid``."""
+    def _check_identity(path: Path, sid: str) -> dict[str, str]:
+        """Read-only: raise SweepStoreError unless ``path`` is a sound store of identity ``sid``.
+
+        Returns the complete tasks, group name -> key JSON.
+        """
         import h5py
 
         if path.is_dir():
@@ -280,29 +278,20 @@ class SweepStore:
                     raise SweepStoreError(f"sweep store {path} belongs to another sweep "
                                           f"({_id_difference(stored, sid)}); use another path "
                                           "or delete it")
+                complete: dict[str, str] = {}
+                for name, group in f["tasks"].items():
+                    key_json = _attr_str(group.attrs.get("key"))
+                    if bool(group.attrs.get("complete", False)) and key_json is not None:
+                        if key_digest(key_json) != name:
+                            raise SweepStoreError(f"sweep store {path}: group {name} holds key "
+                                                  f"{key_json}, whose hash differs")
+                        complete[name] = key_json
+                return complete
         except SweepStoreError:
             raise
-        except (OSError, KeyError, ValueError, TypeError) as exc:
+        except (OSError, KeyError, ValueError, TypeError, AttributeError) as exc:
             raise SweepStoreError(f"{path} is a corrupt sweep store ({_one_line(exc)}); "
                                   "refusing to touch it") from None
-
-    def _scan(self) -> None:
-        tasks = self._file["tasks"]
-        try:
-            for name, group in tasks.items():
-                key_json = _attr_str(group.attrs.get("key"))
-                if bool(group.attrs.get("complete", False)) and key_json is not None:
-                    if key_digest(key_json) != name:
-                        raise SweepStoreError(f"sweep store {self.path}: group {name} holds key "
-                                              f"{key_json}, whose hash differs")
-                    self._complete[name] = key_json
-                else:
-                    self._incomplete.add(name)
-        except SweepStoreError:
-            raise
-        except (OSError, KeyError, ValueError) as exc:
-            raise SweepStoreError(f"{self.path} is a corrupt sweep store ({_one_line(exc)})") \
-                from None
 
     def __enter__(self) -> Self:
         return self
@@ -358,7 +347,6 @@ class SweepStore:
             group.attrs["complete"] = True
             self._file.flush()
             self._complete[digest] = key_json
-            self._incomplete.discard(digest)
 
 
 def _attr_str(value: Any) -> str | None:

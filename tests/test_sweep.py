@@ -427,6 +427,14 @@ class TestStoreRefusal:
         path.write_bytes(data[: len(data) // 3])
         self._refused(path, SWEEP_ID, "corrupt")
 
+    def test_tampered_task_group(self, tmp_path, clean_env):
+        path = tmp_path / "s.h5"
+        tasks = make_tasks(1)
+        run_sweep(toy_task, tasks, store_path=path, sweep_id=SWEEP_ID, progress=False)
+        with h5py.File(path, "r+") as f:
+            f["tasks"][tasks[0].digest].attrs["key"] = tasks[1].key_json
+        self._refused(path, SWEEP_ID, "hash differs")
+
     def test_store_of_another_sweep(self, tmp_path, clean_env):
         path = tmp_path / "s.h5"
         run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
