@@ -390,8 +390,7 @@ def _run_inprocess(func: Callable, todo: Sequence[Task],
         try:
             raw = func(task.params())
         except Exception as exc:
-            raise SweepError(f"task {task.key_json} failed: {type(exc).__name__}: {exc}") \
-                from exc
+            raise SweepError(f"task {task.key_json} failed: {_describe(exc)}") from exc
         record(task, raw)
 
 
@@ -442,9 +441,15 @@ def _task_failure(task: Task, exc: BaseException, unfinished: int,
         err = SweepError(f"a worker process died (killed or out of memory) with {unfinished} "
                          f"tasks unfinished; {stats.computed} finished tasks are kept")
     else:
-        err = SweepError(f"task {task.key_json} failed: {type(exc).__name__}: {exc}")
+        err = SweepError(f"task {task.key_json} failed: {_describe(exc)}")
     err.__cause__ = exc
     return err
+
+
+def _describe(exc: BaseException, limit: int = 300) -> str:
+    """``Type: message`` on one line, cut to ``limit`` characters (the cause keeps the rest)."""
+    text = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _stop_pool(pool: Any) -> None:
