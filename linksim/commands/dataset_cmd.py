@@ -39,6 +39,8 @@ def dataset(drops: int, users: int | None, sats: int | None, out_file: str, work
     config's antenna_size (e.g. --set antenna_size=[8,8])."""
     from precoders.dtn.dataset import generate_dataset
 
+    terminate_as_interrupt()
+
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     summary = generate_dataset(out_file, cfg, drops, seed=seed, workers=workers,
                                max_new_drops=limit)
@@ -48,3 +50,13 @@ def dataset(drops: int, users: int | None, sats: int | None, out_file: str, work
         state = "complete" if summary["complete"] else "partial (rerun to continue)"
         print(f"{summary['path']}: {summary['done']}/{summary['num_drops']} drops done, "
               f"{summary['computed']} computed now, {state}", file=sys.stderr)
+
+
+def terminate_as_interrupt() -> None:
+    """Treat SIGTERM like Ctrl-C, so that ``kill`` keeps the finished work (files closed)."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)

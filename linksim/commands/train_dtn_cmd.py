@@ -37,7 +37,10 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
     """Train the dense Transformer network of MS-JoCDWM-DL (resumes from <out>.ckpt)."""
     import torch
 
+    from linksim.commands.dataset_cmd import terminate_as_interrupt
     from precoders.dtn.train import TrainConfig, train_dtn as run
+
+    terminate_as_interrupt()
 
     torch.set_num_threads(threads)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, size=size, loss=loss_kind,
@@ -49,3 +52,4 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
         click.echo(f"{summary['out']}: best val loss {summary['best_val_loss']:.4f} at epoch "
                    f"{summary['best_epoch']}, {summary['num_parameters']} parameters, "
                    f"{summary['seconds']:.0f} s", err=True)
+

@@ -216,7 +216,7 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
             else:
                 method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
                 ctx = multiprocessing.get_context(method)
-                with ctx.Pool(min(workers, len(todo))) as pool:
+                with ctx.Pool(min(workers, len(todo)), initializer=_worker_init) as pool:
                     jobs = pool.imap_unordered(_call, [(label_fn, cfg_dict, seed, i)
                                                        for i in todo])
                     for i, sample in jobs:
@@ -229,6 +229,14 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
         os.replace(part, out)
     return {"path": str(out if complete else part), "computed": computed, "done": total_done,
             "num_drops": num_drops, "complete": complete}
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C / SIGTERM handling to the parent (which terminates the pool)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _call(args: tuple) -> tuple[int, DropSample]:
