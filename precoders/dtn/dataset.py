@@ -2,7 +2,7 @@
 
 One *drop* gives one sample per power level of ``cfg.power_levels_dbw`` (seven levels, Sec. IV):
 the drop is drawn with :func:`linksim.scenario.draw_drop` (``seed``, drop index i), its sCSI with
-:func:`linksim.scsi.scsi_from_drop` (channel stream ``drop_rng(seed, i, 1)``), and for every level
+:func:`linksim.scsi.scsi_from_drop` (its default random stream), and for every level
 P the label is the converged Algorithm 1 (:func:`precoders.cdwmmse.design`): the virtual
 receivers U complex [K, S+1] (column 0 = u_{k,0}) and the weights omega [K]. Everything
 depends only on (cfg, seed, i), so the file is identical for any number of worker processes.
@@ -65,12 +65,12 @@ class DropSample:
 
 
 def drop_scsi(cfg: LinkConfig, seed: int, drop_index: int) -> Scsi:
-    """The sCSI of drop ``drop_index``: draw_drop(cfg, seed, i), channel stream drop_rng(seed, i, 1)."""
-    from linksim.scenario import draw_drop, drop_rng
+    """The sCSI of drop ``drop_index``: scsi_from_drop(draw_drop(cfg, seed, i), cfg), i.e. the
+    same sCSI the emulator and the figures see for that drop (kappa spread from stream 4)."""
+    from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
 
-    drop = draw_drop(cfg, seed, drop_index)
-    return scsi_from_drop(drop, cfg, drop_rng(seed, drop_index, 1))
+    return scsi_from_drop(draw_drop(cfg, seed, drop_index), cfg)
 
 
 def label_scsi(scsi: Scsi, cfg: LinkConfig) -> DropSample:
