@@ -45,12 +45,8 @@ def fig8_variances() -> tuple[float, ...]:
         from validation import figures
     except ImportError:
         return FIG8_VARIANCES_RAD2
-    for name in ("FIG8_PHASE_ERROR_VARS_RAD2", "FIG8_VARIANCES_RAD2", "FIG8_PHASE_ERROR_VAR_RAD2",
-                 "FIG8_SIGMA2_RAD2"):
-        values = getattr(figures, name, None)
-        if values is not None:
-            return tuple(float(v) for v in values)
-    return FIG8_VARIANCES_RAD2
+    values = getattr(figures, "FIG8_PHASE_VAR_RAD2", None)
+    return FIG8_VARIANCES_RAD2 if values is None else tuple(float(v) for v in values)
 
 
 def logical_subcarriers(numerology: Numerology) -> np.ndarray:

@@ -158,27 +158,35 @@ def power_ratio(a: dict[str, np.ndarray]) -> bytes:
 
 
 def rates_vs_power(a: dict[str, np.ndarray], names: list[str]) -> bytes:
-    """Mean sum rate vs power: measured (markers) and analytical (19) (lines); error bars are
-    2 standard errors of the paired difference measured - (19) over the drops (the spread
-    between drops' geometries is common to both and left out)."""
+    """Left: mean sum rate vs power, measured (markers) and analytical (19) (lines). Right: the
+    differences measured - (19) (markers, 2 standard errors of the paired difference over the
+    drops) and ergodic - (19) (lines, Jensen's gap)."""
     plt = _plt()
     p = a["rates/power_dbw"]
     meas = a["rates/rate_measured"].sum(-1)       # [P, L, D]
     anal = a["rates/rate_analytical"].sum(-1)
+    ergo = a["rates/rate_ergodic"].sum(-1)
     drops = meas.shape[2]
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.5))
     for i, name in enumerate(names):
         col = f"C{i}"
         diff = meas[i] - anal[i]
         se = diff.std(axis=-1, ddof=1) / np.sqrt(drops) if drops > 1 else 0 * p
-        ax.errorbar(p, meas[i].mean(-1), yerr=2 * se, fmt="o", color=col, capsize=2, ms=4,
-                    label=f"{name} measured")
-        ax.plot(p, anal[i].mean(-1), "-", color=col, lw=1, label=f"{name} (19)")
-    ax.set_xlabel("per-satellite power per subcarrier P (dBW)")
-    ax.set_ylabel("sum rate (bit/s/Hz)")
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"Achieved vs analytical sum rate ({drops} drops; bars: 2 s.e. of the "
-                 "paired difference)")
+        ax[0].plot(p, meas[i].mean(-1), "o", color=col, ms=4, label=f"{name} measured")
+        ax[0].plot(p, anal[i].mean(-1), "-", color=col, lw=1, label=f"{name} (19)")
+        shift = (i - (len(names) - 1) / 2) * 0.25
+        ax[1].errorbar(p + shift, diff.mean(-1), yerr=2 * se, fmt="o", color=col, capsize=2,
+                       ms=4, label=f"{name} measured - (19)")
+        ax[1].plot(p, (ergo[i] - anal[i]).mean(-1), "--", color=col, lw=1)
+    ax[0].set_xlabel("per-satellite power per subcarrier P (dBW)")
+    ax[0].set_ylabel("sum rate (bit/s/Hz)")
+    ax[0].legend(fontsize=7, ncol=2)
+    ax[0].set_title(f"Achieved vs analytical sum rate ({drops} drops)")
+    ax[1].axhline(0.0, color="k", lw=0.8)
+    ax[1].set_xlabel("P (dBW)")
+    ax[1].set_ylabel("sum-rate difference (bit/s/Hz)")
+    ax[1].set_title("measured - (19) (2 s.e., paired); dashed: ergodic - (19)")
+    ax[1].legend(fontsize=7)
     return _png(fig)
 
 

@@ -233,7 +233,9 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
         "low kappa). Realised: model (18) on each drop's actual fading and phase errors, so "
         "measured - realised is the waveform effect alone and realised - ergodic the finite "
         "number of drops. Term ratios: measured / model power, ratio of means over drops and "
-        "users (dB); with few drops the signal term scatters by the fading spread.</p>",
+        "users (dB); with few drops the signal term scatters by the fading spread. Iterative "
+        "precoders run with the config's max_iterations and rate_threshold and their default "
+        "W-step, as in 'linksim emulate'.</p>",
         _img(figs["rates"], "rates vs power"),
         _table(["precoder", "P (dBW)", "measured (+-1 s.e.)", "analytical (19)", "ergodic",
                 "realised (18)", "signal dB", "interference dB", "noise dB",
