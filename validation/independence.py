@@ -180,14 +180,18 @@ def summed_vs_separate_power(responses: list, couplings: list[np.ndarray]) -> di
     P_sep = sum_s mean_{m,q} |A I_s|^2 (the block-diagonal Q_k of eq. 23 assumes P_sum = P_sep).
     Also per receiver with all interferers together. couplings : one A [S, K, K] per drop.
     Returns float64 arrays ratio_db [P] (per pair), ratio_user_db [D K] (per receiver),
-    min_abs_delay_diff_symbols [P] (the closest satellite pair of that (j, i)).
+    min_abs_delay_diff_symbols [P] (the closest satellite pair of that (j, i)),
+    copy_power_w [P, S] (mean power of each copy), and int64 drop, j, i [P].
     """
-    ratio, ratio_user, closest = [], [], []
+    ratio, ratio_user, closest, copy_power, ids = [], [], [], [], []
     for r, A in zip(responses, couplings):
         k = A.shape[1]
         j_idx, i_idx = np.nonzero(~np.eye(k, dtype=bool))
         comp = A[:, j_idx, i_idx, None, None] * r.unit[:, j_idx, i_idx]   # [S, P, M, Q]
-        p_sep = np.sum(np.mean(np.abs(comp) ** 2, axis=(-2, -1)), axis=0)
+        p_copy = np.mean(np.abs(comp) ** 2, axis=(-2, -1))                # [S, P]
+        p_sep = np.sum(p_copy, axis=0)
+        copy_power.append(p_copy.T)
+        ids.append(np.stack([np.full(j_idx.size, r.drop.drop_index), j_idx, i_idx]))
         ratio.append(summed_to_separate_db(comp))
         tot = np.zeros((k,) + r.unit.shape[3:], dtype=np.complex128)
         np.add.at(tot, j_idx, comp.sum(axis=0))
@@ -200,8 +204,38 @@ def summed_vs_separate_power(responses: list, couplings: list[np.ndarray]) -> di
         s_count = d.shape[0]
         diff[np.arange(s_count), np.arange(s_count)] = np.inf
         closest.append(diff.min(axis=(0, 1)))
+    ids_all = np.concatenate(ids, axis=1).astype(np.int64)
     return {"ratio_db": np.concatenate(ratio), "ratio_user_db": np.concatenate(ratio_user),
-            "min_abs_delay_diff_symbols": np.concatenate(closest)}
+            "min_abs_delay_diff_symbols": np.concatenate(closest),
+            "copy_power_w": np.concatenate(copy_power), "drop": ids_all[0], "j": ids_all[1],
+            "i": ids_all[2]}
+
+
+def subcarrier_swing(pairs: PairCorrelations, power: dict[str, np.ndarray]
+                     ) -> dict[str, np.ndarray]:
+    """Per-subcarrier deviation of the summed interference power from the sum of the powers.
+
+    On one subcarrier, the copies of stream i at receiver j add as
+    sum_s p_s + 2 sum_{s<s'} Re(cross), and the cross term of a correlated pair has magnitude
+    c_{ss'} sqrt(p_s p_s') with a phase that rotates across the subcarriers (the delay ramp):
+    the band average is sum_s p_s (eq. 19), but per subcarrier the power swings by the
+    relative amplitude r = 2 sum_{s<s'} c sqrt(p_s p_s') / sum_s p_s, i.e. between
+    10 log10(1 - r) and 10 log10(1 + r) dB (upper bound: all cross terms in phase).
+    Returns float64 arrays swing [P] per (drop, j, i) of ``power`` and swing_user [D K] for
+    the total interference at each receiver (sum over interferers).
+    """
+    swing = np.zeros(power["ratio_db"].size)
+    key = {(d, j, i): n for n, (d, j, i) in enumerate(zip(power["drop"], power["j"],
+                                                          power["i"]))}
+    idx = np.array([key[(d, j, i)] for d, j, i in zip(pairs.drop, pairs.j, pairs.i)])
+    p = power["copy_power_w"]
+    cross = 2 * pairs.corr * np.sqrt(p[idx, pairs.s] * p[idx, pairs.s2])
+    amp = np.bincount(idx, weights=cross, minlength=swing.size)
+    total = p.sum(axis=1)
+    users = power["drop"] * (power["j"].max() + 1) + power["j"]
+    _, user_idx = np.unique(users, return_inverse=True)
+    swing_user = (np.bincount(user_idx, weights=amp) / np.bincount(user_idx, weights=total))
+    return {"swing": amp / total, "swing_user": swing_user}
 
 
 def geometric_fraction(cfg, seed: int, drops: int) -> dict[str, float]:

@@ -36,6 +36,8 @@ RHO_FLOOR = 1e-3
 #: summed-vs-separate interference power: |mean| and 99th percentile of |ratio| (dB)
 POWER_RATIO_MEAN_DB_MAX = 0.1
 POWER_RATIO_P99_DB_MAX = 0.5
+#: per-subcarrier swing of the total interference around the sum of powers, 90th pct (dB)
+SWING_USER_DB_MAX = 1.0
 #: measured vs analytical sum rate: largest relative gap over precoders and levels
 RATE_REL_GAP_MAX = 0.10
 #: term diagnostic: measured / model power ratios within this many dB
@@ -95,7 +97,8 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
                                                settings.num_symbols, progress=bar)
         geo = independence.geometric_fraction(cfg, seed, settings.geometry_drops)
         # per drop (one waveform run each, released before the next): items 1, 3, 4
-        per_drop: dict[str, list] = {"gain": [], "pairs": [], "power": [], "rates": []}
+        per_drop: dict[str, list] = {"gain": [], "pairs": [], "power": [], "worst": [],
+                                     "rates": []}
         for d in range(settings.drops):
             r = drop_response(cfg, seed, d, settings.num_symbols)
             bar.update()
@@ -104,7 +107,9 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
             # the power ratio with MRT couplings at the configured power
             mrt = coupling(r.scsi.steering, rates.design_precoder(
                 "mrt", r.scsi, 10 ** (cfg.power_dbw / 10), cfg))
-            per_drop["power"].append(independence.summed_vs_separate_power([r], [mrt]))
+            power_d = independence.summed_vs_separate_power([r], [mrt])
+            per_drop["power"].append(power_d)
+            per_drop["worst"].append(_worst_pair_range(r, mrt, per_drop["pairs"][-1], power_d))
             per_drop["rates"].append(rates.compare_rates(
                 [r], names, levels, seed, settings.ergodic_samples, progress=bar))
             del r
@@ -115,6 +120,8 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
         k: np.concatenate([asdict(p)[k] for p in per_drop["pairs"]])
         for k in asdict(per_drop["pairs"][0])})
     power = {k: np.concatenate([p[k] for p in per_drop["power"]]) for k in per_drop["power"][0]}
+    power.update(independence.subcarrier_swing(pairs, power))
+    worst = max(per_drop["worst"], key=lambda w: w["swing"])
     rate_res = {k: np.concatenate([x[k] for x in per_drop["rates"]], axis=2)
                 for k in per_drop["rates"][0] if k != "power_dbw"}
     rate_res["power_dbw"] = per_drop["rates"][0]["power_dbw"]
@@ -136,8 +143,27 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
     summary = build_summary(cfg, seed, settings, names, gain_err.stats(), sweep_eps, sweep_del,
                             rho, independence.correlation_stats(
                                 pairs, num_samples, cfg.cyclic_prefix_length / cfg.fft_size),
-                            power, geo, pairs, rate_res)
+                            power, geo, pairs, rate_res, worst)
     return {"arrays": arrays, "summary": summary}
+
+
+def _worst_pair_range(response, A: np.ndarray, pairs, power: dict) -> dict[str, float]:
+    """The (receiver, interferer) of one drop with the largest per-subcarrier swing bound
+    (validation.independence.subcarrier_swing) and its measured per-subcarrier range: the
+    power of the summed copies over the sum of their powers, each averaged over the symbols
+    (dB, min and max over the subcarriers)."""
+    from validation.independence import subcarrier_swing
+
+    swing = subcarrier_swing(pairs, power)["swing"]
+    n = int(np.argmax(swing))
+    j, i = int(power["j"][n]), int(power["i"][n])
+    comp = A[:, j, i, None, None] * response.unit[:, j, i]           # [S, M, Q]
+    per_q = (np.mean(np.abs(comp.sum(axis=0)) ** 2, axis=0)
+             / np.sum(np.mean(np.abs(comp) ** 2, axis=1), axis=0))
+    return {"swing": float(swing[n]), "drop": int(power["drop"][n]), "j": j, "i": i,
+            "measured_min_db": float(10 * np.log10(per_q.min())),
+            "measured_max_db": float(10 * np.log10(per_q.max())),
+            "bound_max_db": float(10 * np.log10(1 + swing[n]))}
 
 
 # --------------------------------------------------------------------------- summary
@@ -165,8 +191,8 @@ def _verdict(ok: bool) -> str:
 
 def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str],
                   gain_stats: dict, sweep_eps: dict, sweep_del: dict, rho: dict,
-                  corr_stats: dict, power: dict, geo: dict, pairs, rate_res: dict
-                  ) -> dict[str, Any]:
+                  corr_stats: dict, power: dict, geo: dict, pairs, rate_res: dict,
+                  worst: dict) -> dict[str, Any]:
     """The JSON summary: settings, every number of the summary table, and the table rows."""
     from validation import phase_model, rates
 
@@ -197,6 +223,21 @@ def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str]
         "pairs_with_a_near_copy": int(np.sum(power["min_abs_delay_diff_symbols"] < 1.0)),
         "mean_abs_db_near": float(np.abs(ratio[power["min_abs_delay_diff_symbols"] < 1]).mean())
         if np.any(power["min_abs_delay_diff_symbols"] < 1) else float("nan")}
+    near_pair = power["min_abs_delay_diff_symbols"] < 1.0
+    swing_db = 10 * np.log10(1 + power["swing"])
+    swing_user_db = 10 * np.log10(1 + power["swing_user"])
+    swing_stats = {
+        "pair_near_median_db": float(np.median(swing_db[near_pair])) if near_pair.any()
+        else float("nan"),
+        "pair_near_max_db": float(swing_db[near_pair].max()) if near_pair.any()
+        else float("nan"),
+        "pair_far_max_db": float(swing_db[~near_pair].max()) if (~near_pair).any()
+        else float("nan"),
+        "user_median_db": float(np.median(swing_user_db)),
+        "user_p90_db": float(np.percentile(swing_user_db, 90)),
+        "user_max_db": float(swing_user_db.max()),
+        "receivers_above_1db": float(np.mean(swing_user_db > SWING_USER_DB_MAX)),
+        "worst_pair": worst}
     near_d = np.array([np.mean(np.abs(pairs.delay_diff_symbols[pairs.drop == d]) < 1.0)
                        for d in np.unique(pairs.drop)])
     emu_se = float(near_d.std(ddof=1) / np.sqrt(near_d.size)) if near_d.size > 1 else float("nan")
@@ -258,6 +299,15 @@ def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str]
          "threshold": f"|mean| < {POWER_RATIO_MEAN_DB_MAX} dB, p99 < {POWER_RATIO_P99_DB_MAX} dB",
          "verdict": _verdict(abs(ratio_stats["mean_db"]) < POWER_RATIO_MEAN_DB_MAX
                              and ratio_stats["p99_abs_db"] < POWER_RATIO_P99_DB_MAX)},
+        {"assumption": "copies add in power on every subcarrier (per-subcarrier (19))",
+         "metric": "swing of the total interference power per subcarrier around the sum of "
+                   "powers, bound 10 log10(1 + 2 sum c sqrt(p p') / sum p): 90th pct / max over "
+                   "receivers; worst pair: bound vs measured per-subcarrier range",
+         "value": f"{swing_stats['user_p90_db']:.2f} / {swing_stats['user_max_db']:.2f} dB; "
+                  f"{worst['bound_max_db']:+.1f} dB vs [{worst['measured_min_db']:+.1f}, "
+                  f"{worst['measured_max_db']:+.1f}] dB",
+         "threshold": f"90th pct < {SWING_USER_DB_MAX:g} dB",
+         "verdict": _verdict(swing_stats["user_p90_db"] < SWING_USER_DB_MAX)},
         {"assumption": "Fig. 2: pairs closer than one symbol are rare",
          "metric": "fraction of copy pairs with |delay diff| < T_sym: emulated drops vs "
                    f"geometry ({geo['drops']} drops, validation.fig2)",
@@ -311,6 +361,7 @@ def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str]
                         "configured_3sigma_delay_samples": errors_cfg_delay},
         "expected_phase": {k: v for k, v in rho.items()},
         "independence": {"correlation": corr_stats, "power_ratio": ratio_stats,
+                         "subcarrier_swing": swing_stats,
                          "fraction_near_emulated": corr_stats["fraction_near"],
                          "fraction_near_emulated_std_err": emu_se,
                          "fraction_near_geometry": geo["fraction_near"],
