@@ -282,7 +282,7 @@ def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str]
          "verdict": _verdict(errors_cfg_delay < delay_meas)},
         {"assumption": "E e^{j theta} = exp(-sigma^2/2) (25)",
          "metric": "largest |Re empirical - closed form| over the Fig. 8 variances "
-                   f"{list(rho['variance_rad2'])} (Im within the same tolerance)",
+                   f"{[float(v) for v in rho['variance_rad2']]} (Im within the same tolerance)",
          "value": f"{rho_dev.max():.3f} (tolerance {rho_tol[np.argmax(rho_dev)]:.3f})",
          "threshold": f"{Z_MAX:g} std errors + {RHO_FLOOR:g}",
          "verdict": _verdict(rho_ok)},
