@@ -50,7 +50,7 @@ FIG10_USERS: tuple[int, ...] = (12, 18, 24, 30, 36, 42, 48)
 FIG11_ITERATIONS = 60
 FIG12_USERS: tuple[int, ...] = (12, 24, 48)
 
-DEFAULT_DROPS = {5: 12, 6: 4, 7: 8, 8: 8, 9: 8, 10: 3, 11: 3, 12: 2}
+DEFAULT_DROPS = {5: 50, 6: 16, 7: 40, 8: 40, 9: 40, 10: 16, 11: 10, 12: 5}
 
 LABELS = {"mrt": "MRT", "ss-m": "SS-M", "ss-wm": "SS-WM", "ms-sepwm": "MS-SepWM",
           "ms-jowm": "MS-JoWM", "ms-jocdwm": "MS-JoCDWM", DL_METHOD: "MS-JoCDWM-DL"}
@@ -312,7 +312,8 @@ def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
     """Fig. 5: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG5_USERS."""
     return _rate_figure(5, cfg.replace(num_users=FIG5_USERS), out_dir, drops, seed, workers,
                         "power_dbw", cfg.power_levels_dbw, "Per-satellite power P [dBW]",
-                        f"Fig. 5: sum rate vs power, K = {FIG5_USERS}, S = {cfg.num_sats}")
+                        f"Fig. 5: sum rate vs power, K = {FIG5_USERS}, S = {cfg.num_sats}",
+                        gap_trend="increasing")
 
 
 def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
@@ -320,7 +321,8 @@ def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
     """Fig. 6: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG6_USERS."""
     return _rate_figure(6, cfg.replace(num_users=FIG6_USERS), out_dir, drops, seed, workers,
                         "power_dbw", cfg.power_levels_dbw, "Per-satellite power P [dBW]",
-                        f"Fig. 6: sum rate vs power, K = {FIG6_USERS}, S = {cfg.num_sats}")
+                        f"Fig. 6: sum rate vs power, K = {FIG6_USERS}, S = {cfg.num_sats}",
+                        gap_trend="increasing")
 
 
 def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
