@@ -18,6 +18,12 @@ def cfg():
     return build_config({"power_levels_dbw": [-20.0, -10.0, 0.0], "max_iterations": 40})
 
 
+@pytest.fixture(autouse=True)
+def without_dl(monkeypatch):
+    """Keep these runs independent of whether a DTN model file exists."""
+    monkeypatch.setattr(figures, "dl_available", lambda: False)
+
+
 def _files_written(summary: dict, n: int) -> None:
     for ext in ("png", "csv", "h5"):
         path = summary["files"][ext]
@@ -64,6 +70,7 @@ class TestFig11:
 
 
 def test_dl_hook_adds_the_method(monkeypatch):
+    assert figures.DL_METHOD not in figures.figure_methods()
     monkeypatch.setattr(figures, "dl_available", lambda: True)
     assert figures.figure_methods()[-1] == figures.DL_METHOD
     assert figures.DL_METHOD not in figures.figure_methods(include_dl=False)
