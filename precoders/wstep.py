@@ -41,7 +41,7 @@ from typing import Callable
 import numpy as np
 from scipy.optimize import brentq
 
-from precoders.common import ReducedModel, scale_to_power
+from precoders.common import ReducedModel, link_stats, scale_to_power
 
 #: relative power accuracy of the exact multiplier search (|p_s / P_s - 1|, in log)
 EXACT_POWER_TOL = 1e-11
@@ -374,7 +374,6 @@ def alternate(model: ReducedModel, family: Family, power: np.ndarray, alpha: np.
     """
     if variant not in W_STEPS:
         raise ValueError(f"w_step must be one of {', '.join(W_STEPS)} (got {variant!r})")
-    from precoders.common import link_stats
 
     def own_eval(Wt: np.ndarray, stats) -> tuple[float, float]:
         if evaluate is not None:
