@@ -143,6 +143,21 @@ class TestExactMultipliers:
             fd = (solver.powers(lam + dl) - solver.powers(lam - dl)) / (2 * dl[s])
             np.testing.assert_allclose(J[:, s], fd, rtol=1e-5, atol=1e-9 * np.abs(J).max())
 
+    def test_gauss_seidel_fallback_agrees_with_newton(self):
+        rng = np.random.default_rng(8)
+        scsi = random_scsi(rng, 3, 6, 2, 2)
+        model = ReducedModel.from_scsi(scsi)
+        power = np.array([0.2, 1.0, 5.0])
+        stats = link_stats(model, mrt_coefficients(model, power))
+        rx = CdwmmseFamily().receivers(model, stats, np.ones(6))
+        prob, lam_num = cdwmmse_problem(model, rx.U, rx.omega, np.ones(6), np.ones(3, bool))
+        solver = WStepSolver(model, prob)
+        lam44 = paper_multipliers(lam_num, power)
+        newton = solver.exact_multipliers(power, lam44, lam44)
+        gs = solver._gauss_seidel(power, lam44.copy(), 1e-12 * lam44, np.ones(3, bool))
+        np.testing.assert_allclose(gs, newton, rtol=1e-8)
+        np.testing.assert_allclose(solver.powers(gs), power, rtol=1e-9)
+
     def test_exact_step_minimises_the_constrained_objective(self):
         """Any feasible perturbation of the exact W-step output does not lower (32)."""
         rng = np.random.default_rng(4)
