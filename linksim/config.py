@@ -103,6 +103,9 @@ class LinkConfig:
                              help="I_max of Algorithm 1")
     rate_threshold: float = _f(1e-4, 0.0, 1e3, group="algorithm", choice=True,
                                help="stop when the sum rate changes by less (bit/s/Hz)")
+    w_step: str = _f("exact", group="algorithm", choice=True,
+                     help="W-step of the WMMSE methods: 'exact' multipliers (monotone) or "
+                          "'paper' ((43)-(44) + scaling)")
 
     # --- waveform emulation ---
     fractional_delay_taps: int = _f(24, 2, 512, group="emulation", choice=True,
@@ -153,7 +156,8 @@ class LinkConfig:
 
 FIELDS = {f.name: f for f in dataclasses.fields(LinkConfig)}
 _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
-            "modulation": ("qpsk", "16qam", "64qam", "gaussian")}
+            "modulation": ("qpsk", "16qam", "64qam", "gaussian"),
+            "w_step": ("exact", "paper")}
 
 
 def _range_text(f: dataclasses.Field) -> str:

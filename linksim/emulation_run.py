@@ -40,7 +40,7 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     from linksim.ratemodel import expected_rates
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
-    from precoders import design
+    from precoders import design_with_config
 
     cfg = build_config(cfg_dict)
     drop = draw_drop(cfg, seed, drop_index)
@@ -50,12 +50,8 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     else:
         power_dbw = float(level_db)
     power_w = 10 ** (power_dbw / 10)
-    kwargs: dict[str, Any] = {}
-    if precoder in ("ms-jowm", "ms-jocdwm", "ss-wm", "ms-sepwm"):
-        kwargs = {"max_iterations": cfg.max_iterations, "rate_threshold": cfg.rate_threshold}
-    if model_path is not None:
-        kwargs["model_path"] = model_path
-    result = design(precoder, scsi, power_w, **kwargs)
+    kwargs: dict[str, Any] = {} if model_path is None else {"model_path": model_path}
+    result = design_with_config(precoder, scsi, power_w, cfg, **kwargs)
     W = result.W if hasattr(result, "W") else result
     _, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
     return {

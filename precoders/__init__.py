@@ -63,5 +63,18 @@ def design(name: str, scsi: Scsi, power_w: float | np.ndarray, **kw: Any) -> Des
     return PRECODERS[name](scsi, power_w, **kw)
 
 
+def design_with_config(name: str, scsi: Scsi, power_w: float | np.ndarray, cfg,
+                       **kw: Any) -> DesignResult:
+    """:func:`design` with the iterative options of a :class:`linksim.config.LinkConfig`
+    (max_iterations, rate_threshold, w_step); explicit keywords win."""
+    if name in ITERATIVE:
+        kw = {"max_iterations": cfg.max_iterations, "rate_threshold": cfg.rate_threshold,
+              "w_step": cfg.w_step} | kw
+    return design(name, scsi, power_w, **kw)
+
+
 __all__ = ["PRECODERS", "ITERATIVE", "DesignResult", "closed_form_precoder", "design",
-           "register"]
+           "design_with_config", "register"]
+
+# Algorithm 2 registers itself ('ms-jocdwm-dl'); importing it loads no torch.
+import precoders.dtn  # noqa: E402,F401

@@ -16,7 +16,7 @@ Fig. 6 is K = 48 users against cfg.power_levels_dbw; Figs. 7-10 run at cfg.power
 kappa, phase-error variance, S and K values are the module constants below. Nested sweeps reuse
 one drop: Fig. 9 draws max(S) satellites and keeps the S nearest, Fig. 10 draws max(K) users
 and keeps the first K. The iterative methods use cfg.max_iterations and cfg.rate_threshold and
-the W-step FIGURE_W_STEP (exact multipliers); Fig. 11 shows both W-step variants.
+the W-step of the config (``w_step``, default exact multipliers); Fig. 11 shows both variants.
 
 The DTN method ('ms-jocdwm-dl') joins every figure as soon as it is registered in
 :data:`precoders.PRECODERS` and its default model file exists (:func:`figure_methods`).
@@ -37,7 +37,6 @@ FIGURE_METHODS: tuple[str, ...] = ("ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-j
 DL_METHOD = "ms-jocdwm-dl"
 #: the W-step of the iterative methods in Figs. 5-10 and 12 (the paper's (43)-(44) + scaling
 #: often oscillates until I_max on real drops; the exact multipliers converge, math.md Sec. 11)
-FIGURE_W_STEP = "exact"
 MULTI = ("ms-sepwm", "ms-jowm", "ms-jocdwm")
 SINGLE = ("ss-m", "ss-wm")
 
@@ -244,7 +243,7 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
     xs = [float(x) if axis not in ("num_sats", "num_users") else int(x) for x in xs]
     cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
     keys = [{"figure": n, "seed": int(seed), "drop": d, "config": cfg_json, "axis": axis,
-             "x": tuple(xs), "methods": tuple(methods), "w_step": FIGURE_W_STEP}
+             "x": tuple(xs), "methods": tuple(methods), "w_step": cfg.w_step}
             for d in range(drops)]
     res = _run_tasks(rate_task, keys, workers, f"fig{n} drops")
     rates = np.stack([r["rates"] for r in res])  # [D, X, M]
@@ -258,7 +257,7 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
                                   "seconds": seconds, "iterations": iterations,
                                   "mean_sum_rate": mean, "stderr": stderr},
                     {"figure": f"fig{n}", "x_name": axis, "methods": methods, "seed": int(seed),
-                     "drops": drops, "w_step": FIGURE_W_STEP, "config": cfg.to_dict(),
+                     "drops": drops, "w_step": cfg.w_step, "config": cfg.to_dict(),
                      "metric": "expected sum rate, eq. (19), bit/s/Hz"})
     header = [axis] + [f"{m}_{q}" for m in methods for q in ("mean", "stderr")]
     _write_csv(files["csv"], header,
@@ -295,7 +294,7 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
         "jocdwm_minus_jowm": [float(v) for v in gap],
         "jocdwm_over_jowm_relative_gap": [float(v) for v in rel_gap],
         "checks": checks, "drops": drops, "seed": int(seed), "workers": int(workers),
-        "w_step": FIGURE_W_STEP, "files": {k: str(v) for k, v in files.items()},
+        "w_step": cfg.w_step, "files": {k: str(v) for k, v in files.items()},
         "elapsed_s": round(time.monotonic() - t0, 3)}
     best = mean[:, idx["ms-jocdwm"]]
     summary["headline"] = (
@@ -467,7 +466,7 @@ def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     xs = list(FIG12_USERS)
     cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
     keys = [{"figure": 12, "seed": int(seed), "drop": d, "config": cfg_json, "axis": "num_users",
-             "x": tuple(xs), "methods": tuple(methods), "w_step": FIGURE_W_STEP}
+             "x": tuple(xs), "methods": tuple(methods), "w_step": cfg.w_step}
             for d in range(drops)]
     res = _run_tasks(rate_task, keys, 1, "fig12 drops")
     seconds = np.stack([r["seconds"] for r in res])  # [D, X, M]
@@ -480,7 +479,7 @@ def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
                                   "iterations": iterations, "mean_seconds": mean_s,
                                   "mean_seconds_per_iteration": per_it},
                     {"figure": "fig12", "methods": methods, "seed": int(seed), "drops": drops,
-                     "w_step": FIGURE_W_STEP, "config": cfg.to_dict(),
+                     "w_step": cfg.w_step, "config": cfg.to_dict(),
                      "power_dbw": float(cfg.power_dbw)})
     header = ["K"] + [f"{m}_{q}" for m in methods for q in ("seconds", "seconds_per_iteration")]
     _write_csv(files["csv"], header,
@@ -509,7 +508,7 @@ def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
         "mean_seconds_per_iteration": {m: [float(v) for v in per_it[:, i]]
                                        for i, m in enumerate(methods)},
         "jocdwm_over_jowm_per_iteration": [float(v) for v in ratio],
-        "drops": drops, "seed": int(seed), "workers": 1, "w_step": FIGURE_W_STEP,
+        "drops": drops, "seed": int(seed), "workers": 1, "w_step": cfg.w_step,
         "files": {k: str(v) for k, v in files.items()},
         "elapsed_s": round(time.monotonic() - t0, 3)}
     summary["headline"] = (

@@ -61,10 +61,7 @@ def design_precoder(name: str, scsi, power_w: float, cfg) -> np.ndarray:
     """W complex128 [S, K, N_t] of precoder ``name`` at per-satellite power ``power_w`` (W)."""
     import precoders
 
-    kwargs: dict[str, Any] = {}
-    if name in precoders.ITERATIVE:
-        kwargs = {"max_iterations": cfg.max_iterations, "rate_threshold": cfg.rate_threshold}
-    result = precoders.design(name, scsi, power_w, **kwargs)
+    result = precoders.design_with_config(name, scsi, power_w, cfg)
     return np.asarray(result.W if hasattr(result, "W") else result, dtype=np.complex128)
 
 

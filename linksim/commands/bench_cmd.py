@@ -60,8 +60,9 @@ def _bench_precoders(cfg, quick, as_json) -> dict:
         from precoders.dtn.bench import bench_dtn
         rows = list(rows) + list(bench_dtn(Ks=ks, S=cfg.num_sats,
                                            antenna_size=tuple(cfg.antenna_size)))
-    except ImportError:
-        pass
+    except (ImportError, FileNotFoundError) as exc:   # no torch or no DTN model file
+        if not as_json:
+            click.echo(f"(DTN skipped: {exc})", err=True)
     if not as_json:
         keys = sorted({k for r in rows for k in r})
         for r in rows:

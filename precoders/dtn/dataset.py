@@ -86,8 +86,9 @@ def label_scsi(scsi: Scsi, cfg: LinkConfig) -> DropSample:
                      iterations=np.zeros(len(levels), np.int32), scsi=scsi)
     for li, p_dbw in enumerate(levels):
         power_w = 10.0 ** (p_dbw / 10.0)
+        # the paper's W-step: its (U, omega) reproduce W through the closed form (45) exactly
         res = design(scsi, power_w, max_iterations=cfg.max_iterations,
-                     rate_threshold=cfg.rate_threshold)
+                     rate_threshold=cfg.rate_threshold, w_step="paper")
         out.features[li] = scsi_features(scsi, power_w)
         out.U[li] = res.U
         out.omega[li] = res.omega
