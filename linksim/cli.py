@@ -24,7 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("linksim.commands.validate_cmd:validate", "Model-vs-waveform validation report."),
     "bench": ("linksim.commands.bench_cmd:bench", "Benchmarks: numba kernels vs numpy references."),
     "dataset": ("linksim.commands.dataset_cmd:dataset", "Generate the DTN training dataset."),
-    "train-dtn": ("linksim.commands.train_dtn_cmd:train_dtn", "Train the dense Transformer network."),
+    "train-dtn": ("linksim.commands.train_dtn_cmd:train_dtn",
+                  "Train the dense Transformer network."),
 }
 
 

@@ -89,7 +89,8 @@ class LinkConfig:
     doppler_error_std_hz: float = _f(5.0, 0.0, 1e5, group="errors", choice=True,
                                      help="std of the residual Doppler after precompensation")
     timing_backoff_samples: int = _f(36, 0, 65535, group="errors", choice=True,
-                                     help="receiver FFT window start before the CP end (N_cp/2: symmetric margins)")
+                                     help="receiver FFT window start before the CP end "
+                                          "(N_cp/2: symmetric margins)")
 
     # --- transmit power (Sec. V) ---
     power_dbw: float = _f(-10.0, -100.0, 60.0, group="power", choice=True,
@@ -238,7 +239,8 @@ def _check_consistency(cfg: LinkConfig) -> None:
     horizon = cfg.horizon_radius_m
     if cfg.coverage_radius_m > horizon:
         raise ConfigError(f"coverage_radius_m must be in (0, {horizon:.0f}] (the horizon at "
-                          f"min_elevation_deg={cfg.min_elevation_deg}) (got {cfg.coverage_radius_m:.0f})")
+                          f"min_elevation_deg={cfg.min_elevation_deg}) "
+                          f"(got {cfg.coverage_radius_m:.0f})")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

@@ -188,7 +188,6 @@ def emulate_links(numerology: Numerology, links: LinkState, coupling: np.ndarray
     ch_delay = (tau_fs + win_start).ravel()         # row (s, j) starts at emission win_start
     ch_nu = (links.doppler_hz / fs).ravel()
     ch_src = np.arange(s_count * k_count, dtype=np.int64)
-    ch_out = np.zeros(s_count * k_count, dtype=np.int64)
 
     def propagate(z_rows: np.ndarray, src_rows: np.ndarray, delay, nu, gain) -> np.ndarray:
         return delay_doppler(z_rows, 0, src_rows, delay, nu, gain,

@@ -40,7 +40,7 @@ class Drop:
     Attributes
     ----------
     seed : int                  root seed of the run
-    drop_index : int            index of this drop (its SeedSequence child is spawn_key=(drop_index,))
+    drop_index : int            index of this drop (SeedSequence spawn_key=(drop_index, stream))
     time_s : float              constellation epoch time of the snapshot
     center_ecef_m : [3]         region centre on the Earth's surface
     user_ecef_m : [K, 3]        user positions on the surface

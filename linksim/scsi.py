@@ -190,8 +190,13 @@ def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
 
     drop : linksim.scenario.Drop; cfg : linksim.config.LinkConfig.
     """
-    from linksim.channel import (link_gain, noise_power_w, rician_factor, spatial_frequencies,
-                                 upa_steering)
+    from linksim.channel import (
+        link_gain,
+        noise_power_w,
+        rician_factor,
+        spatial_frequencies,
+        upa_steering,
+    )
 
     vx, vy = spatial_frequencies(drop.aod_theta_rad, drop.aod_phi_rad)
     antenna_size = (int(cfg.antenna_size[0]), int(cfg.antenna_size[1]))

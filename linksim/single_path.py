@@ -24,7 +24,8 @@ from linksim.emulator import LinkState, Numerology, emulate_links
 
 
 def ici_kernel(x: np.ndarray | float, fft_size: int) -> np.ndarray:
-    """Psi(x) = (1/N) sum_n e^{j 2 pi x n / N} = e^{j pi x (N-1)/N} sin(pi x)/(N sin(pi x/N)), eq. (15)."""
+    """Psi(x) = (1/N) sum_n e^{j 2 pi x n / N}
+    = e^{j pi x (N-1)/N} sin(pi x)/(N sin(pi x/N)), eq. (15)."""
     x = np.asarray(x, dtype=float)
     num = np.sin(np.pi * x)
     den = fft_size * np.sin(np.pi * x / fft_size)

@@ -15,11 +15,26 @@ from typing import Sequence
 import numpy as np
 
 from linksim.scsi import Scsi
-from precoders.common import (DesignResult, LinkStats, ReducedModel, check_iteration_args,
-                              check_scsi, initial_coefficients, per_satellite_power,
-                              single_threaded, user_weights)
-from precoders.wstep import (Family, Receivers, WStepProblem, WStepSolver, alternate,
-                             paper_multipliers, scale_to_power)
+from precoders.common import (
+    DesignResult,
+    LinkStats,
+    ReducedModel,
+    check_iteration_args,
+    check_scsi,
+    initial_coefficients,
+    per_satellite_power,
+    single_threaded,
+    user_weights,
+)
+from precoders.wstep import (
+    Family,
+    Receivers,
+    WStepProblem,
+    WStepSolver,
+    alternate,
+    paper_multipliers,
+    scale_to_power,
+)
 
 
 class CdwmmseFamily(Family):

@@ -13,8 +13,16 @@ import numpy as np
 import scipy.linalg
 
 from linksim.scsi import Scsi
-from precoders.common import (DesignResult, ReducedModel, check_scsi, link_stats,
-                              per_satellite_power, scale_to_power, single_threaded, user_weights)
+from precoders.common import (
+    DesignResult,
+    ReducedModel,
+    check_scsi,
+    link_stats,
+    per_satellite_power,
+    scale_to_power,
+    single_threaded,
+    user_weights,
+)
 
 
 @single_threaded

@@ -10,8 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from linksim.scsi import Scsi
-from precoders.common import (DesignResult, ReducedModel, check_scsi, link_stats, mrt_coefficients,
-                              per_satellite_power, single_threaded, user_weights)
+from precoders.common import (
+    DesignResult,
+    ReducedModel,
+    check_scsi,
+    link_stats,
+    mrt_coefficients,
+    per_satellite_power,
+    single_threaded,
+    user_weights,
+)
 
 
 @single_threaded

@@ -18,9 +18,19 @@ from __future__ import annotations
 import numpy as np
 
 from linksim.scsi import Scsi
-from precoders.common import (DesignResult, LinkStats, ReducedModel, check_iteration_args,
-                              check_scsi, initial_coefficients, link_stats, mrt_coefficients,
-                              per_satellite_power, single_threaded, user_weights)
+from precoders.common import (
+    DesignResult,
+    LinkStats,
+    ReducedModel,
+    check_iteration_args,
+    check_scsi,
+    initial_coefficients,
+    link_stats,
+    mrt_coefficients,
+    per_satellite_power,
+    single_threaded,
+    user_weights,
+)
 from precoders.wstep import Family, Receivers, WStepProblem, alternate
 
 

@@ -7,9 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from linksim.channel import (channel_vectors, draw_fading, free_space_path_loss_db,
-                             kappa_ntn_urban_los_db, link_gain, noise_power_w, rician_factor,
-                             spatial_frequencies, upa_steering)
+from linksim.channel import (
+    channel_vectors,
+    draw_fading,
+    free_space_path_loss_db,
+    kappa_ntn_urban_los_db,
+    link_gain,
+    noise_power_w,
+    rician_factor,
+    spatial_frequencies,
+    upa_steering,
+)
 from linksim.config import build_config
 from linksim.constants import BOLTZMANN_J_K
 from linksim.scenario import Drop

@@ -43,7 +43,8 @@ class TestLoading:
     def test_override_order(self, tmp_path):
         f = tmp_path / "c.toml"
         f.write_text("num_users = 24\n")
-        cfg = load_config(f, overrides={"num_users": 48}, sets=["num_users=36", "kappa_model=fixed"])
+        cfg = load_config(f, overrides={"num_users": 48},
+                          sets=["num_users=36", "kappa_model=fixed"])
         assert cfg.num_users == 48 and cfg.kappa_model == "fixed"
 
     def test_parse_override_value_types(self):

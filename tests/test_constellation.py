@@ -9,8 +9,14 @@ import pytest
 
 from linksim.config import build_config
 from linksim.constants import EARTH_MU_M3_S2, EARTH_RADIUS_M, EARTH_ROTATION_RAD_S
-from linksim.constellation import (eci_to_ecef, orbital_period_s, orbital_speed_m_s,
-                                   satellite_states, satellite_states_eci, walker_elements)
+from linksim.constellation import (
+    eci_to_ecef,
+    orbital_period_s,
+    orbital_speed_m_s,
+    satellite_states,
+    satellite_states_eci,
+    walker_elements,
+)
 
 CFG = build_config()
 A_M = EARTH_RADIUS_M + 600e3

@@ -12,8 +12,13 @@ from linksim.channel import upa_steering
 from linksim.config import build_config
 from linksim.scenario import drop_rng
 from linksim.scsi import Scsi
-from precoders.dtn.dataset import (DropSample, generate_dataset, label_drop, partial_path,
-                                   stored_scsi)
+from precoders.dtn.dataset import (
+    DropSample,
+    generate_dataset,
+    label_drop,
+    partial_path,
+    stored_scsi,
+)
 from precoders.dtn.features import NUM_FEATURES, scsi_features
 
 HAVE_CDWMMSE = importlib.util.find_spec("precoders.cdwmmse") is not None

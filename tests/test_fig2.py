@@ -13,9 +13,19 @@ import numpy as np
 import pytest
 
 from linksim.config import build_config
-from validation.fig2 import (DISTANCE_EDGES_M, DROPS_PER_TASK, USERS_PER_DROP, aggregate,
-                             double_differences_s, fig2_drop, fig2_spacings_hz, fig2_task, run,
-                             simulate, symbol_durations_s)
+from validation.fig2 import (
+    DISTANCE_EDGES_M,
+    DROPS_PER_TASK,
+    USERS_PER_DROP,
+    aggregate,
+    double_differences_s,
+    fig2_drop,
+    fig2_spacings_hz,
+    fig2_task,
+    run,
+    simulate,
+    symbol_durations_s,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = build_config()

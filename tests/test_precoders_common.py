@@ -8,8 +8,13 @@ import pytest
 
 from linksim.ratemodel import expected_rates, rate_terms, wmmse_surrogate_rates
 from linksim.scsi import Scsi
-from precoders.common import (ReducedModel, link_stats, per_satellite_power, scale_to_power,
-                              user_weights)
+from precoders.common import (
+    ReducedModel,
+    link_stats,
+    per_satellite_power,
+    scale_to_power,
+    user_weights,
+)
 
 
 def random_scsi(rng: np.random.Generator, S: int = 3, K: int = 5, nx: int = 2,

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from linksim.ratemodel import (coupling, ergodic_rates_mc, expected_rates, rate_terms,
-                               weighted_sum_rate, wmmse_surrogate_rates)
+from linksim.ratemodel import (
+    coupling,
+    ergodic_rates_mc,
+    expected_rates,
+    rate_terms,
+    weighted_sum_rate,
+    wmmse_surrogate_rates,
+)
 from linksim.scsi import Scsi
 
 

@@ -9,11 +9,23 @@ import numpy as np
 import pytest
 
 from linksim.config import ConfigError, build_config
-from linksim.constants import (EARTH_MU_M3_S2, EARTH_RADIUS_M, EARTH_ROTATION_RAD_S,
-                               SPEED_OF_LIGHT_M_S)
+from linksim.constants import (
+    EARTH_MU_M3_S2,
+    EARTH_RADIUS_M,
+    EARTH_ROTATION_RAD_S,
+    SPEED_OF_LIGHT_M_S,
+)
 from linksim.constellation import satellite_states
-from linksim.scenario import (draw_drop, drop_rng, elevation_deg, geodesic_disc_points,
-                              great_circle_distance_m, link_geometry, random_center, upa_frame)
+from linksim.scenario import (
+    draw_drop,
+    drop_rng,
+    elevation_deg,
+    geodesic_disc_points,
+    great_circle_distance_m,
+    link_geometry,
+    random_center,
+    upa_frame,
+)
 
 R = EARTH_RADIUS_M
 A = R + 600e3

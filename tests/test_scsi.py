@@ -7,8 +7,14 @@ import math
 import numpy as np
 import pytest
 
-from linksim.channel import (channel_vectors, draw_fading, kappa_ntn_urban_los_db, link_gain,
-                             noise_power_w, upa_steering)
+from linksim.channel import (
+    channel_vectors,
+    draw_fading,
+    kappa_ntn_urban_los_db,
+    link_gain,
+    noise_power_w,
+    upa_steering,
+)
 from linksim.config import build_config
 from linksim.ratemodel import rate_terms
 from linksim.scenario import Drop

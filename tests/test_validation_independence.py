@@ -6,9 +6,15 @@ import pytest
 
 from linksim.config import build_config
 from validation.drop_response import drop_response
-from validation.independence import (correlation_coefficient, correlation_stats, geometric_fraction,
-                                     overlap_prediction, pair_correlations, residual_offsets,
-                                     summed_to_separate_db)
+from validation.independence import (
+    correlation_coefficient,
+    correlation_stats,
+    geometric_fraction,
+    overlap_prediction,
+    pair_correlations,
+    residual_offsets,
+    summed_to_separate_db,
+)
 from waveforms.ofdm import ofdm_demodulate, ofdm_modulate, qam_symbols, used_subcarrier_bins
 
 # small numerology (same 30 kHz spacing and CP ratio as NR): fast, same physics

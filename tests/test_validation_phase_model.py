@@ -9,9 +9,14 @@ from linksim.scenario import draw_drop, drop_rng
 from linksim.scsi import CompensationErrorModel
 from linksim.single_path import ici_kernel
 from validation.drop_response import drop_response
-from validation.phase_model import (approximation_nmse, crossing, desired_gain_errors,
-                                    eps_threshold_closed_form, expected_phase_check,
-                                    fig8_variances)
+from validation.phase_model import (
+    approximation_nmse,
+    crossing,
+    desired_gain_errors,
+    eps_threshold_closed_form,
+    expected_phase_check,
+    fig8_variances,
+)
 
 SMALL = build_config({"fft_size": 128, "cyclic_prefix_length": 9, "num_used_subcarriers": 72,
                       "timing_backoff_samples": 4, "antenna_size": [2, 2], "num_users": 4,

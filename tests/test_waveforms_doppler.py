@@ -7,8 +7,8 @@ import pytest
 
 from waveforms import (
     cfo_common_gain,
-    delay_doppler,
     cfo_ici_power,
+    delay_doppler,
     frequency_shift,
     frequency_shift_reference,
     ofdm_demodulate,

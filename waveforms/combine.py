@@ -35,7 +35,8 @@ def combine_streams_reference(streams: np.ndarray, gains: np.ndarray, offsets: n
     streams : complex128 [S, K, L]  precompensated streams of each satellite, common grid
     gains : complex128 [S, J, K]    A[s, j, i] = v_{s,j}^H w_{s,i}
     offsets : int64 [S, J]          first sample of z_{s,j} inside the stream buffer
-    returns z : complex128 [S, J, out_len], z[s, j, n] = sum_i gains[s,j,i] streams[s,i,offsets[s,j]+n]
+    returns z : complex128 [S, J, out_len],
+        z[s, j, n] = sum_i gains[s,j,i] streams[s,i,offsets[s,j]+n]
     """
     _check(streams, gains, offsets, out_len)
     s_count, j_count, _ = gains.shape

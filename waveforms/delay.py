@@ -339,7 +339,8 @@ def delay_doppler(
 
     For op ``r`` and ``n = 0..out_len-1``, with ``t = out_start[r] + n`` (absolute sample):
 
-        y[r, n] = gain[r] * exp(j 2 pi doppler_cps[r] * t) * x[src[r]](t - delay_samples[r] - x_start)
+        y[r, n] = gain[r] * exp(j 2 pi doppler_cps[r] * t)
+                  * x[src[r]](t - delay_samples[r] - x_start)
 
     where ``x[row](u)`` is the band-limited (FIR, module docstring) interpolation of that row
     of ``x`` at position ``u`` in the row, and samples outside ``[0, num_samples)`` are zero.

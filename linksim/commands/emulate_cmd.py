@@ -97,7 +97,8 @@ def _single_path(cfg, delay_error_ns, doppler_error_hz, phase_error_rad, symbols
     click.echo(f"single path: eps = Delta nu / Delta f = {rep.eps:.4f}, "
                f"residual delay {delay_error_ns:g} ns, phase {phase_error_rad:g} rad")
     click.echo(f"{'quantity':<34}{'measured':>12}{'closed form':>14}")
-    click.echo(f"{'desired gain |G| (dB)':<34}{rep.gain_measured_db:>12.4f}{rep.gain_closed_db:>14.4f}")
+    click.echo(f"{'desired gain |G| (dB)':<34}{rep.gain_measured_db:>12.4f}"
+               f"{rep.gain_closed_db:>14.4f}")
     click.echo(f"{'ICI(+ISI) power rel. signal (dB)':<34}{rep.ici_measured_db:>12.2f}"
                f"{rep.ici_closed_db:>14.2f}")
     click.echo(f"{'rms phase error vs (13)-(16) (deg)':<34}{rep.phase_error_deg_rms:>12.4f}"

@@ -38,7 +38,8 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
     import torch
 
     from linksim.commands.dataset_cmd import terminate_as_interrupt
-    from precoders.dtn.train import TrainConfig, train_dtn as run
+    from precoders.dtn.train import TrainConfig
+    from precoders.dtn.train import train_dtn as run
 
     terminate_as_interrupt()
 

@@ -26,8 +26,12 @@ def validate(drops, quick, symbols, no_dl, seed, out_dir, as_json, config_path, 
     analytical rates (19). Writes report.html, validation.h5 and summary.json under --out."""
     import dataclasses
 
-    from validation.report import (MAX_COMPONENT_BYTES, ValidationSettings, component_bytes,
-                                   write_report)
+    from validation.report import (
+        MAX_COMPONENT_BYTES,
+        ValidationSettings,
+        component_bytes,
+        write_report,
+    )
 
     cfg = load_cfg(config_path, sets)
     settings = ValidationSettings.quick() if quick else ValidationSettings()

@@ -137,7 +137,8 @@ def load_training_arrays(data: str | Path | Sequence[str | Path]) -> dict:
     return out
 
 
-def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path, tcfg: TrainConfig | None = None,
+def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
+              tcfg: TrainConfig | None = None,
               model_cfg: DTNConfig | None = None, device: str | None = None,
               progress: bool | None = None, max_epochs_this_run: int | None = None,
               log=None) -> dict:
