@@ -93,12 +93,13 @@ def normalise_result(result: Any) -> dict[str, Any]:
 def _normalise_value(name: str, value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in "biufc":
-            raise TypeError(f"result {name!r}: array dtype {value.dtype} is not bool/int/float/complex")
-        arr = np.array(value, dtype=value.dtype.newbyteorder("="), order="C", copy=True)
-        return arr
+            raise TypeError(f"result {name!r}: array dtype {value.dtype} is not "
+                            "bool/int/float/complex")
+        return np.array(value, dtype=value.dtype.newbyteorder("="), order="C", copy=True)
     if isinstance(value, np.generic):
         if value.dtype.kind not in "biufc":
-            raise TypeError(f"result {name!r}: numpy scalar {value.dtype} is not bool/int/float/complex")
+            raise TypeError(f"result {name!r}: numpy scalar {value.dtype} is not "
+                            "bool/int/float/complex")
         return value.astype(value.dtype.newbyteorder("="))
     if isinstance(value, bool):
         return value
@@ -150,8 +151,9 @@ def _read_value(ds: Any) -> Any:
 
 
 @contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold back Ctrl-C while a task group is written; re-raise it afterwards (main thread only)."""
+def defer_sigint() -> Iterator[None]:
+    """Hold back Ctrl-C inside the block (a task group being written, a cluster starting) and
+    re-raise it afterwards. Main thread only; elsewhere a no-op."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -329,7 +331,7 @@ class SweepStore:
         Ctrl-C is held back until the group is marked and flushed, so an interrupted run
         never leaves a marked group half written.
         """
-        with _sigint_deferred():
+        with defer_sigint():
             tasks = self._file["tasks"]
             if digest in tasks:
                 del tasks[digest]

@@ -45,7 +45,14 @@ from typing import Any, Self
 import click
 
 from linksim.progress import Progress
-from linksim.store import SweepStore, SweepStoreError, canonical_json, key_digest, normalise_result
+from linksim.store import (
+    SweepStore,
+    SweepStoreError,
+    canonical_json,
+    defer_sigint,
+    key_digest,
+    normalise_result,
+)
 
 __all__ = [
     "SweepError",
@@ -211,21 +218,26 @@ def _call_task(func: Callable[[dict[str, Any]], Any], params: dict[str, Any],
 
 
 @contextlib.contextmanager
-def _children_ignore_sigint() -> Iterator[None]:
-    """Start worker processes with SIGINT ignored (inherited across exec).
+def _workers_start_deaf_to_sigint() -> Iterator[None]:
+    """Start worker processes with SIGINT blocked; a Ctrl-C meanwhile is raised afterwards.
 
-    A terminal Ctrl-C reaches the whole process group; the workers then stay quiet and the
-    parent alone stops them. Ctrl-C pressed inside this short block (process start-up) is
-    ignored. Main thread only; elsewhere a no-op.
+    Processes started from this thread inside the block (the process pool's) inherit the
+    blocked SIGINT, so a terminal Ctrl-C, which reaches the whole process group, cannot hit
+    them while they start (their initializer then ignores SIGINT) and the parent alone stops
+    them. The parent records a Ctrl-C pressed meanwhile and raises KeyboardInterrupt when the
+    block ends (after a local Dask cluster has started, so it can be closed; its nannies
+    start the workers from their own threads, so a Ctrl-C in that second may also make a
+    starting worker print a traceback). Main thread only; elsewhere a no-op.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    with defer_sigint():
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class _Env:
@@ -409,7 +421,7 @@ def _run_processes(func: Callable, todo: Sequence[Task], record: Callable[[Task,
                                    initargs=(threads, os.getpid()))
         clean = False
         try:
-            with _children_ignore_sigint():
+            with _workers_start_deaf_to_sigint():
                 pending = {pool.submit(_call_task, func, task.params(), threads): task
                            for task in todo}
             while pending:
@@ -480,13 +492,13 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
             n = min(workers or available_cores(), len(todo))
             threads = threads_per_worker(n)
             logging.getLogger("distributed").setLevel(logging.WARNING)
-            with _children_ignore_sigint():
+            with _workers_start_deaf_to_sigint():
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                        dashboard_address=None, host="127.0.0.1",
                                        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                        env=_thread_env(threads))
-            client = Client(cluster)
-            client.run(_exit_with_parent, os.getpid())
+                client = Client(cluster)
+                client.run(_local_worker_setup, os.getpid())
         else:
             try:
                 client = Client(scheduler, timeout="30s")
@@ -529,6 +541,15 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 client.close()
                 if cluster is not None:
                     cluster.close()
+
+
+def _local_worker_setup(parent_pid: int) -> bool:
+    """Run on each local-cluster worker: a terminal Ctrl-C is the parent's business (it stops
+    the cluster), and the worker exits with the parent. Returns whether both are in place."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return _exit_with_parent(parent_pid)
 
 
 def _exit_with_parent(parent_pid: int) -> bool:
