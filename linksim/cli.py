@@ -77,8 +77,13 @@ def main(argv: list[str] | None = None) -> None:
         fail(exc.format_message().replace("\n", " "))
     except ConfigError as exc:
         fail(str(exc))
-    except click.exceptions.Abort:
-        click.echo("linksim: aborted", err=True)
+    except click.exceptions.Abort as exc:
+        # click turns a KeyboardInterrupt inside a command into Abort (cause: the interrupt)
+        if isinstance(exc.__cause__, KeyboardInterrupt) or isinstance(exc.__context__,
+                                                                      KeyboardInterrupt):
+            click.echo("linksim: interrupted; finished results are kept", err=True)
+        else:
+            click.echo("linksim: aborted", err=True)
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("linksim: interrupted; finished results are kept", err=True)
