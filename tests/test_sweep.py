@@ -32,40 +32,15 @@ HOLD_STORE_OPEN = ("import sys, time, h5py; f = h5py.File(sys.argv[1], 'r+'); "
 SWEEP_ID = {"name": "toy", "seed": SEED, "config": {"num_users": 4}, "version": "test"}
 
 
-# The README example ("Running a sweep on a Dask cluster"), verbatim: a two-worker LocalCluster
-# on loopback. TestReadmeExample runs it.
-README_EXAMPLE = '''\
-"""sweep_demo.py: a resumable sweep on a two-worker Dask LocalCluster (loopback only)."""
-import numpy as np
-from distributed import LocalCluster
-
-import linksim.sweep
-from linksim.scenario import drop_rng
-from linksim.sweep import Task, run_sweep
+# The README example ("On a Dask cluster"): the python block that starts with the
+# sweep_demo.py docstring, read from README.md itself so the two cannot drift apart.
+def _readme_example() -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index('```python\n"""sweep_demo.py') + len("```python\n")
+    return text[start:text.index("```", start)]
 
 
-def drop_task(key: dict) -> dict:
-    """One drop at one power: all randomness from (seed, drop)."""
-    rng = drop_rng(key["seed"], key["drop"], 0)
-    h = rng.standard_normal((4, 6)) + 1j * rng.standard_normal((4, 6))
-    gains = np.linalg.svd(h, compute_uv=False)
-    rate = np.log2(1.0 + 10.0 ** (key["power_dbw"] / 10.0) * gains**2)
-    return {"rate": rate, "sum_rate": float(rate.sum())}
-
-
-if __name__ == "__main__":
-    tasks = [Task({"seed": 1, "drop": d, "power_dbw": p})
-             for d in range(8) for p in (-10.0, 0.0, 10.0)]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, host="127.0.0.1") as cluster:
-        results = run_sweep(drop_task, tasks, store_path="demo.h5",
-                            sweep_id={"name": "demo", "seed": 1},
-                            scheduler=cluster.scheduler_address)
-    stats = linksim.sweep.last_run_stats
-    mean = np.mean([r["sum_rate"] for r in results.values()])
-    print(f"{stats.total} tasks, {stats.computed} computed on {stats.workers} workers, "
-          f"mean sum rate {mean:.6f} bit/s/Hz")
-'''
+README_EXAMPLE = _readme_example()
 
 
 def _log_lines(path: str | Path) -> list[str]:
