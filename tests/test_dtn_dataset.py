@@ -1,4 +1,5 @@
-"""DTN dataset (precoders.dtn.dataset): resumable, worker-count independent HDF5 generation."""
+"""DTN dataset (precoders.dtn.dataset): resumable, worker-count independent HDF5 generation
+through the shared sweep runner (linksim.sweep)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,18 @@ import h5py
 import numpy as np
 import pytest
 
+from linksim import sweep
 from linksim.channel import upa_steering
 from linksim.config import build_config
 from linksim.scenario import drop_rng
 from linksim.scsi import Scsi
+from linksim.sweep import SweepError, SweepStoreError
 from precoders.dtn.dataset import (
     DropSample,
     generate_dataset,
     label_drop,
-    partial_path,
+    load_arrays,
+    store_path,
     stored_scsi,
 )
 from precoders.dtn.features import NUM_FEATURES, scsi_features
@@ -40,6 +44,16 @@ def synthetic_label(cfg_dict: dict, seed: int, i: int) -> tuple[int, DropSample]
                          wsr=rng.uniform(1, 9, L), iterations=np.full(L, 3, np.int32), scsi=scsi)
 
 
+def failing_label(cfg_dict: dict, seed: int, i: int) -> tuple[int, DropSample]:
+    """synthetic_label, except that drop 3 fails (a run that dies part-way)."""
+    if i == 3:
+        raise RuntimeError("drop 3 failed")
+    return synthetic_label(cfg_dict, seed, i)
+
+
+failing_label.__qualname__ = synthetic_label.__qualname__  # the same sweep as synthetic_label
+
+
 def read_all(path) -> dict:
     with h5py.File(path, "r") as h5:
         return {name: h5[name][...] for name in ("done", "features", "U", "omega", "wsr",
@@ -54,39 +68,64 @@ class TestGenerateDataset:
         out = tmp_path / "d.h5"
         info = generate_dataset(out, CFG, 3, seed=4, label_fn=synthetic_label, progress=False)
         assert info["complete"] and info["computed"] == 3 and out.exists()
-        assert not partial_path(out).exists()
+        assert not store_path(out).exists()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["d.h5"]
         with h5py.File(out, "r") as h5:
             assert h5["features"].shape == (3, 7, 2, 3, NUM_FEATURES)
+            assert h5["features"].dtype == np.float32 and h5["U"].dtype == np.complex64
             assert h5["U"].shape == (3, 7, 3, 3) and h5["features"].chunks[0] == 1
             assert h5.attrs["num_users"] == 3 and h5["done"][...].all()
             scsi = stored_scsi(h5, 1, (4, 4))
             assert scsi.steering.shape == (2, 3, 16)
+        _, ref = synthetic_label(CFG.to_dict(), 4, 2)
+        arrays = load_arrays(out)
+        np.testing.assert_array_equal(arrays["U"][2], ref.U.astype(np.complex64))
+        np.testing.assert_array_equal(arrays["omega"][2], ref.omega)
 
     def test_resume_computes_exactly_the_rest(self, tmp_path) -> None:
         out = tmp_path / "d.h5"
         first = generate_dataset(out, CFG, 5, seed=2, max_new_drops=2,
                                  label_fn=synthetic_label, progress=False)
         assert not first["complete"] and first["computed"] == 2 and not out.exists()
-        assert partial_path(out).exists()
+        assert store_path(out).exists() and first["path"] == str(store_path(out))
         second = generate_dataset(out, CFG, 5, seed=2, label_fn=synthetic_label, progress=False)
         assert second["complete"] and second["computed"] == 3 and second["done"] == 5
+        assert sweep.last_run_stats.cached == 2 and sweep.last_run_stats.computed == 3
         ref = tmp_path / "ref.h5"
         generate_dataset(ref, CFG, 5, seed=2, label_fn=synthetic_label, progress=False)
         for name, value in read_all(ref).items():
             np.testing.assert_array_equal(read_all(out)[name], value, err_msg=name)
         assert generate_dataset(out, CFG, 5, seed=2, label_fn=synthetic_label)["computed"] == 0
 
+    def test_interrupted_run_keeps_finished_drops(self, tmp_path) -> None:
+        out = tmp_path / "d.h5"
+        with pytest.raises(SweepError, match="drop 3 failed"):
+            generate_dataset(out, CFG, 6, seed=5, label_fn=failing_label, progress=False)
+        assert not out.exists() and store_path(out).exists()
+        assert sweep.last_run_stats.interrupted and sweep.last_run_stats.computed == 3
+        info = generate_dataset(out, CFG, 6, seed=5, label_fn=synthetic_label, progress=False)
+        assert info["complete"] and info["computed"] == 3
+        assert sweep.last_run_stats.cached == 3
+        ref = tmp_path / "ref.h5"
+        generate_dataset(ref, CFG, 6, seed=5, label_fn=synthetic_label, progress=False)
+        for name, value in read_all(ref).items():
+            np.testing.assert_array_equal(read_all(out)[name], value, err_msg=name)
+
     def test_resume_rejects_other_options(self, tmp_path) -> None:
         out = tmp_path / "d.h5"
         generate_dataset(out, CFG, 4, seed=2, max_new_drops=1, label_fn=synthetic_label,
                          progress=False)
-        with pytest.raises(ValueError, match="different seed"):
+        with pytest.raises(SweepStoreError, match="differs in: seed"):
             generate_dataset(out, CFG, 4, seed=3, label_fn=synthetic_label, progress=False)
+        with pytest.raises(SweepStoreError, match="differs in: label_fn"):
+            generate_dataset(out, CFG, 4, seed=2, progress=False)
 
     def test_one_and_two_workers_identical(self, tmp_path) -> None:
         a, b = tmp_path / "a.h5", tmp_path / "b.h5"
         generate_dataset(a, CFG, 4, seed=9, workers=1, label_fn=synthetic_label, progress=False)
+        assert sweep.last_run_stats.backend == "inprocess"
         generate_dataset(b, CFG, 4, seed=9, workers=2, label_fn=synthetic_label, progress=False)
+        assert sweep.last_run_stats.backend == "processes"
         ra, rb = read_all(a), read_all(b)
         for name in ra:
             np.testing.assert_array_equal(ra[name], rb[name], err_msg=name)

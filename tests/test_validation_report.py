@@ -1,5 +1,6 @@
 """``linksim validate``: a small seeded run end to end, its numbers against independent
-recomputations, reproducibility, and bad input."""
+recomputations, reproducibility for 1 and 2 workers, resuming from the sweep store, and bad
+input."""
 
 import json
 import subprocess
@@ -21,9 +22,10 @@ def linksim(*args):
 
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory):
-    """The same small --quick run twice (seed 4), the second with --json."""
+    """The same small --quick run twice (seed 4): in-process (--workers 1), then on two worker
+    processes with --json."""
     out = []
-    for n, extra in enumerate(([], ["--json"])):
+    for n, extra in enumerate((["--workers", "1"], ["--json", "--workers", "2"])):
         d = tmp_path_factory.mktemp(f"run{n}")
         p = linksim("validate", "--quick", "--no-dl", "--seed", "4", "--out", str(d),
                     *SMALL_SETS, *extra)
@@ -52,7 +54,7 @@ class TestReport:
         assert html.index("Summary") < html.index("1. Desired-signal")
         assert summary["settings"]["drops"] == 2
 
-    def test_reproducible(self, two_runs):
+    def test_reproducible_for_one_and_two_workers(self, two_runs):
         (d0, _), (d1, p1) = two_runs
         s0 = json.loads((d0 / "summary.json").read_text())
         assert s0 == json.loads((d1 / "summary.json").read_text())
@@ -97,6 +99,38 @@ class TestReport:
         ratio = np.mean(np.abs(copies.sum(0)) ** 2) / np.sum(np.mean(np.abs(copies) ** 2,
                                                                      axis=(1, 2)))
         assert arrays["independence/power/ratio_db"][0] == pytest.approx(10 * np.log10(ratio))
+
+
+def test_rerun_resumes_from_the_store(two_runs, tmp_path):
+    """A finished run is not recomputed; tasks missing from the store (an interrupted run) are
+    computed again, and the numbers stay identical."""
+    import shutil
+
+    from linksim import sweep
+    from linksim.config import load_config
+    from validation.report import STORE_NAME, ValidationSettings, write_report
+
+    d0, _ = two_runs[0]
+    d = tmp_path / "run"
+    shutil.copytree(d0, d)
+    ref = json.loads((d0 / "summary.json").read_text())
+    cfg = load_config(sets=[f"{a}" for a in SMALL_SETS[1::2]])
+    settings = ValidationSettings(**{**ref["settings"], "include_dl": False})
+    assert settings.drops == 2
+    assert write_report(d, cfg, 4, settings, progress=False, workers=1) == ref
+    stats = sweep.last_run_stats
+    assert stats.computed == 0 and stats.cached == stats.total > 50
+    lost = [sweep.Task({"seed": 4, "part": "drop", "drop": 1}),
+            sweep.Task({"seed": 4, "part": "phase", "variance": 0.5, "drop": 2})]
+    with h5py.File(d / STORE_NAME, "r+") as f:
+        for task in lost:
+            del f["tasks"][task.digest]
+    assert write_report(d, cfg, 4, settings, progress=False, workers=1) == ref
+    assert sweep.last_run_stats.computed == 2
+    a0, _ = read_h5(d0 / "validation.h5")
+    a1, _ = read_h5(d / "validation.h5")
+    for key in a0:
+        np.testing.assert_array_equal(a0[key], a1[key], err_msg=key)
 
 
 @pytest.mark.parametrize("args, option", [

@@ -238,22 +238,32 @@ def subcarrier_swing(pairs: PairCorrelations, power: dict[str, np.ndarray]
     return {"swing": amp / total, "swing_user": swing_user}
 
 
-def geometric_fraction(cfg, seed: int, drops: int) -> dict[str, float]:
-    """Fraction of (k < i, s < s') with |double delay difference| < T_sym from the geometry
-    alone (validation.fig2.fig2_drop, the Fig. 2 computation) over drops 0..drops-1."""
+def geometric_counts(cfg, seed: int, drop_index: int) -> tuple[np.int64, np.int64]:
+    """(pairs, pairs at least T_sym apart) of one drop from the geometry alone, at the
+    configured subcarrier spacing (validation.fig2.fig2_drop): int64 scalars. Pure in its
+    arguments (the per-drop geometry task of ``linksim validate``)."""
     from validation.fig2 import fig2_drop, fig2_spacings_hz
 
     spacings = fig2_spacings_hz(cfg)
     col = int(np.argmin(np.abs(spacings - cfg.subcarrier_spacing_hz)))
-    cfg_dict = cfg.to_dict()
-    pairs = hits = 0
-    per_drop = []
-    for d in range(drops):
-        res = fig2_drop(cfg_dict, seed, d)
-        pairs += int(res["pairs_total"])
-        hits += int(res["hits_total"][col])
-        per_drop.append(1.0 - res["hits_total"][col] / res["pairs_total"])
-    per_drop = np.asarray(per_drop)
+    res = fig2_drop(cfg.to_dict(), seed, drop_index)
+    return res["pairs_total"], res["hits_total"][col]
+
+
+def fraction_from_counts(pairs: list, hits: list) -> dict[str, float]:
+    """Fraction of pairs closer than T_sym and its standard error (per-drop spread) from the
+    per-drop counts of :func:`geometric_counts`, in drop order."""
+    drops = len(pairs)
+    per_drop = np.asarray([1.0 - h / p for p, h in zip(pairs, hits)])
+    total_pairs = sum(int(p) for p in pairs)
+    total_hits = sum(int(h) for h in hits)
     se = float(per_drop.std(ddof=1) / np.sqrt(drops)) if drops > 1 else float("nan")
-    return {"fraction_near": 1.0 - hits / pairs, "std_err": se, "drops": int(drops),
-            "pairs": int(pairs)}
+    return {"fraction_near": 1.0 - total_hits / total_pairs, "std_err": se,
+            "drops": int(drops), "pairs": int(total_pairs)}
+
+
+def geometric_fraction(cfg, seed: int, drops: int) -> dict[str, float]:
+    """Fraction of (k < i, s < s') with |double delay difference| < T_sym from the geometry
+    alone (validation.fig2.fig2_drop, the Fig. 2 computation) over drops 0..drops-1."""
+    counts = [geometric_counts(cfg, seed, d) for d in range(drops)]
+    return fraction_from_counts([c[0] for c in counts], [c[1] for c in counts])

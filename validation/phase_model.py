@@ -297,37 +297,41 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
     return (z / np.abs(z)).reshape(s_count, k_count, num_symbols)
 
 
-def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols: int = 14,
-                         progress=None) -> dict[str, np.ndarray]:
-    """Empirical E e^{j theta} over the emulated error draws vs exp(-sigma^2/2) (eq. 25).
+def phase_factor_means(cfg, seed: int, variance: float, drop_index: int,
+                       num_symbols: int = 14) -> np.ndarray:
+    """Measured e^{j theta} of drop ``drop_index`` at one phase-error variance, averaged over
+    the observed symbols: complex128 [S K] (one value per link, s-major).
 
-    For every variance, the errors of drops 0..drops-1 are drawn exactly as the emulator draws
-    them (CompensationErrorModel.from_config(cfg with that variance), drop stream 2).
-    Returns float64 [V] arrays: variance_rad2, closed_form, closed_form_t (the model's
-    rho(t) averaged over the observed window times), empirical_real, empirical_imag,
-    std_err, std_err_imag (standard errors of the real and imaginary parts: std of the
-    per-link means / sqrt(links)),
-    implied_variance_rad2 (-2 ln |empirical|), and links [V].
+    The errors are drawn exactly as the emulator draws them (cfg with
+    ``phase_error_var_rad2 = variance``, drop stream 2); pure in its arguments, so it runs on
+    any worker (the per-(variance, drop) task of ``linksim validate``).
     """
     from linksim.scenario import draw_drop
-    from linksim.scsi import CompensationErrorModel, expected_phase_factor, scsi_from_drop
+    from linksim.scsi import scsi_from_drop
 
-    variances = tuple(fig8_variances() if variances is None else variances)
+    cfg_v = cfg.replace(phase_error_var_rad2=float(variance))
+    drop = draw_drop(cfg_v, seed, drop_index)
+    scsi = scsi_from_drop(drop, cfg_v)
+    links = draw_link_state(cfg_v, drop, scsi, seed, drop_index)
+    f = measured_phase_factors(cfg_v, drop, scsi, links, seed, drop_index, num_symbols)
+    return f.mean(axis=-1).ravel()
+
+
+def expected_phase_summary(cfg, variances, per_link: list[list[np.ndarray]],
+                           num_symbols: int = 14) -> dict[str, np.ndarray]:
+    """E e^{j theta} per variance from the per-drop link means (:func:`phase_factor_means`).
+
+    variances : sequence of V floats (rad^2); per_link : for each variance, the complex [S K]
+    means of its drops in drop order. Returns the arrays of :func:`expected_phase_check`.
+    """
+    from linksim.scsi import CompensationErrorModel, expected_phase_factor
+
     num = Numerology.from_config(cfg)
     t_m = window_times_s(num, cfg.timing_backoff_samples, num_symbols)
     rows = []
-    for v in variances:
+    for v, links in zip(variances, per_link):
         cfg_v = cfg.replace(phase_error_var_rad2=float(v))
-        per_link = []
-        for d in range(drops):
-            drop = draw_drop(cfg_v, seed, d)
-            scsi = scsi_from_drop(drop, cfg_v)
-            links = draw_link_state(cfg_v, drop, scsi, seed, d)
-            f = measured_phase_factors(cfg_v, drop, scsi, links, seed, d, num_symbols)
-            per_link.append(f.mean(axis=-1).ravel())
-            if progress is not None:
-                progress.update()
-        z = np.concatenate(per_link)
+        z = np.concatenate(links)
         n = z.size
         emp = z.mean()
         se = float(np.std(z.real, ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
@@ -341,3 +345,27 @@ def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols
     out = {name: np.array(col, dtype=float) for name, col in zip(names, cols)}
     out["links"] = np.array(cols[-1], dtype=np.int64)
     return out
+
+
+def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols: int = 14,
+                         progress=None) -> dict[str, np.ndarray]:
+    """Empirical E e^{j theta} over the emulated error draws vs exp(-sigma^2/2) (eq. 25).
+
+    For every variance, the errors of drops 0..drops-1 are drawn exactly as the emulator draws
+    them (CompensationErrorModel.from_config(cfg with that variance), drop stream 2).
+    Returns float64 [V] arrays: variance_rad2, closed_form, closed_form_t (the model's
+    rho(t) averaged over the observed window times), empirical_real, empirical_imag,
+    std_err, std_err_imag (standard errors of the real and imaginary parts: std of the
+    per-link means / sqrt(links)),
+    implied_variance_rad2 (-2 ln |empirical|), and links [V].
+    """
+    variances = tuple(fig8_variances() if variances is None else variances)
+    per_link = []
+    for v in variances:
+        links = []
+        for d in range(drops):
+            links.append(phase_factor_means(cfg, seed, v, d, num_symbols))
+            if progress is not None:
+                progress.update()
+        per_link.append(links)
+    return expected_phase_summary(cfg, variances, per_link, num_symbols)

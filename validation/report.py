@@ -11,13 +11,20 @@ report (figures embedded as base64 PNG), its numbers (``validation.h5``) and a J
 3. inter-satellite independence (Remark 1, Fig. 2): validation.independence;
 4. achieved vs analytical rates (eq. 19, Fig. 5 sweep): validation.rates.
 
+The work runs through the shared sweep runner (linksim.sweep): one task per waveform drop,
+per (phase-error variance, drop), per geometry drop and per single-link sweep
+(:func:`validation_tasks`), on any back end, with the results kept in
+``<out>/validate.store.h5`` so that an interrupted run resumes with the missing tasks.
+
 Thresholds (docs/model.md, "Validation") are the module constants below. Every random draw
-comes from the drop SeedSequences (linksim.scenario.drop_rng), so a rerun with the same seed
-and settings gives identical numbers; the JSON summary holds no timings or paths.
+comes from the drop SeedSequences (linksim.scenario.drop_rng) and the tasks' results are
+merged in task order, so a rerun with the same seed and settings gives identical numbers for
+any back end and worker count; the JSON summary holds no timings or paths.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -44,6 +51,10 @@ RATE_REL_GAP_MAX = 0.10
 TERM_DB_MAX = 1.0
 #: components memory above which the run is refused (bytes)
 MAX_COMPONENT_BYTES = 1.5e9
+#: peak memory of one waveform-drop task in multiples of its components (default_workers)
+WORKER_MEMORY_FACTOR = 4.0
+#: the sweep store of a run, under its output directory
+STORE_NAME = "validate.store.h5"
 
 
 @dataclass(frozen=True)
@@ -74,57 +85,179 @@ def component_bytes(cfg, num_symbols: int) -> float:
 
 
 # --------------------------------------------------------------------------- running
-def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool = True
-                   ) -> dict[str, Any]:
-    """Run all four checks; returns {"arrays": {group/name: ndarray}, "summary": dict}."""
-    from linksim.progress import Progress
+#: the parts of a validation run, one task each per drop (sweeps: one task per axis)
+PARTS = ("drop", "phase", "sweep", "geometry")
+
+
+def validation_tasks(seed: int, settings: ValidationSettings,
+                     variances: tuple[float, ...]) -> list[dict[str, Any]]:
+    """The sweep task keys of one run (linksim.sweep): per waveform drop ("drop"), per
+    (variance, drop) of item 2 ("phase"), the two single-link sweeps ("sweep") and per
+    geometry drop ("geometry"); the heavy waveform drops first."""
+    keys: list[dict[str, Any]] = [{"seed": seed, "part": "drop", "drop": d}
+                                  for d in range(settings.drops)]
+    keys += [{"seed": seed, "part": "phase", "variance": float(v), "drop": d}
+             for v in variances for d in range(settings.phase_drops)]
+    keys += [{"seed": seed, "part": "sweep", "axis": axis} for axis in ("doppler", "delay")]
+    keys += [{"seed": seed, "part": "geometry", "drop": d}
+             for d in range(settings.geometry_drops)]
+    return keys
+
+
+def validation_task(key: dict[str, Any], *, cfg_dict: dict[str, Any], num_symbols: int,
+                    names: tuple[str, ...], ergodic_samples: int) -> dict[str, Any]:
+    """One task of :func:`validation_tasks` (top-level, so it runs on any worker).
+
+    key : {"seed", "part", ...} (see validation_tasks); cfg_dict : LinkConfig.to_dict();
+    names : the precoders of the rate comparison. Returns a flat dict of arrays/scalars
+    (result names ``<group>.<field>``, merged by :func:`run_validation`); depends only on
+    its arguments.
+    """
+    from linksim.config import build_config
+    from validation import independence, phase_model
+
+    cfg = build_config(cfg_dict)
+    seed, part = int(key["seed"]), key["part"]
+    if part == "drop":
+        return drop_task(cfg, seed, int(key["drop"]), num_symbols, list(names), ergodic_samples)
+    if part == "phase":
+        return {"links": phase_model.phase_factor_means(cfg, seed, key["variance"],
+                                                        int(key["drop"]), num_symbols)}
+    if part == "sweep":
+        sweep = phase_model.sweep_doppler if key["axis"] == "doppler" else phase_model.sweep_delay
+        return sweep(cfg, num_symbols=num_symbols, seed=seed)
+    if part == "geometry":
+        pairs, hits = independence.geometric_counts(cfg, seed, int(key["drop"]))
+        return {"pairs": pairs, "hits": hits}
+    raise ValueError(f"unknown validation task part {part!r}")
+
+
+def drop_task(cfg, seed: int, drop_index: int, num_symbols: int, names: list[str],
+              ergodic_samples: int) -> dict[str, Any]:
+    """Items 1, 3 and 4 on one drop (one waveform run, released on return).
+
+    Returns the drop's desired-gain errors (``gain.*``, [1, ...] arrays), copy-pair
+    correlations (``pairs.*``), summed-vs-separate powers with MRT at cfg.power_dbw
+    (``power.*``), its worst (receiver, interferer) range (``worst.*``, scalars) and the rate
+    comparison (``rates.*``, [P, L, 1, K] arrays and power_dbw [L]).
+    """
     from linksim.ratemodel import coupling
     from validation import independence, phase_model, rates
     from validation.drop_response import drop_response
 
+    r = drop_response(cfg, seed, drop_index, num_symbols)
+    pairs = independence.pair_correlations([r])
+    mrt = coupling(r.scsi.steering, rates.design_precoder(
+        "mrt", r.scsi, 10 ** (cfg.power_dbw / 10), cfg))
+    power = independence.summed_vs_separate_power([r], [mrt])
+    out: dict[str, Any] = {}
+    parts = {"gain": asdict(phase_model.desired_gain_errors([r])), "pairs": asdict(pairs),
+             "power": power, "worst": _worst_pair_range(r, mrt, pairs, power),
+             "rates": rates.compare_rates([r], names, tuple(cfg.power_levels_dbw), seed,
+                                          ergodic_samples)}
+    for group, values in parts.items():
+        for name, value in values.items():
+            out[f"{group}.{name}"] = value
+    return out
+
+
+def _group(result: dict[str, Any], group: str) -> dict[str, Any]:
+    """The entries ``<group>.<name>`` of a flat task result, as {name: value}."""
+    prefix = group + "."
+    return {k[len(prefix):]: v for k, v in result.items() if k.startswith(prefix)}
+
+
+def validation_sweep_id(cfg, seed: int, settings: ValidationSettings, names: list[str],
+                        variances: tuple[float, ...]) -> dict[str, Any]:
+    """Identity of a run's sweep store: everything that changes its numbers (seed, config,
+    settings, precoders, variances, code version and, with the DTN, its model file's hash)."""
+    import hashlib
+
+    from linksim import __version__
+
+    sid: dict[str, Any] = {"name": "validate", "seed": seed, "config": cfg.to_dict(),
+                           "settings": asdict(settings), "precoders": list(names),
+                           "variances": [float(v) for v in variances], "version": __version__}
+    if "ms-jocdwm-dl" in names:
+        from precoders.dtn.infer import DEFAULT_MODEL_PATH
+
+        sid["dtn_model_sha256"] = hashlib.sha256(Path(DEFAULT_MODEL_PATH).read_bytes()
+                                                 ).hexdigest()
+    return sid
+
+
+def default_workers(cfg, num_symbols: int) -> int:
+    """Worker processes for a local run: one per core, fewer when the waveform components of
+    the drops in flight (about WORKER_MEMORY_FACTOR x :func:`component_bytes` each) would not
+    fit in the free memory."""
+    import os
+
+    from linksim.sweep import available_cores
+
+    cores = available_cores()
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return cores
+    per_worker = WORKER_MEMORY_FACTOR * component_bytes(cfg, num_symbols)
+    return max(1, min(cores, int(free // per_worker)))
+
+
+def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool = True, *,
+                   store_path: str | Path | None = None, workers: int | None = 1,
+                   scheduler: str | None = None) -> dict[str, Any]:
+    """Run all four checks; returns {"arrays": {group/name: ndarray}, "summary": dict}.
+
+    The per-drop work runs as linksim.sweep tasks (:func:`validation_tasks`): in-process for
+    ``workers == 1``, else on ``workers`` processes (None: :func:`default_workers`, also for
+    a local Dask cluster) or the Dask ``scheduler``; the numbers are identical for any back
+    end and worker count.
+    store_path : the sweep store (resumable: an interrupted run computes only the missing
+    tasks, a finished one none); None: results are not stored.
+    """
+    from linksim.sweep import run_sweep
+    from validation import independence, phase_model, rates
+
     names = rates.available_precoders(settings.include_dl)
-    variances = phase_model.fig8_variances()
-    levels = tuple(cfg.power_levels_dbw)
-    total = (settings.drops * (1 + len(names) * len(levels))
-             + settings.phase_drops * len(variances) + 2)
-    arrays: dict[str, np.ndarray] = {}
-    with Progress(total, "validate", enabled=None if progress else False) as bar:
-        # 1. phase-error sweeps; 2. expected phase error per variance
-        sweep_eps = phase_model.sweep_doppler(cfg, num_symbols=settings.num_symbols, seed=seed)
-        sweep_del = phase_model.sweep_delay(cfg, num_symbols=settings.num_symbols, seed=seed)
-        bar.update(2)
-        rho = phase_model.expected_phase_check(cfg, seed, settings.phase_drops, variances,
-                                               settings.num_symbols, progress=bar)
-        geo = independence.geometric_fraction(cfg, seed, settings.geometry_drops)
-        # per drop (one waveform run each, released before the next): items 1, 3, 4
-        per_drop: dict[str, list] = {"gain": [], "pairs": [], "power": [], "worst": [],
-                                     "rates": []}
-        for d in range(settings.drops):
-            r = drop_response(cfg, seed, d, settings.num_symbols)
-            bar.update()
-            per_drop["gain"].append(phase_model.desired_gain_errors([r]))
-            per_drop["pairs"].append(independence.pair_correlations([r]))
-            # the power ratio with MRT couplings at the configured power
-            mrt = coupling(r.scsi.steering, rates.design_precoder(
-                "mrt", r.scsi, 10 ** (cfg.power_dbw / 10), cfg))
-            power_d = independence.summed_vs_separate_power([r], [mrt])
-            per_drop["power"].append(power_d)
-            per_drop["worst"].append(_worst_pair_range(r, mrt, per_drop["pairs"][-1], power_d))
-            per_drop["rates"].append(rates.compare_rates(
-                [r], names, levels, seed, settings.ergodic_samples, progress=bar))
-            del r
-    gain_err = type(per_drop["gain"][0])(**{
-        k: np.concatenate([asdict(g)[k] for g in per_drop["gain"]])
-        for k in asdict(per_drop["gain"][0])})
-    pairs = type(per_drop["pairs"][0])(**{
-        k: np.concatenate([asdict(p)[k] for p in per_drop["pairs"]])
-        for k in asdict(per_drop["pairs"][0])})
-    power = {k: np.concatenate([p[k] for p in per_drop["power"]]) for k in per_drop["power"][0]}
+    variances = tuple(float(v) for v in phase_model.fig8_variances())
+    keys = validation_tasks(seed, settings, variances)
+    func = functools.partial(validation_task, cfg_dict=cfg.to_dict(),
+                             num_symbols=settings.num_symbols, names=tuple(names),
+                             ergodic_samples=settings.ergodic_samples)
+    if workers is None and scheduler in (None, "local"):
+        workers = default_workers(cfg, settings.num_symbols)
+    results = list(run_sweep(
+        func, keys, store_path=store_path,
+        sweep_id=validation_sweep_id(cfg, seed, settings, names, variances)
+        if store_path is not None else None,
+        workers=workers, scheduler=scheduler, progress=progress, label="validate").values())
+    by_part: dict[str, list[dict[str, Any]]] = {part: [] for part in PARTS}
+    for key, res in zip(keys, results):
+        by_part[key["part"]].append(res)
+    drops = by_part["drop"]
+    # 1. phase-error sweeps; 2. expected phase error per variance; Fig. 2 geometry
+    sweep_eps, sweep_del = by_part["sweep"]
+    n = settings.phase_drops
+    rho = phase_model.expected_phase_summary(
+        cfg, variances, [[res["links"] for res in by_part["phase"][v * n:(v + 1) * n]]
+                         for v in range(len(variances))], settings.num_symbols)
+    geo = independence.fraction_from_counts([res["pairs"] for res in by_part["geometry"]],
+                                            [res["hits"] for res in by_part["geometry"]])
+    # per drop: items 1, 3, 4, concatenated in drop order
+    gain_err = phase_model.DesiredGainErrors(**{
+        k: np.concatenate([_group(res, "gain")[k] for res in drops])
+        for k in _group(drops[0], "gain")})
+    pairs = independence.PairCorrelations(**{
+        k: np.concatenate([_group(res, "pairs")[k] for res in drops])
+        for k in _group(drops[0], "pairs")})
+    power = {k: np.concatenate([_group(res, "power")[k] for res in drops])
+             for k in _group(drops[0], "power")}
     power.update(independence.subcarrier_swing(pairs, power))
-    worst = max(per_drop["worst"], key=lambda w: w["swing"])
-    rate_res = {k: np.concatenate([x[k] for x in per_drop["rates"]], axis=2)
-                for k in per_drop["rates"][0] if k != "power_dbw"}
-    rate_res["power_dbw"] = per_drop["rates"][0]["power_dbw"]
+    worst = max((_group(res, "worst") for res in drops), key=lambda w: w["swing"])
+    rate_res = {k: np.concatenate([_group(res, "rates")[k] for res in drops], axis=2)
+                for k in _group(drops[0], "rates") if k != "power_dbw"}
+    rate_res["power_dbw"] = _group(drops[0], "rates")["power_dbw"]
+    arrays: dict[str, np.ndarray] = {}
     for key, value in asdict(gain_err).items():
         arrays[f"phase_model/drops/{key}"] = value
     for key, value in sweep_eps.items():
@@ -406,17 +539,21 @@ def write_json(path: Path, summary: dict) -> None:
 
 
 def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettings,
-                 progress: bool = True) -> dict[str, Any]:
+                 progress: bool = True, *, workers: int | None = 1,
+                 scheduler: str | None = None) -> dict[str, Any]:
     """Run the validation and write report.html, validation.h5 and summary.json under out_dir.
 
-    Returns the summary (the content of summary.json).
+    The tasks' results are kept in ``<out_dir>/validate.store.h5`` (STORE_NAME), so an
+    interrupted run resumes with the missing tasks; workers / scheduler as in
+    :func:`run_validation`. Returns the summary (the content of summary.json).
     """
     from linksim.atomic import atomic_path
     from validation.report_html import render_html
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result = run_validation(cfg, seed, settings, progress)
+    result = run_validation(cfg, seed, settings, progress, store_path=out / STORE_NAME,
+                            workers=workers, scheduler=scheduler)
     summary = result["summary"]
     write_h5(out / "validation.h5", result["arrays"], summary, cfg)
     write_json(out / "summary.json", summary)

@@ -1,7 +1,8 @@
 """``linksim dataset``: generate the DTN training dataset (features + MS-JoCDWM labels, HDF5).
 
-Work happens in ``<out>.partial`` (resumable: rerunning the same command continues with the
-drops not yet done) and the file is renamed to ``<out>`` when every drop is finished.
+One linksim.sweep task per drop; finished drops are kept in the sweep store
+``<out stem>.store.h5`` (resumable: rerunning the same command continues with the drops not
+yet done) and ``<out>`` is written atomically when every drop is finished.
 """
 
 from __future__ import annotations
@@ -23,17 +24,22 @@ from linksim.commands.common import config_options, json_option, load_cfg, seed_
               help="Satellites S (default: config num_sats).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/dataset/data.h5", show_default=True,
-              help="Output HDF5 file (built as <out>.partial, renamed when complete).")
+              help="Output HDF5 file (written when complete; finished drops are kept in "
+                   "<out stem>.store.h5 until then).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes; the file is identical for any count.")
+              help="Worker processes (with --scheduler local: Dask workers); the file is "
+                   "identical for any count and back end.")
+@click.option("--scheduler", default=None, metavar="ADDR|local",
+              help="Run on a Dask cluster: scheduler address tcp://host:port, or 'local' to "
+                   "start a LocalCluster of --workers processes.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
-              help="Stop after this many new drops (the file stays .partial; rerun to continue).")
+              help="Stop after this many new drops (kept in the store; rerun to continue).")
 @seed_option
 @config_options
 @json_option
 def dataset(drops: int, users: int | None, sats: int | None, out_file: str, workers: int,
-            limit: int | None, seed: int, config_path: str | None, sets: tuple[str, ...],
-            as_json: bool) -> None:
+            scheduler: str | None, limit: int | None, seed: int, config_path: str | None,
+            sets: tuple[str, ...], as_json: bool) -> None:
     """Generate the DTN training dataset: per drop, the features (eq. 56-57) at each of the
     seven power levels and the MS-JoCDWM labels (U, omega). The label array size is the
     config's antenna_size (e.g. --set antenna_size=[8,8])."""
@@ -43,7 +49,7 @@ def dataset(drops: int, users: int | None, sats: int | None, out_file: str, work
 
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     summary = generate_dataset(out_file, cfg, drops, seed=seed, workers=workers,
-                               max_new_drops=limit)
+                               max_new_drops=limit, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary))
     else:
@@ -55,8 +61,9 @@ def dataset(drops: int, users: int | None, sats: int | None, out_file: str, work
 def terminate_as_interrupt() -> None:
     """Treat SIGTERM like Ctrl-C, so that ``kill`` keeps the finished work (files closed)."""
     import signal
+    from types import FrameType
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, handler)

@@ -7,6 +7,7 @@ import json
 import click
 
 from linksim.commands.common import config_options, json_option, load_cfg, out_option, seed_option
+from linksim.sweep import sweep_options
 
 
 @click.command()
@@ -16,14 +17,20 @@ from linksim.commands.common import config_options, json_option, load_cfg, out_o
 @click.option("--symbols", type=click.IntRange(1, 1000), default=None,
               help="Observed OFDM symbols per drop (default: config num_observed_symbols).")
 @click.option("--no-dl", "no_dl", is_flag=True, help="Leave out the DTN precoder.")
+@sweep_options
 @seed_option
 @out_option("validate")
 @json_option
 @config_options
-def validate(drops, quick, symbols, no_dl, seed, out_dir, as_json, config_path, sets) -> None:
+def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
+             workers: int | None, scheduler: str | None, seed: int, out_dir: str,
+             as_json: bool, config_path: str | None, sets: tuple[str, ...]) -> None:
     """Test the paper's analytical model against the waveforms: phase-error model (13)-(16),
     E e^{j theta} (25), inter-satellite independence (Remark 1, Fig. 2), achieved vs
-    analytical rates (19). Writes report.html, validation.h5 and summary.json under --out."""
+    analytical rates (19). Writes report.html, validation.h5 and summary.json under --out;
+    the drops' results are kept in validate.store.h5 there, so a rerun after an interruption
+    computes only the missing ones. The numbers do not depend on --workers / --scheduler
+    (default workers: one per core, fewer if the drops' waveforms would not fit in memory)."""
     import dataclasses
 
     from validation.report import (
@@ -49,7 +56,8 @@ def validate(drops, quick, symbols, no_dl, seed, out_dir, as_json, config_path, 
         raise click.BadParameter(f"num_users must be <= N_t = {cfg.num_antennas} for the "
                                  f"single-satellite precoders (got {cfg.num_users})",
                                  param_hint="--set num_users")
-    summary = write_report(out_dir, cfg, seed, settings)
+    summary = write_report(out_dir, cfg, seed, settings, workers=workers,
+                           scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return

@@ -22,20 +22,23 @@ File layout (N drops, L levels, S satellites, K users, F features)::
     attrs: format_version, feature_version, seed, num_drops, num_users, num_sats,
            config (JSON of LinkConfig), label_algorithm
 
-Datasets are chunked per drop and written as drops finish. The file is built under
-``<out>.partial`` and renamed to ``<out>`` only when every drop is done; rerunning the same
-command on an interrupted run keeps the finished drops and computes exactly the rest (Ctrl-C is
-safe; a hard kill in the middle of an HDF5 write may corrupt the partial file, delete it then).
+Generation runs through the shared sweep runner (linksim.sweep), one task per drop (key
+(seed, drop index)), in-process, on local processes or on Dask. Each finished drop is appended
+to the sweep store ``<out stem>.store.h5`` (:func:`store_path`) beside ``<out>``; rerunning the
+same command on an interrupted run keeps the finished drops and computes exactly the rest
+(Ctrl-C and SIGTERM are safe; a store of other options is refused). When every drop is done,
+``<out>`` is assembled from the store's results (datasets chunked per drop), written under a
+temporary name and renamed (linksim.atomic), and the store is deleted.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import multiprocessing
-import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
@@ -98,151 +101,166 @@ def label_scsi(scsi: Scsi, cfg: LinkConfig) -> DropSample:
 
 
 def label_drop(cfg_dict: dict, seed: int, drop_index: int) -> tuple[int, DropSample]:
-    """Worker entry point: (drop_index, :func:`label_scsi` of drop ``drop_index``)."""
+    """Default label function: (drop_index, :func:`label_scsi` of drop ``drop_index``)."""
     cfg = build_config(cfg_dict)
     return drop_index, label_scsi(drop_scsi(cfg, seed, drop_index), cfg)
 
 
-def partial_path(out: str | Path) -> Path:
-    """The in-progress name of ``out``: ``<out>.partial``."""
+LabelFn = Callable[[dict, int, int], tuple[int, DropSample]]
+
+
+def dataset_task(key: dict[str, Any], *, cfg_dict: dict, label_fn: LabelFn = label_drop
+                 ) -> dict[str, np.ndarray]:
+    """Sweep task of one drop (key {"seed", "drop"}): ``label_fn``'s sample as a flat dict of
+    arrays (features, U, omega, wsr, iterations and scsi.<name>), in the dtypes of DropSample."""
+    i, d = label_fn(cfg_dict, int(key["seed"]), int(key["drop"]))
+    if i != key["drop"]:
+        raise ValueError(f"label function returned drop {i} for drop {key['drop']}")
+    out = {"features": np.asarray(d.features), "U": np.asarray(d.U),
+           "omega": np.asarray(d.omega), "wsr": np.asarray(d.wsr),
+           "iterations": np.asarray(d.iterations)}
+    for name in (*_SCSI_REAL, "rho", "noise_power_w"):
+        out[f"scsi.{name}"] = np.asarray(getattr(d.scsi, name))
+    return out
+
+
+def store_path(out: str | Path) -> Path:
+    """The sweep store of the dataset ``out``: ``<out without suffix>.store.h5`` beside it."""
     out = Path(out)
-    return out.with_name(out.name + ".partial")
+    return out.with_name(out.stem + ".store.h5")
 
 
-def _create(h5, cfg: LinkConfig, seed: int, num_drops: int) -> None:
+def dataset_sweep_id(cfg: LinkConfig, seed: int, label_fn: LabelFn) -> dict[str, Any]:
+    """Identity of the sweep store: seed, config, feature/format version, label function and
+    linksim version (the number of drops is not part of it: drop i depends only on i)."""
+    from linksim import __version__
+
+    return {"name": "dataset", "seed": seed, "config": cfg.to_dict(),
+            "format_version": FORMAT_VERSION, "feature_version": FEATURE_VERSION,
+            "label_algorithm": LABEL_ALGORITHM,
+            "label_fn": f"{label_fn.__module__}.{label_fn.__qualname__}",
+            "version": __version__}
+
+
+def _missing(path: Path, sweep_id: dict[str, Any], tasks: list) -> list:
+    """The tasks not yet complete in the store ``path`` (all of them when it does not exist)."""
+    from linksim.store import SweepStore
+
+    if not path.exists():
+        return list(tasks)
+    with SweepStore.open(path, sweep_id) as store:
+        return [t for t in tasks if not store.has(t.digest)]
+
+
+def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) -> None:
+    """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
+    import h5py
+
+    from linksim.atomic import atomic_path
+
+    num_drops = len(results)
     s, k, nl = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
-    h5.attrs.update(format_version=FORMAT_VERSION, feature_version=FEATURE_VERSION, seed=seed,
-                    num_drops=num_drops, num_users=k, num_sats=s,
-                    config=json.dumps(cfg.to_dict(), sort_keys=True),
-                    label_algorithm=LABEL_ALGORITHM)
-    h5.create_dataset("done", shape=(num_drops,), dtype=bool, fillvalue=False)
-    h5.create_dataset("power_levels_dbw", data=np.asarray(cfg.power_levels_dbw, np.float64))
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+        h5.attrs.update(format_version=FORMAT_VERSION, feature_version=FEATURE_VERSION,
+                        seed=seed, num_drops=num_drops, num_users=k, num_sats=s,
+                        config=json.dumps(cfg.to_dict(), sort_keys=True),
+                        label_algorithm=LABEL_ALGORITHM)
+        h5.create_dataset("done", data=np.ones(num_drops, dtype=bool))
+        h5.create_dataset("power_levels_dbw", data=np.asarray(cfg.power_levels_dbw, np.float64))
 
-    def ds(name: str, tail: tuple[int, ...], dtype) -> None:
-        h5.create_dataset(name, shape=(num_drops, *tail), dtype=dtype,
-                          chunks=(1, *tail) if tail else (max(1, min(num_drops, 4096)),))
+        def ds(name: str, field: str, tail: tuple[int, ...], dtype: Any) -> None:
+            data = np.stack([np.asarray(r[field]).astype(dtype) for r in results])
+            if data.shape != (num_drops, *tail):
+                raise ValueError(f"drop results {field!r} have shape {data.shape[1:]}, "
+                                 f"expected {tail}")
+            h5.create_dataset(name, data=data,
+                              chunks=(1, *tail) if tail else (max(1, min(num_drops, 4096)),))
 
-    ds("features", (nl, s, k, NUM_FEATURES), np.float32)
-    ds("U", (nl, k, s + 1), np.complex64)
-    ds("omega", (nl, k), np.float64)
-    ds("wsr", (nl,), np.float64)
-    ds("iterations", (nl,), np.int32)
-    for name in _SCSI_REAL:
-        ds(f"scsi/{name}", (s, k), np.float64)
-    ds("scsi/rho", (s, k), np.complex128)
-    ds("scsi/noise_power_w", (k,), np.float64)
-
-
-def _check_resume(h5, cfg: LinkConfig, seed: int, num_drops: int, path: Path) -> None:
-    want = {"seed": seed, "num_drops": num_drops, "num_users": cfg.num_users,
-            "num_sats": cfg.num_sats, "feature_version": FEATURE_VERSION,
-            "config": json.dumps(cfg.to_dict(), sort_keys=True)}
-    for key, value in want.items():
-        got = h5.attrs.get(key)
-        if isinstance(got, np.generic):
-            got = got.item()
-        if got != value:
-            raise ValueError(f"{path} was started with a different {key}; rerun with the same "
-                             f"options or delete it to start over")
-
-
-def _write(h5, i: int, d: DropSample) -> None:
-    h5["features"][i] = d.features
-    h5["U"][i] = d.U.astype(np.complex64)
-    h5["omega"][i] = d.omega
-    h5["wsr"][i] = d.wsr
-    h5["iterations"][i] = d.iterations
-    for name in _SCSI_REAL:
-        h5[f"scsi/{name}"][i] = getattr(d.scsi, name)
-    h5["scsi/rho"][i] = d.scsi.rho
-    h5["scsi/noise_power_w"][i] = d.scsi.noise_power_w
-    h5["done"][i] = True
-    h5.flush()
+        ds("features", "features", (nl, s, k, NUM_FEATURES), np.float32)
+        ds("U", "U", (nl, k, s + 1), np.complex64)
+        ds("omega", "omega", (nl, k), np.float64)
+        ds("wsr", "wsr", (nl,), np.float64)
+        ds("iterations", "iterations", (nl,), np.int32)
+        for name in _SCSI_REAL:
+            ds(f"scsi/{name}", f"scsi.{name}", (s, k), np.float64)
+        ds("scsi/rho", "scsi.rho", (s, k), np.complex128)
+        ds("scsi/noise_power_w", "scsi.noise_power_w", (k,), np.float64)
 
 
 def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int = 1,
-                     workers: int = 1, max_new_drops: int | None = None,
-                     progress: bool | None = None,
-                     label_fn: Callable[[dict, int, int], tuple[int, DropSample]] = label_drop
-                     ) -> dict:
+                     workers: int | None = 1, max_new_drops: int | None = None,
+                     progress: bool | None = None, label_fn: LabelFn = label_drop,
+                     scheduler: str | None = None) -> dict[str, Any]:
     """Create or resume the DTN dataset ``out`` (layout in the module docstring).
 
     Parameters
     ----------
-    out : final file name; work happens in ``<out>.partial``, renamed when all drops are done
-    cfg : LinkConfig (num_users K, num_sats S, antenna_size of the labels, power_levels_dbw,
-          max_iterations, rate_threshold)
-    num_drops : N >= 1; seed : root seed (drop i uses draw_drop(cfg, seed, i))
-    workers : processes (1 = in this process); the file does not depend on it
-    max_new_drops : stop after this many newly computed drops (the file stays ``.partial``)
-    label_fn : picklable (cfg_dict, seed, i) -> (i, DropSample), default :func:`label_drop`
+    out : str | Path
+        Final file name; finished drops are kept in the sweep store :func:`store_path`
+        until every drop is done, then ``out`` is written atomically and the store deleted.
+    cfg : LinkConfig
+        num_users K, num_sats S, antenna_size of the labels, power_levels_dbw,
+        max_iterations, rate_threshold.
+    num_drops : int
+        N >= 1.
+    seed : int
+        Root seed (drop i uses draw_drop(cfg, seed, i)).
+    workers : int | None
+        Worker processes (1 = in this process, None = one per core); the file does not
+        depend on it, nor on the back end.
+    max_new_drops : int | None
+        Stop after this many newly computed drops (the store is kept; rerun to continue).
+    progress : bool | None
+        Progress bar on stderr (None: when it is a terminal).
+    label_fn : Callable[[dict, int, int], tuple[int, DropSample]]
+        Picklable top-level (cfg_dict, seed, i) -> (i, DropSample), default
+        :func:`label_drop`.
+    scheduler : str | None
+        Dask scheduler address or "local" (linksim.sweep.run_sweep).
 
     Returns
     -------
-    dict: path (final or partial), computed (drops computed now), done (total done),
-    num_drops, complete (bool).
-    """
-    import h5py
+    dict
+        path (``out`` when complete, else the store), computed (drops computed now), done
+        (drops finished in all), num_drops, complete (bool).
 
-    from linksim.progress import Progress
+    Raises
+    ------
+    linksim.sweep.SweepStoreError
+        The store was started with other options (seed, config, label function, version).
+    KeyboardInterrupt
+        Ctrl-C (or SIGTERM turned into it by the command): the finished drops are kept.
+    """
+    from linksim import sweep
 
     if num_drops < 1:
         raise ValueError(f"num_drops must be >= 1 (got {num_drops})")
-    if workers < 1:
+    if workers is not None and workers < 1:
         raise ValueError(f"workers must be >= 1 (got {workers})")
     out = Path(out)
     if out.exists():
         return {"path": str(out), "computed": 0, "done": num_drops, "num_drops": num_drops,
                 "complete": True}
-    part = partial_path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    computed = 0
-    with h5py.File(part, "a") as h5:
-        if "done" in h5:
-            _check_resume(h5, cfg, seed, num_drops, part)
-        else:
-            _create(h5, cfg, seed, num_drops)
-        done = h5["done"][...]
-        todo = [int(i) for i in np.flatnonzero(~done)]
-        if max_new_drops is not None:
-            todo = todo[:max(0, int(max_new_drops))]
-        cfg_dict = cfg.to_dict()
-        with Progress(len(todo), f"drops (K={cfg.num_users}, S={cfg.num_sats})",
-                      enabled=progress) as bar:
-            if workers == 1 or len(todo) <= 1:
-                for i in todo:
-                    _write(h5, *label_fn(cfg_dict, seed, i))
-                    computed += 1
-                    bar.update()
-            else:
-                method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-                ctx = multiprocessing.get_context(method)
-                with ctx.Pool(min(workers, len(todo)), initializer=_worker_init) as pool:
-                    jobs = pool.imap_unordered(_call, [(label_fn, cfg_dict, seed, i)
-                                                       for i in todo])
-                    for i, sample in jobs:
-                        _write(h5, i, sample)
-                        computed += 1
-                        bar.update()
-        total_done = int(np.count_nonzero(h5["done"][...]))
-    complete = total_done == num_drops
+    store = store_path(out)
+    sweep_id = dataset_sweep_id(cfg, seed, label_fn)
+    tasks = [sweep.Task({"seed": seed, "drop": i}) for i in range(num_drops)]
+    if max_new_drops is not None:
+        missing = _missing(store, sweep_id, tasks)
+        skipped = set(missing[max(0, int(max_new_drops)):])
+        tasks = [t for t in tasks if t not in skipped]
+    func = functools.partial(dataset_task, cfg_dict=cfg.to_dict(), label_fn=label_fn)
+    results = sweep.run_sweep(func, tasks, store_path=store, sweep_id=sweep_id,
+                              workers=workers, scheduler=scheduler,
+                              progress=progress is not False,
+                              label=f"drops (K={cfg.num_users}, S={cfg.num_sats})")
+    stats = sweep.last_run_stats
+    computed = stats.computed if stats is not None else 0
+    complete = len(results) == num_drops
     if complete:
-        os.replace(part, out)
-    return {"path": str(out if complete else part), "computed": computed, "done": total_done,
-            "num_drops": num_drops, "complete": complete}
-
-
-def _worker_init() -> None:
-    """Workers leave Ctrl-C / SIGTERM handling to the parent (which terminates the pool)."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
-def _call(args: tuple) -> tuple[int, DropSample]:
-    fn, cfg_dict, seed, i = args
-    return fn(cfg_dict, seed, i)
+        _write_dataset(out, cfg, seed, list(results.values()))
+        store.unlink()
+    return {"path": str(out if complete else store), "computed": computed,
+            "done": len(results), "num_drops": num_drops, "complete": complete}
 
 
 def stored_scsi(h5, drop_index: int, antenna_size: tuple[int, int] | None = None) -> Scsi:
