@@ -16,7 +16,7 @@ def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int
                   quiet: bool = False) -> dict[str, Any]:
     """Emulate ``drops`` drops at every level, write ``emulate.h5``; return the summary."""
     from linksim import __version__
-    from linksim.sweep import run_sweep
+    from linksim.sweep import run_sweep, store_path_for
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -26,7 +26,8 @@ def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int
     keys = [{"drop": d, "level_db": float(level)} for level in levels for d in range(drops)]
     sweep_id = {"name": "emulate", "seed": seed, "precoder": precoder, "kind": kind,
                 "num_symbols": num_symbols, "config": cfg_dict, "version": __version__}
-    results = run_sweep(func, keys, store_path=out / "emulate.store.h5", sweep_id=sweep_id,
+    results = run_sweep(func, keys, store_path=store_path_for(out, "emulate", sweep_id),
+                        sweep_id=sweep_id,
                         workers=workers, scheduler=scheduler, label=f"emulate {precoder}")
     k = cfg.num_users
     shape = (len(levels), drops)

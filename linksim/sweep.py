@@ -174,6 +174,18 @@ last_run_stats: SweepStats | None = None
 """Statistics of the most recent :func:`run_sweep` call in this process."""
 
 
+def store_path_for(out_dir: str | Path, name: str, sweep_id: Mapping[str, Any]) -> Path:
+    """The store of sweep ``sweep_id`` in ``out_dir``: ``<name>.store-<12 hex>.h5``.
+
+    The suffix is the SHA-256 of the sweep identity's canonical JSON, so a run with another
+    seed or config gets its own store beside the first (both resumable) instead of a refusal,
+    and a rerun of the same command finds its own.
+    """
+    from linksim.store import canonical_json, key_digest
+
+    return Path(out_dir) / f"{name}.store-{key_digest(canonical_json(dict(sweep_id)))[:12]}.h5"
+
+
 def available_cores() -> int:
     """CPU cores this process may run on."""
     try:

@@ -145,3 +145,23 @@ class TestRealLabels:
         i, sample = label_drop(cfg.to_dict(), 1, 1)
         np.testing.assert_allclose(ra["U"][1], sample.U.astype(np.complex64))
         assert np.all(ra["omega"] >= 1.0) and np.all(ra["wsr"] > 0)
+
+
+class TestExistingFile:
+    """A finished dataset is reused only for the same options, never silently for others."""
+
+    def test_other_seed_or_size_refused_and_same_reused(self, tmp_path):
+        out = tmp_path / "d.h5"
+        generate_dataset(out, CFG, 2, seed=5, label_fn=synthetic_label, progress=False)
+        before = out.read_bytes()
+        again = generate_dataset(out, CFG, 2, seed=5, label_fn=synthetic_label, progress=False)
+        assert again["computed"] == 0 and again["complete"]
+        for kwargs in ({"num_drops": 2, "seed": 6}, {"num_drops": 3, "seed": 5}):
+            with pytest.raises(SweepStoreError, match="other options"):
+                generate_dataset(out, CFG, kwargs["num_drops"], seed=kwargs["seed"],
+                                 label_fn=synthetic_label, progress=False)
+        assert out.read_bytes() == before
+        foreign = tmp_path / "x.h5"
+        foreign.write_bytes(b"not hdf5")
+        with pytest.raises(SweepStoreError, match="not a linksim dataset"):
+            generate_dataset(foreign, CFG, 2, seed=5, label_fn=synthetic_label, progress=False)

@@ -122,7 +122,8 @@ def test_rerun_resumes_from_the_store(two_runs, tmp_path):
     assert stats.computed == 0 and stats.cached == stats.total > 50
     lost = [sweep.Task({"seed": 4, "part": "drop", "drop": 1}),
             sweep.Task({"seed": 4, "part": "phase", "variance": 0.5, "drop": 2})]
-    with h5py.File(d / STORE_NAME, "r+") as f:
+    (store,) = d.glob(f"{STORE_NAME}.store-*.h5")
+    with h5py.File(store, "r+") as f:
         for task in lost:
             del f["tasks"][task.digest]
     assert write_report(d, cfg, 4, settings, progress=False, workers=1) == ref

@@ -14,7 +14,8 @@ report (figures embedded as base64 PNG), its numbers (``validation.h5``) and a J
 The work runs through the shared sweep runner (linksim.sweep): one task per waveform drop,
 per (phase-error variance, drop), per geometry drop and per single-link sweep
 (:func:`validation_tasks`), on any back end, with the results kept in
-``<out>/validate.store.h5`` so that an interrupted run resumes with the missing tasks.
+``<out>/validate.store-<hash>.h5`` (:func:`linksim.sweep.store_path_for`) so that an
+interrupted run resumes with the missing tasks.
 
 Thresholds (docs/model.md, "Validation") are the module constants below. Every random draw
 comes from the drop SeedSequences (linksim.scenario.drop_rng) and the tasks' results are
@@ -54,7 +55,7 @@ MAX_COMPONENT_BYTES = 1.5e9
 #: peak memory of one waveform-drop task in multiples of its components (default_workers)
 WORKER_MEMORY_FACTOR = 4.0
 #: the sweep store of a run, under its output directory
-STORE_NAME = "validate.store.h5"
+STORE_NAME = "validate"  # the store is <out>/validate.store-<hash of the sweep identity>.h5
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def default_workers(cfg, num_symbols: int) -> int:
 
 
 def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool = True, *,
-                   store_path: str | Path | None = None, workers: int | None = 1,
+                   store_dir: str | Path | None = None, workers: int | None = 1,
                    scheduler: str | None = None) -> dict[str, Any]:
     """Run all four checks; returns {"arrays": {group/name: ndarray}, "summary": dict}.
 
@@ -212,10 +213,11 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
     ``workers == 1``, else on ``workers`` processes (None: :func:`default_workers`, also for
     a local Dask cluster) or the Dask ``scheduler``; the numbers are identical for any back
     end and worker count.
-    store_path : the sweep store (resumable: an interrupted run computes only the missing
-    tasks, a finished one none); None: results are not stored.
+    store_dir : where the sweep store goes (``store_path_for(store_dir, STORE_NAME, id)``;
+    resumable: an interrupted run computes only the missing tasks, a finished one none);
+    None: results are not stored.
     """
-    from linksim.sweep import run_sweep
+    from linksim.sweep import run_sweep, store_path_for
     from validation import independence, phase_model, rates
 
     names = rates.available_precoders(settings.include_dl)
@@ -226,10 +228,11 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
                              ergodic_samples=settings.ergodic_samples)
     if workers is None and scheduler in (None, "local"):
         workers = default_workers(cfg, settings.num_symbols)
+    sweep_id = validation_sweep_id(cfg, seed, settings, names, variances)
     results = list(run_sweep(
-        func, keys, store_path=store_path,
-        sweep_id=validation_sweep_id(cfg, seed, settings, names, variances)
-        if store_path is not None else None,
+        func, keys,
+        store_path=None if store_dir is None else store_path_for(store_dir, STORE_NAME, sweep_id),
+        sweep_id=sweep_id if store_dir is not None else None,
         workers=workers, scheduler=scheduler, progress=progress, label="validate").values())
     by_part: dict[str, list[dict[str, Any]]] = {part: [] for part in PARTS}
     for key, res in zip(keys, results):
@@ -543,7 +546,7 @@ def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettin
                  scheduler: str | None = None) -> dict[str, Any]:
     """Run the validation and write report.html, validation.h5 and summary.json under out_dir.
 
-    The tasks' results are kept in ``<out_dir>/validate.store.h5`` (STORE_NAME), so an
+    The tasks' results are kept in ``<out_dir>/validate.store-<hash>.h5``, so an
     interrupted run resumes with the missing tasks; workers / scheduler as in
     :func:`run_validation`. Returns the summary (the content of summary.json).
     """
@@ -552,7 +555,7 @@ def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettin
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    result = run_validation(cfg, seed, settings, progress, store_path=out / STORE_NAME,
+    result = run_validation(cfg, seed, settings, progress, store_dir=out,
                             workers=workers, scheduler=scheduler)
     summary = result["summary"]
     write_h5(out / "validation.h5", result["arrays"], summary, cfg)

@@ -152,6 +152,26 @@ def _missing(path: Path, sweep_id: dict[str, Any], tasks: list) -> list:
         return [t for t in tasks if not store.has(t.digest)]
 
 
+def _check_existing(path: Path, cfg: LinkConfig, seed: int, num_drops: int) -> None:
+    """A finished dataset at ``path`` is reused only if it is this very dataset."""
+    import h5py
+
+    from linksim.sweep import SweepStoreError
+
+    try:
+        with h5py.File(path, "r") as h5:
+            have = (int(h5.attrs["seed"]), int(h5.attrs["num_drops"]),
+                    json.loads(h5.attrs["config"]), str(h5.attrs["label_algorithm"]))
+    except (OSError, KeyError, ValueError) as exc:
+        raise SweepStoreError(f"{path} exists but is not a linksim dataset ({exc}); "
+                              f"choose another --out or delete it") from None
+    want = (seed, num_drops, json.loads(json.dumps(cfg.to_dict(), sort_keys=True)),
+            LABEL_ALGORITHM)
+    if have != want:
+        raise SweepStoreError(f"{path} exists with other options (seed {have[0]}, "
+                              f"{have[1]} drops); choose another --out or delete it")
+
+
 def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) -> None:
     """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
     import h5py
@@ -239,6 +259,7 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
         raise ValueError(f"workers must be >= 1 (got {workers})")
     out = Path(out)
     if out.exists():
+        _check_existing(out, cfg, seed, num_drops)
         return {"path": str(out), "computed": 0, "done": num_drops, "num_drops": num_drops,
                 "complete": True}
     store = store_path(out)
