@@ -172,7 +172,8 @@ def fig2_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
     return {name: np.stack([np.asarray(r[name]) for r in per_drop]) for name in per_drop[0]}
 
 
-def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
+def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True, *,
+             scheduler: str | None = None, store_dir: Path | None = None
              ) -> dict[str, np.ndarray]:
     """Run :func:`fig2_drop` on drops 0..drops-1 and aggregate them in drop order.
 
@@ -181,7 +182,8 @@ def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
     of ``workers`` processes otherwise; the result does not depend on ``workers``.
     progress : show the stderr bar (when stderr is a terminal).
     """
-    from linksim.sweep import Task, run_sweep
+    from linksim import __version__
+    from linksim.sweep import Task, run_sweep, store_path_for
 
     if drops < 1 or workers < 1:
         raise ValueError(f"drops and workers must be >= 1 (got {drops}, {workers})")
@@ -189,8 +191,14 @@ def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
     tasks = [Task({"seed": int(seed), "first_drop": first,
                    "num_drops": min(DROPS_PER_TASK, drops - first), "config": cfg_json})
              for first in range(0, drops, DROPS_PER_TASK)]
-    results = run_sweep(fig2_task, tasks, backend="inprocess" if workers == 1 else "processes",
-                        workers=workers, progress=progress, label="fig2 drop blocks")
+    sweep_id = {"name": "fig2", "version": __version__}
+    store = None if store_dir is None else store_path_for(store_dir, "fig2", sweep_id)
+    backend = "dask" if scheduler is not None else (
+        "inprocess" if workers == 1 else "processes")
+    results = run_sweep(fig2_task, tasks, store_path=store,
+                        sweep_id=sweep_id if store is not None else None, backend=backend,
+                        workers=workers, scheduler=scheduler, progress=progress,
+                        label="fig2 drop blocks")
     per_drop = [{name: block[name][j] for name in block}
                 for block in (results[t] for t in tasks)
                 for j in range(int(block["pairs_total"].shape[0]))]
@@ -267,8 +275,8 @@ def _json_list(values: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
 
 
-def run(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-        ) -> dict[str, Any]:
+def run(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool, *,
+        scheduler: str | None = None) -> dict[str, Any]:
     """``linksim figure fig2``: simulate, write fig2.png/.csv/.h5 under ``out_dir``, summarise.
 
     Returns the JSON-able summary: overall probability at the configured spacing (30 kHz) and
@@ -282,7 +290,7 @@ def run(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json:
     out_dir = Path(out_dir)
     spacings = fig2_spacings_hz(cfg)
     t_sym = symbol_durations_s(cfg, spacings)
-    agg = simulate(cfg, drops, seed, workers)
+    agg = simulate(cfg, drops, seed, workers, scheduler=scheduler, store_dir=out_dir)
     j_cfg = int(np.flatnonzero(spacings == float(cfg.subcarrier_spacing_hz))[0])
 
     files = {"png": out_dir / "fig2.png", "csv": out_dir / "fig2.csv", "h5": out_dir / "fig2.h5"}

@@ -168,12 +168,23 @@ def convergence_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
     return {"rate": rate, "surrogate": surrogate}
 
 
-def _run_tasks(func: Callable, keys: list[dict], workers: int, label: str) -> list[dict]:
-    from linksim.sweep import Task, run_sweep
+def _run_tasks(func: Callable, keys: list[dict], workers: int, label: str, *,
+               out_dir: Path | None = None, name: str | None = None,
+               scheduler: str | None = None) -> list[dict]:
+    """Run the tasks through linksim.sweep: in-process (workers == 1), on ``workers``
+    processes, or on the Dask ``scheduler``; with ``out_dir`` the results are kept in the
+    resumable store ``<out_dir>/<name>.store-<hash>.h5`` (the keys carry seed and config)."""
+    from linksim import __version__
+    from linksim.sweep import Task, run_sweep, store_path_for
 
     tasks = [Task(k) for k in keys]
-    results = run_sweep(func, tasks, backend="inprocess" if workers == 1 else "processes",
-                        workers=workers, progress=True, label=label)
+    sweep_id = {"name": name, "version": __version__}
+    store = None if out_dir is None else store_path_for(out_dir, str(name), sweep_id)
+    backend = "dask" if scheduler is not None else (
+        "inprocess" if workers == 1 else "processes")
+    results = run_sweep(func, tasks, store_path=store,
+                        sweep_id=sweep_id if store is not None else None, backend=backend,
+                        workers=workers, scheduler=scheduler, progress=True, label=label)
     return [results[t] for t in tasks]
 
 
@@ -226,7 +237,7 @@ def _ordering_checks(mean: np.ndarray, methods: list[str], tol: float = 1e-3) ->
 def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, workers: int,
                  axis: str, xs: Sequence[float], xlabel: str, title: str,
                  log_x: bool = False, gap_trend: str | None = None,
-                 check_from: int = 0) -> dict[str, Any]:
+                 check_from: int = 0, scheduler: str | None = None) -> dict[str, Any]:
     """Shared body of Figs. 5-10: run, aggregate, check, write, summarise."""
     import matplotlib
 
@@ -245,7 +256,8 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
     keys = [{"figure": n, "seed": int(seed), "drop": d, "config": cfg_json, "axis": axis,
              "x": tuple(xs), "methods": tuple(methods), "w_step": cfg.w_step}
             for d in range(drops)]
-    res = _run_tasks(rate_task, keys, workers, f"fig{n} drops")
+    res = _run_tasks(rate_task, keys, workers, f"fig{n} drops", out_dir=Path(out_dir),
+                     name=f"fig{n}", scheduler=scheduler)
     rates = np.stack([r["rates"] for r in res])  # [D, X, M]
     seconds = np.stack([r["seconds"] for r in res])
     iterations = np.stack([r["iterations"] for r in res])
@@ -306,44 +318,44 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
 
 
 # ----------------------------------------------------------------------------- figures
-def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-         ) -> dict[str, Any]:
+def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+         *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 5: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG5_USERS."""
     return _rate_figure(5, cfg.replace(num_users=FIG5_USERS), out_dir, drops, seed, workers,
                         "power_dbw", cfg.power_levels_dbw, "Per-satellite power P [dBW]",
                         f"Fig. 5: sum rate vs power, K = {FIG5_USERS}, S = {cfg.num_sats}",
-                        gap_trend="increasing")
+                        gap_trend="increasing", scheduler=scheduler)
 
 
-def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-         ) -> dict[str, Any]:
+def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+         *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 6: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG6_USERS."""
     return _rate_figure(6, cfg.replace(num_users=FIG6_USERS), out_dir, drops, seed, workers,
                         "power_dbw", cfg.power_levels_dbw, "Per-satellite power P [dBW]",
                         f"Fig. 6: sum rate vs power, K = {FIG6_USERS}, S = {cfg.num_sats}",
-                        gap_trend="increasing")
+                        gap_trend="increasing", scheduler=scheduler)
 
 
-def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-         ) -> dict[str, Any]:
+def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+         *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 7: sum rate vs the Rician factor, forced on every link (kappa_model = 'fixed')."""
     return _rate_figure(7, cfg, out_dir, drops, seed, workers, "kappa_db", FIG7_KAPPA_DB,
                         "Rician factor kappa [dB]",
                         f"Fig. 7: sum rate vs kappa, K = {cfg.num_users}, P = {cfg.power_dbw} dBW",
-                        gap_trend="decreasing")
+                        gap_trend="decreasing", scheduler=scheduler)
 
 
-def fig8(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-         ) -> dict[str, Any]:
+def fig8(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+         *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 8: sum rate vs the phase-error variance sigma_theta^2 (rho = e^{-var/2})."""
     return _rate_figure(8, cfg, out_dir, drops, seed, workers, "phase_error_var_rad2",
                         FIG8_PHASE_VAR_RAD2, "Phase-error variance [rad^2]",
                         f"Fig. 8: sum rate vs phase-error variance, K = {cfg.num_users}, "
-                        f"P = {cfg.power_dbw} dBW", gap_trend="increasing")
+                        f"P = {cfg.power_dbw} dBW", gap_trend="increasing", scheduler=scheduler)
 
 
-def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-         ) -> dict[str, Any]:
+def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+         *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 9: sum rate vs the number of cooperating satellites S (the S nearest).
 
     The ordering checks skip S = 1, where every multi-satellite method is a single-satellite one.
@@ -351,19 +363,20 @@ def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
     return _rate_figure(9, cfg, out_dir, drops, seed, workers, "num_sats", FIG9_SATS,
                         "Cooperating satellites S",
                         f"Fig. 9: sum rate vs S, K = {cfg.num_users}, P = {cfg.power_dbw} dBW",
-                        check_from=sum(1 for s in FIG9_SATS if s < 2))
+                        check_from=sum(1 for s in FIG9_SATS if s < 2), scheduler=scheduler)
 
 
-def fig10(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-          ) -> dict[str, Any]:
+def fig10(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 10: sum rate vs the number of users K (the first K of a max(K)-user drop)."""
     return _rate_figure(10, cfg, out_dir, drops, seed, workers, "num_users", FIG10_USERS,
                         "Users K",
-                        f"Fig. 10: sum rate vs K, S = {cfg.num_sats}, P = {cfg.power_dbw} dBW")
+                        f"Fig. 10: sum rate vs K, S = {cfg.num_sats}, P = {cfg.power_dbw} dBW",
+                        scheduler=scheduler)
 
 
-def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-          ) -> dict[str, Any]:
+def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 11: convergence of MS-JoCDWM and MS-JoWM, both W-step variants.
 
     Per iteration the true expected sum rate R (19) and each method's surrogate: R^CDWM =
@@ -385,7 +398,8 @@ def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
     keys = [{"figure": 11, "seed": int(seed), "drop": d, "config": cfg_json, "iterations": T}
             for d in range(drops)]
-    res = _run_tasks(convergence_task, keys, workers, "fig11 drops")
+    res = _run_tasks(convergence_task, keys, workers, "fig11 drops", out_dir=Path(out_dir),
+                     name="fig11", scheduler=scheduler)
     rate = np.stack([r["rate"] for r in res])  # [D, 2, 2, T+1]
     sur = np.stack([r["surrogate"] for r in res])
     mrate, msur = rate.mean(axis=0), sur.mean(axis=0)
@@ -444,8 +458,8 @@ def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     return summary
 
 
-def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool
-          ) -> dict[str, Any]:
+def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 12: wall time of one design per method vs K (FIG12_USERS), mean over drops.
 
     Timings always run in this process, one design at a time (``workers`` is recorded but

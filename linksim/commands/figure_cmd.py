@@ -1,9 +1,10 @@
 """``linksim figure NAME``: reproduce a figure of the paper (Figs. 2, 5-12).
 
 Each figure is a function ``run(cfg, out_dir: Path, drops: int | None, seed: int, workers: int,
-as_json: bool) -> dict`` that writes the PNG and the numbers behind it (CSV/HDF5) under
-``out_dir`` and returns a JSON-able summary. The registry maps names to ``module:function``;
-the module is imported only when its figure runs, so ``linksim figure --help`` stays fast.
+as_json: bool, *, scheduler=None) -> dict`` that writes the PNG and the numbers behind it
+(CSV/HDF5) under ``out_dir`` and returns a JSON-able summary. The registry maps names to
+``module:function``; the module is imported only when its figure runs, so
+``linksim figure --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -64,15 +65,18 @@ def resolve_figure(name: str) -> Callable[..., dict[str, Any]]:
 @seed_option
 @click.option("--workers", type=click.IntRange(min=1, max=256), default=1, show_default=True,
               help="Worker processes (results do not depend on it).")
+@click.option("--scheduler", default=None, metavar="ADDR|local",
+              help="Run the drops on a Dask cluster (tcp://host:port, or 'local').")
 @json_option
 @config_options
 def figure(name: str, out_dir: str | None, drops: int | None, seed: int, workers: int,
-           as_json: bool, config_path: str | None, sets: tuple[str, ...]) -> None:
+           scheduler: str | None, as_json: bool, config_path: str | None,
+           sets: tuple[str, ...]) -> None:
     """Reproduce figure NAME (fig2, fig5 ... fig12): PNG plus CSV/HDF5 numbers under --out."""
     cfg = load_cfg(config_path, sets)
     run = resolve_figure(name)
     out = Path(out_dir) if out_dir is not None else Path("linksim-out/figure") / name
-    summary = run(cfg, out, drops, seed, workers, as_json)
+    summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
