@@ -115,3 +115,21 @@ class TestCli:
                 "if m in sys.modules))")
         q = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert q.stdout.strip().endswith("[]")
+
+
+def test_every_subcommand_help_stays_light():
+    """`linksim CMD --help` must answer at once: no heavy module at command import time."""
+    from linksim.cli import COMMANDS
+
+    code = ("import sys, importlib; from linksim.cli import COMMANDS\n"
+            "for target, _ in COMMANDS.values():\n"
+            "    importlib.import_module(target.split(':')[0])\n"
+            "print(sorted(m for m in ('numba','torch','matplotlib','h5py','dask','distributed') "
+            "if m in sys.modules))")
+    q = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert q.returncode == 0, q.stderr
+    assert q.stdout.strip() == "[]"
+    for name in COMMANDS:
+        p = subprocess.run([sys.executable, "-m", "linksim.cli", name, "--help"],
+                           capture_output=True, text=True)
+        assert p.returncode == 0 and "Usage" in p.stdout, (name, p.stderr)
