@@ -8,12 +8,11 @@ import importlib.util
 import h5py
 import numpy as np
 import pytest
+from factories import random_scsi
 
 from linksim import sweep
-from linksim.channel import upa_steering
 from linksim.config import build_config
 from linksim.scenario import drop_rng
-from linksim.scsi import Scsi
 from linksim.sweep import SweepError, SweepStoreError
 from precoders.dtn.dataset import (
     DropSample,
@@ -33,11 +32,7 @@ def synthetic_label(cfg_dict: dict, seed: int, i: int) -> tuple[int, DropSample]
     cfg = build_config(cfg_dict)
     rng = drop_rng(seed, i, 0)
     S, K, L = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
-    vx, vy = rng.uniform(-0.9, 0.9, (2, S, K))
-    scsi = Scsi(gamma=10 ** rng.uniform(-16.5, -15.0, (S, K)),
-                kappa=10 ** rng.uniform(2.0, 3.4, (S, K)), rho=np.full((S, K), 0.8 + 0j),
-                steering=upa_steering(vx, vy, (2, 2)), noise_power_w=np.full(K, 6e-16),
-                vartheta_x=vx, vartheta_y=vy, antenna_size=(2, 2))
+    scsi = random_scsi(rng, S, K, rho=0.8)
     feats = np.stack([scsi_features(scsi, 10 ** (p / 10)) for p in cfg.power_levels_dbw])
     U = rng.standard_normal((L, K, S + 1)) + 1j * rng.standard_normal((L, K, S + 1))
     return i, DropSample(features=feats, U=U, omega=rng.uniform(1, 5, (L, K)),

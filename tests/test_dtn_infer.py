@@ -5,21 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from factories import random_scsi
 
-from linksim.channel import upa_steering
-from linksim.scsi import Scsi
 from precoders.dtn.infer import DEFAULT_MODEL_PATH, design_dl, design_dl_batch, load_model
 from precoders.dtn.network import DTN, DTNConfig
-
-
-def random_scsi(rng: np.random.Generator, S: int, K: int, antenna_size=(2, 2)) -> Scsi:
-    vx, vy = rng.uniform(-0.9, 0.9, (2, S, K))
-    return Scsi(gamma=10 ** rng.uniform(-16.5, -15.0, (S, K)),
-                kappa=10 ** rng.uniform(2.0, 3.4, (S, K)),
-                rho=np.full((S, K), np.exp(-0.25), dtype=complex),
-                steering=upa_steering(vx, vy, antenna_size),
-                noise_power_w=np.full(K, 6.0e-16), vartheta_x=vx, vartheta_y=vy,
-                antenna_size=antenna_size)
 
 
 def sat_power(W: np.ndarray) -> np.ndarray:
