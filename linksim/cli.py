@@ -92,6 +92,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "))
+    except OSError as exc:  # an output or input path that cannot be used
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        fail(f"{exc.strerror or exc}{where}")
     except Exception as exc:  # sweep-store and sweep errors are user-facing one-liners
         if type(exc).__name__ in ("SweepStoreError", "SweepError"):
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -110,7 +110,7 @@ class LinkConfig:
 
     # --- waveform emulation ---
     fractional_delay_taps: int = _f(24, 2, 512, group="emulation", choice=True,
-                                    help="taps of the windowed-sinc fractional-delay FIR")
+                                    help="taps of the windowed-sinc fractional-delay FIR (even)")
     num_observed_symbols: int = _f(14, 1, 100_000, group="emulation", choice=True,
                                    help="OFDM symbols observed per user and drop")
     modulation: str = _f("gaussian", group="emulation", choice=True,
@@ -241,6 +241,9 @@ def _check_consistency(cfg: LinkConfig) -> None:
         raise ConfigError(f"coverage_radius_m must be in (0, {horizon:.0f}] (the horizon at "
                           f"min_elevation_deg={cfg.min_elevation_deg}) "
                           f"(got {cfg.coverage_radius_m:.0f})")
+    if cfg.fractional_delay_taps % 2:
+        raise ConfigError(f"fractional_delay_taps must be an even integer in [2, 512] "
+                          f"(got {cfg.fractional_delay_taps})")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

@@ -89,6 +89,8 @@ def parse_levels(text: str, option: str) -> list[float]:
         values = [float(p) for p in text.split(",") if p.strip()]
         if not values or not all(np.isfinite(values)):
             raise ValueError
+        if len(set(values)) != len(values):
+            raise click.BadParameter(f"lists a value twice (got {text!r})", param_hint=option)
         return values
     except ValueError:
         raise click.BadParameter(f"expects a:b:step or a comma list of numbers (got {text!r})",

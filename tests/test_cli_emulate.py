@@ -31,6 +31,8 @@ def test_single_path_json_matches_closed_forms():
     (["--snr", "0:30:-5"], "--snr"),
     (["--snr", "30:0:5"], "--snr"),
     (["--snr", "a,b"], "--snr"),
+    (["--snr", "0,10,0"], "--snr"),
+    (["--power-dbw", "nan"], "--power-dbw"),
     (["--symbols", "0"], "--symbols"),
     (["--users", "-1"], "--users"),
     (["--precoder", "zf"], "--precoder"),

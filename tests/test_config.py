@@ -65,6 +65,7 @@ class TestLoading:
     ({"num_used_subcarriers": 2000}, "num_used_subcarriers"),
     ({"phase_error_var_rad2": float("nan")}, "phase_error_var_rad2"),
     ({"nonsense": 1}, "nonsense"),
+    ({"fractional_delay_taps": 25}, "fractional_delay_taps"),
 ])
 def test_invalid_values_name_the_field(values, field):
     with pytest.raises(ConfigError) as err:
@@ -94,6 +95,7 @@ class TestCli:
         ["config", "show", "--set", "antenna_size=[3]"],
         ["config", "show", "--config", "/nonexistent.toml"],
         ["config", "show", "--set", "bogus=1"],
+        ["scenario", "--out", "/proc/no/such/dir/x.h5"],
         ["nosuchcommand"],
     ])
     def test_errors_exit_2_one_line(self, args):
