@@ -439,7 +439,9 @@ def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     checks = {"cdwm_surrogate_matches_rate": bool(rel[1, 0] < 1e-3),
               "wm_surrogate_below_rate": bool(np.all(final_sur[:, 1] < final_rate[:, 1])),
               "exact_cdwm_monotone": bool(np.all(mono)),
-              "ms-jocdwm>=ms-jowm": bool(np.all(final_rate[:, 0] >= final_rate[:, 1]))}
+              # per W-step variant: the paper's step can leave MS-JoCDWM below MS-JoWM
+              "ms-jocdwm>=ms-jowm (paper step)": bool(final_rate[0, 0] >= final_rate[0, 1]),
+              "ms-jocdwm>=ms-jowm (exact step)": bool(final_rate[1, 0] >= final_rate[1, 1])}
     summary = {
         "figure": "fig11", "iterations": T, "power_dbw": float(cfg.power_dbw),
         "final": {f"{m}/{v}": {"rate": float(mrate[vi, mi, -1]),
