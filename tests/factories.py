@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from linksim.channel import upa_steering
+from linksim.config import LinkConfig, build_config
 from linksim.scsi import Scsi
 
 
@@ -20,3 +21,11 @@ def random_scsi(rng: np.random.Generator, S: int, K: int, antenna_size=(2, 2),
                 steering=upa_steering(vx, vy, antenna_size),
                 noise_power_w=np.full(K, 6.0e-16), vartheta_x=vx, vartheta_y=vy,
                 antenna_size=antenna_size)
+
+
+def small_config() -> LinkConfig:
+    """A small numerology with NR's 30 kHz spacing and CP ratio (N = 128, N_cp = 9, 72 used
+    subcarriers), 2x2 arrays, K = 4, S = 3: fast waveform tests, same physics."""
+    return build_config({"fft_size": 128, "cyclic_prefix_length": 9,
+                         "num_used_subcarriers": 72, "timing_backoff_samples": 4,
+                         "antenna_size": [2, 2], "num_users": 4, "num_sats": 3})

@@ -105,13 +105,10 @@ class TestCli:
         assert len(lines) == 1 and lines[0].startswith("linksim: error:")
         assert "Traceback" not in p.stderr
 
-    def test_help_is_fast(self):
-        import time
-        t0 = time.perf_counter()
+    def test_help_imports_nothing_heavy(self):
         p = self.run("--help")
         assert p.returncode == 0 and "emulate" in p.stdout
         # heavy imports (numba, torch, matplotlib) stay out of --help
-        assert time.perf_counter() - t0 < 5.0
         code = ("import sys, linksim.cli; linksim.cli.cli.main(['--help'], standalone_mode=False);"
                 "print(sorted(m for m in ('numba','torch','matplotlib','h5py','scipy') "
                 "if m in sys.modules))")

@@ -3,8 +3,8 @@ against synthetic streams with known delays and direct recomputations on a small
 
 import numpy as np
 import pytest
+from factories import small_config
 
-from linksim.config import build_config
 from validation.drop_response import drop_response
 from validation.independence import (
     correlation_coefficient,
@@ -18,9 +18,7 @@ from validation.independence import (
 from waveforms.ofdm import ofdm_demodulate, ofdm_modulate, qam_symbols, used_subcarrier_bins
 
 # small numerology (same 30 kHz spacing and CP ratio as NR): fast, same physics
-SMALL = build_config({"fft_size": 128, "cyclic_prefix_length": 9, "num_used_subcarriers": 72,
-                      "timing_backoff_samples": 4, "antenna_size": [2, 2], "num_users": 4,
-                      "num_sats": 3})
+SMALL = small_config()
 N, NCP, Q = 128, 9, 72
 L = N + NCP
 

@@ -3,6 +3,7 @@ against closed forms and recomputations from the drawn errors."""
 
 import numpy as np
 import pytest
+from factories import small_config
 
 from linksim.config import build_config
 from linksim.scenario import draw_drop, drop_rng
@@ -18,9 +19,7 @@ from validation.phase_model import (
     fig8_variances,
 )
 
-SMALL = build_config({"fft_size": 128, "cyclic_prefix_length": 9, "num_used_subcarriers": 72,
-                      "timing_backoff_samples": 4, "antenna_size": [2, 2], "num_users": 4,
-                      "num_sats": 3})
+SMALL = small_config()
 FULL = build_config()
 
 
