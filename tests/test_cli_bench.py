@@ -8,7 +8,7 @@ import pytest
 
 
 def linksim(*args):
-    return subprocess.run([sys.executable, "-m", "linksim.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "linksim", *args], capture_output=True,
                           text=True, timeout=900)
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from linksim.io import read_drop
+from linksim.runtime.io import read_drop
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "linksim.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "linksim", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
 
 

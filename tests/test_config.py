@@ -82,7 +82,7 @@ def test_to_dict_round_trip():
 
 class TestCli:
     def run(self, *args):
-        return subprocess.run([sys.executable, "-m", "linksim.cli", *args],
+        return subprocess.run([sys.executable, "-m", "linksim", *args],
                               capture_output=True, text=True)
 
     def test_show_json(self):
@@ -109,7 +109,8 @@ class TestCli:
         p = self.run("--help")
         assert p.returncode == 0 and "emulate" in p.stdout
         # heavy imports (numba, torch, matplotlib) stay out of --help
-        code = ("import sys, linksim.cli; linksim.cli.cli.main(['--help'], standalone_mode=False);"
+        code = ("import sys; from linksim.app.cli import cli; "
+                "cli.main(['--help'], standalone_mode=False);"
                 "print(sorted(m for m in ('numba','torch','matplotlib','h5py','scipy') "
                 "if m in sys.modules))")
         q = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -118,9 +119,9 @@ class TestCli:
 
 def test_every_subcommand_help_stays_light():
     """`linksim CMD --help` must answer at once: no heavy module at command import time."""
-    from linksim.cli import COMMANDS
+    from linksim.app.cli import COMMANDS
 
-    code = ("import sys, importlib; from linksim.cli import COMMANDS\n"
+    code = ("import sys, importlib; from linksim.app.cli import COMMANDS\n"
             "for target, _ in COMMANDS.values():\n"
             "    importlib.import_module(target.split(':')[0])\n"
             "print(sorted(m for m in ('numba','torch','matplotlib','h5py','dask','distributed') "
@@ -129,6 +130,6 @@ def test_every_subcommand_help_stays_light():
     assert q.returncode == 0, q.stderr
     assert q.stdout.strip() == "[]"
     for name in COMMANDS:
-        p = subprocess.run([sys.executable, "-m", "linksim.cli", name, "--help"],
+        p = subprocess.run([sys.executable, "-m", "linksim", name, "--help"],
                            capture_output=True, text=True)
         assert p.returncode == 0 and "Usage" in p.stdout, (name, p.stderr)

@@ -1,5 +1,5 @@
 """DTN dataset (precoders.dtn.dataset): resumable, worker-count independent HDF5 generation
-through the shared sweep runner (linksim.sweep)."""
+through the shared sweep runner (linksim.runtime.sweep)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from factories import random_scsi
 
-from linksim import sweep
 from linksim.config import build_config
+from linksim.runtime import sweep
+from linksim.runtime.sweep import SweepError, SweepStoreError
 from linksim.scenario import drop_rng
-from linksim.sweep import SweepError, SweepStoreError
 from precoders.dtn.dataset import (
     DropSample,
     generate_dataset,

@@ -4,8 +4,8 @@ measured from waveforms (common random numbers: every precoder sees the same cha
 import numpy as np
 import pytest
 
+from linksim.app.emulation_run import emulate_point, power_from_snr_dbw, snr_from_power_db
 from linksim.config import build_config
-from linksim.emulation_run import emulate_point, power_from_snr_dbw, snr_from_power_db
 
 CFG = build_config({"num_users": 12, "num_sats": 5}).to_dict()
 

@@ -112,7 +112,7 @@ class TestMonteCarlo:
 
 class TestRunOutputs:
     def test_files_and_summary(self, tmp_path):
-        from linksim.io import read_arrays_h5
+        from linksim.runtime.io import read_arrays_h5
 
         summary = run(CFG, tmp_path / "fig2", 8, 3, 1, True)
         json.dumps(summary)
@@ -130,7 +130,7 @@ class TestRunOutputs:
 
 class TestFigureCommand:
     def test_json_on_stdout(self, tmp_path):
-        r = subprocess.run([sys.executable, "-m", "linksim.cli", "figure", "fig2", "--drops", "6",
+        r = subprocess.run([sys.executable, "-m", "linksim", "figure", "fig2", "--drops", "6",
                             "--seed", "2", "--out", str(tmp_path), "--json"], cwd=ROOT,
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
@@ -140,8 +140,8 @@ class TestFigureCommand:
         assert (tmp_path / "fig2.png").is_file()
 
     def test_missing_module_exit_2_one_line(self, monkeypatch, capsys):
-        from linksim import cli
-        from linksim.commands import figure_cmd
+        from linksim.app import cli
+        from linksim.app.commands import figure_cmd
 
         monkeypatch.setitem(figure_cmd.FIGURES, "fig5", "validation.no_such_module:fig5")
         with pytest.raises(SystemExit) as exc:
@@ -151,7 +151,7 @@ class TestFigureCommand:
         assert len(err) == 1 and "fig5" in err[0] and "not available" in err[0]
 
     def test_unknown_name_and_bad_drops_exit_2(self, capsys):
-        from linksim import cli
+        from linksim.app import cli
 
         for argv in (["figure", "fig3"], ["figure", "fig2", "--drops", "0"]):
             with pytest.raises(SystemExit) as exc:
@@ -160,7 +160,7 @@ class TestFigureCommand:
             assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
     def test_help_imports_nothing_heavy(self):
-        code = ("import sys; from linksim.cli import cli; cli.main(['figure', '--help'], "
+        code = ("import sys; from linksim.app.cli import cli; cli.main(['figure', '--help'], "
                 "standalone_mode=False); print(sorted(m for m in ('numpy', 'matplotlib', 'h5py',"
                 " 'validation') if m in sys.modules))")
         r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
@@ -170,17 +170,17 @@ class TestFigureCommand:
 
 
 class TestSweepStore:
-    """Fig. 2 drops run through linksim.sweep: resumable store and a Dask back end."""
+    """Fig. 2 drops run through linksim.runtime.sweep: resumable store and a Dask back end."""
 
     def test_rerun_computes_nothing_and_dask_gives_the_same_numbers(self, tmp_path):
-        import linksim.sweep
+        import linksim.runtime.sweep
         from validation.fig2 import simulate
 
         first = simulate(CFG, 60, seed=3, workers=1, progress=False, store_dir=tmp_path)
-        assert linksim.sweep.last_run_stats.computed > 0
+        assert linksim.runtime.sweep.last_run_stats.computed > 0
         assert len(list(tmp_path.glob("fig2.store-*.h5"))) == 1
         again = simulate(CFG, 60, seed=3, workers=1, progress=False, store_dir=tmp_path)
-        assert linksim.sweep.last_run_stats.computed == 0
+        assert linksim.runtime.sweep.last_run_stats.computed == 0
         pytest.importorskip("distributed")
         dask = simulate(CFG, 60, seed=3, workers=2, progress=False, scheduler="local")
         for name in first:

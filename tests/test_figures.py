@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from linksim.config import build_config
-from linksim.io import read_arrays_h5
+from linksim.runtime.io import read_arrays_h5
 from validation import figures
 
 

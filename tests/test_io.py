@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from linksim.config import build_config
-from linksim.io import read_arrays_h5, read_drop, write_arrays_h5, write_drop
+from linksim.runtime.io import read_arrays_h5, read_drop, write_arrays_h5, write_drop
 from linksim.scenario import draw_drop
 
 CFG = build_config({"num_users": 6, "antenna_size": [4, 2]})

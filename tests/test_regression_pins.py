@@ -24,9 +24,16 @@ REGEN = os.environ.get("LINKSIM_REGEN_PINS") == "1"
 EMULATE_PRECODERS = ["mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "ms-jocdwm-dl"]
 
 
+# The pins were made with the machine's default thread counts; the sweep runner sets these
+# in this process's environment for its workers, and the DTN's float32 inference (torch
+# intra-op threads) still depends on them (issue: bit-identical across worker counts).
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
 def _run(args: list[str]) -> dict:
-    p = subprocess.run([sys.executable, "-m", "linksim.cli", *args, "--json"],
-                       capture_output=True, text=True, timeout=900)
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    p = subprocess.run([sys.executable, "-m", "linksim", *args, "--json"],
+                       capture_output=True, text=True, timeout=900, env=env)
     assert p.returncode == 0, p.stderr
     return json.loads(p.stdout)
 

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from linksim import sweep
+from linksim.app.commands.common import sweep_options
+from linksim.runtime import sweep
+from linksim.runtime.store import SweepStoreError
+from linksim.runtime.sweep import SweepError, Task, run_sweep
 from linksim.scenario import drop_rng
-from linksim.store import SweepStoreError
-from linksim.sweep import SweepError, Task, run_sweep, sweep_options
 
 TESTS_DIR = Path(__file__).resolve().parent
 LOG_ENV = "LINKSIM_TEST_SWEEP_LOG"          # the toy task appends "<pid> <key json>" here

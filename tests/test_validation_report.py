@@ -16,7 +16,7 @@ SMALL_SETS = ["--set", "fft_size=128", "--set", "cyclic_prefix_length=9",
 
 
 def linksim(*args):
-    return subprocess.run([sys.executable, "-m", "linksim.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "linksim", *args], capture_output=True,
                           text=True, timeout=600)
 
 
@@ -106,8 +106,8 @@ def test_rerun_resumes_from_the_store(two_runs, tmp_path):
     computed again, and the numbers stay identical."""
     import shutil
 
-    from linksim import sweep
     from linksim.config import load_config
+    from linksim.runtime import sweep
     from validation.report import STORE_NAME, ValidationSettings, write_report
 
     d0, _ = two_runs[0]

@@ -30,7 +30,7 @@ Pairs are unordered (k < i, s < s'): swapping k with i or s with s' only flips t
 delta. Per drop: K(K-1)/2 * S(S-1)/2 = 11280 samples at K = 48, S = 5.
 
 :func:`fig2_drop` is a pure per-drop function (config dict, seed, drop index -> counts) so that
-drops can run on any worker (they run through the shared sweep runner, linksim.sweep);
+drops can run on any worker (they run through the shared sweep runner, linksim.runtime.sweep);
 :func:`aggregate` sums the counts in drop order, so the result is identical for any number of
 workers.
 """
@@ -161,7 +161,7 @@ def aggregate(results: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 def fig2_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Sweep-runner task (linksim.sweep): drops first_drop .. first_drop + num_drops - 1.
+    """Sweep-runner task (linksim.runtime.sweep): drops first_drop .. first_drop + num_drops - 1.
 
     key = {"seed", "first_drop", "num_drops", "config": JSON of the config dict}. Returns the
     :func:`fig2_drop` arrays stacked along a leading drop axis [num_drops, ...].
@@ -178,12 +178,12 @@ def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
     """Run :func:`fig2_drop` on drops 0..drops-1 and aggregate them in drop order.
 
     cfg : LinkConfig (num_users is replaced by USERS_PER_DROP). Blocks of DROPS_PER_TASK drops
-    run through :func:`linksim.sweep.run_sweep`, in-process for ``workers == 1`` and on a pool
-    of ``workers`` processes otherwise; the result does not depend on ``workers``.
+    run through :func:`linksim.runtime.sweep.run_sweep`, in-process for ``workers == 1`` and on
+    a pool of ``workers`` processes otherwise; the result does not depend on ``workers``.
     progress : show the stderr bar (when stderr is a terminal).
     """
     from linksim import __version__
-    from linksim.sweep import Task, run_sweep, store_path_for
+    from linksim.runtime.sweep import Task, run_sweep, store_path_for
 
     if drops < 1 or workers < 1:
         raise ValueError(f"drops and workers must be >= 1 (got {drops}, {workers})")
@@ -212,7 +212,7 @@ def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     centers_km = 0.5 * (DISTANCE_EDGES_M[:-1] + DISTANCE_EDGES_M[1:]) / 1e3
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -250,7 +250,7 @@ def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym
 
 
 def _write_csv(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray) -> None:
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     head = ["distance_lo_km", "distance_hi_km", "samples"]
     for df in spacings_hz:
@@ -283,7 +283,7 @@ def run(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json:
     disc (800 km), its standard error and complement, per-spacing overall values, per-bin
     probabilities, drops, seed, files, run time.
     """
-    from linksim.io import write_arrays_h5
+    from linksim.runtime.io import write_arrays_h5
 
     t0 = time.monotonic()
     drops = DEFAULT_DROPS if drops is None else int(drops)

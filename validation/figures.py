@@ -6,8 +6,9 @@ Every figure is ``figN(cfg, out_dir, drops, seed, workers, as_json) -> dict`` (t
 :func:`linksim.scenario.draw_drop` (drop d from ``(seed, d)``), builds their sCSI with
 :func:`linksim.scsi.scsi_from_drop`, designs every method on the same sCSI and evaluates every
 method with the same metric, the expected sum rate (19) (:func:`linksim.ratemodel.
-weighted_sum_rate`, all weights 1). Drops run through :func:`linksim.sweep.run_sweep` (in-process
-for one worker, a process pool otherwise; the numbers do not depend on the worker count).
+weighted_sum_rate`, all weights 1). Drops run through
+:func:`linksim.runtime.sweep.run_sweep` (in-process for one worker, a process pool otherwise;
+the numbers do not depend on the worker count).
 Each figure writes ``figN.png``, ``figN.csv`` and ``figN.h5`` under ``out_dir``, each atomically,
 and returns a JSON-able summary with the mean curves, the ordering checks and the file names.
 
@@ -171,11 +172,11 @@ def convergence_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
 def _run_tasks(func: Callable, keys: list[dict], workers: int, label: str, *,
                out_dir: Path | None = None, name: str | None = None,
                scheduler: str | None = None) -> list[dict]:
-    """Run the tasks through linksim.sweep: in-process (workers == 1), on ``workers``
+    """Run the tasks through linksim.runtime.sweep: in-process (workers == 1), on ``workers``
     processes, or on the Dask ``scheduler``; with ``out_dir`` the results are kept in the
     resumable store ``<out_dir>/<name>.store-<hash>.h5`` (the keys carry seed and config)."""
     from linksim import __version__
-    from linksim.sweep import Task, run_sweep, store_path_for
+    from linksim.runtime.sweep import Task, run_sweep, store_path_for
 
     tasks = [Task(k) for k in keys]
     sweep_id = {"name": name, "version": __version__}
@@ -190,7 +191,7 @@ def _run_tasks(func: Callable, keys: list[dict], workers: int, label: str, *,
 
 # ----------------------------------------------------------------------------- output
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     lines = [",".join(header)] + [",".join(_fmt(v) for v in row) for row in rows]
     with atomic_path(path) as tmp:
@@ -206,7 +207,7 @@ def _fmt(v: Any) -> str:
 def _save_png(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
@@ -244,7 +245,7 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from linksim.io import write_arrays_h5
+    from linksim.runtime.io import write_arrays_h5
 
     t0 = time.monotonic()
     drops = DEFAULT_DROPS[n] if drops is None else int(drops)
@@ -388,7 +389,7 @@ def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from linksim.io import write_arrays_h5
+    from linksim.runtime.io import write_arrays_h5
 
     t0 = time.monotonic()
     drops = DEFAULT_DROPS[11] if drops is None else int(drops)
@@ -472,7 +473,7 @@ def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from linksim.io import write_arrays_h5
+    from linksim.runtime.io import write_arrays_h5
 
     t0 = time.monotonic()
     drops = DEFAULT_DROPS[12] if drops is None else int(drops)

@@ -11,10 +11,10 @@ report (figures embedded as base64 PNG), its numbers (``validation.h5``) and a J
 3. inter-satellite independence (Remark 1, Fig. 2): validation.independence;
 4. achieved vs analytical rates (eq. 19, Fig. 5 sweep): validation.rates.
 
-The work runs through the shared sweep runner (linksim.sweep): one task per waveform drop,
+The work runs through the shared sweep runner (linksim.runtime.sweep): one task per waveform drop,
 per (phase-error variance, drop), per geometry drop and per single-link sweep
 (:func:`validation_tasks`), on any back end, with the results kept in
-``<out>/validate.store-<hash>.h5`` (:func:`linksim.sweep.store_path_for`) so that an
+``<out>/validate.store-<hash>.h5`` (:func:`linksim.runtime.sweep.store_path_for`) so that an
 interrupted run resumes with the missing tasks.
 
 Thresholds (docs/model.md, "Validation") are the module constants below. Every random draw
@@ -92,7 +92,7 @@ PARTS = ("drop", "phase", "sweep", "geometry")
 
 def validation_tasks(seed: int, settings: ValidationSettings,
                      variances: tuple[float, ...]) -> list[dict[str, Any]]:
-    """The sweep task keys of one run (linksim.sweep): per waveform drop ("drop"), per
+    """The sweep task keys of one run (linksim.runtime.sweep): per waveform drop ("drop"), per
     (variance, drop) of item 2 ("phase"), the two single-link sweeps ("sweep") and per
     geometry drop ("geometry"); the heavy waveform drops first."""
     keys: list[dict[str, Any]] = [{"seed": seed, "part": "drop", "drop": d}
@@ -193,7 +193,7 @@ def default_workers(cfg, num_symbols: int) -> int:
     fit in the free memory."""
     import os
 
-    from linksim.sweep import available_cores
+    from linksim.runtime.sweep import available_cores
 
     cores = available_cores()
     try:
@@ -209,7 +209,7 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
                    scheduler: str | None = None) -> dict[str, Any]:
     """Run all four checks; returns {"arrays": {group/name: ndarray}, "summary": dict}.
 
-    The per-drop work runs as linksim.sweep tasks (:func:`validation_tasks`): in-process for
+    The per-drop work runs as linksim.runtime.sweep tasks (:func:`validation_tasks`): in-process for
     ``workers == 1``, else on ``workers`` processes (None: :func:`default_workers`, also for
     a local Dask cluster) or the Dask ``scheduler``; the numbers are identical for any back
     end and worker count.
@@ -217,7 +217,7 @@ def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool 
     resumable: an interrupted run computes only the missing tasks, a finished one none);
     None: results are not stored.
     """
-    from linksim.sweep import run_sweep, store_path_for
+    from linksim.runtime.sweep import run_sweep, store_path_for
     from validation import independence, phase_model, rates
 
     names = rates.available_precoders(settings.include_dl)
@@ -524,7 +524,7 @@ def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg) -> N
     """All arrays under their group paths, the summary and config as JSON attributes."""
     import h5py
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", track_order=True) as f:
@@ -535,7 +535,7 @@ def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg) -> N
 
 
 def write_json(path: Path, summary: dict) -> None:
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -550,7 +550,7 @@ def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettin
     interrupted run resumes with the missing tasks; workers / scheduler as in
     :func:`run_validation`. Returns the summary (the content of summary.json).
     """
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
     from validation.report_html import render_html
 
     out = Path(out_dir)

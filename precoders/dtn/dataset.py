@@ -22,13 +22,13 @@ File layout (N drops, L levels, S satellites, K users, F features)::
     attrs: format_version, feature_version, seed, num_drops, num_users, num_sats,
            config (JSON of LinkConfig), label_algorithm
 
-Generation runs through the shared sweep runner (linksim.sweep), one task per drop (key
+Generation runs through the shared sweep runner (linksim.runtime.sweep), one task per drop (key
 (seed, drop index)), in-process, on local processes or on Dask. Each finished drop is appended
 to the sweep store ``<out stem>.store.h5`` (:func:`store_path`) beside ``<out>``; rerunning the
 same command on an interrupted run keeps the finished drops and computes exactly the rest
 (Ctrl-C and SIGTERM are safe; a store of other options is refused). When every drop is done,
 ``<out>`` is assembled from the store's results (datasets chunked per drop), written under a
-temporary name and renamed (linksim.atomic), and the store is deleted.
+temporary name and renamed (linksim.runtime.atomic), and the store is deleted.
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ def dataset_sweep_id(cfg: LinkConfig, seed: int, label_fn: LabelFn) -> dict[str,
 
 def _missing(path: Path, sweep_id: dict[str, Any], tasks: list) -> list:
     """The tasks not yet complete in the store ``path`` (all of them when it does not exist)."""
-    from linksim.store import SweepStore
+    from linksim.runtime.store import SweepStore
 
     if not path.exists():
         return list(tasks)
@@ -156,7 +156,7 @@ def _check_existing(path: Path, cfg: LinkConfig, seed: int, num_drops: int) -> N
     """A finished dataset at ``path`` is reused only if it is this very dataset."""
     import h5py
 
-    from linksim.sweep import SweepStoreError
+    from linksim.runtime.sweep import SweepStoreError
 
     try:
         with h5py.File(path, "r") as h5:
@@ -176,7 +176,7 @@ def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) 
     """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
     import h5py
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     num_drops = len(results)
     s, k, nl = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
@@ -236,7 +236,7 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
         Picklable top-level (cfg_dict, seed, i) -> (i, DropSample), default
         :func:`label_drop`.
     scheduler : str | None
-        Dask scheduler address or "local" (linksim.sweep.run_sweep).
+        Dask scheduler address or "local" (linksim.runtime.sweep.run_sweep).
 
     Returns
     -------
@@ -246,12 +246,12 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
 
     Raises
     ------
-    linksim.sweep.SweepStoreError
+    linksim.runtime.sweep.SweepStoreError
         The store was started with other options (seed, config, label function, version).
     KeyboardInterrupt
         Ctrl-C (or SIGTERM turned into it by the command): the finished drops are kept.
     """
-    from linksim import sweep
+    from linksim.runtime import sweep
 
     if num_drops < 1:
         raise ValueError(f"num_drops must be >= 1 (got {num_drops})")

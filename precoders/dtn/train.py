@@ -23,7 +23,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from linksim.atomic import atomic_path
+from linksim.runtime.atomic import atomic_path
 from precoders.dtn.loss import LAMBDA, training_loss
 from precoders.dtn.network import DTN, SIZES, DTNConfig, count_parameters, default_device
 
@@ -158,7 +158,7 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
     dict: epochs_done, best_epoch, best_val_loss, history (list of per-epoch dicts),
     num_parameters, train_samples, val_samples, seconds (this run), device, out.
     """
-    from linksim.progress import Progress
+    from linksim.runtime.progress import Progress
 
     tcfg = tcfg or TrainConfig()
     if tcfg.size not in SIZES:

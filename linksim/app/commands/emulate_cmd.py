@@ -6,7 +6,13 @@ import json
 
 import click
 
-from linksim.commands.common import config_options, json_option, load_cfg, out_option, seed_option
+from linksim.app.commands.common import (
+    config_options,
+    json_option,
+    load_cfg,
+    out_option,
+    seed_option,
+)
 
 PRECODER_NAMES = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "ms-jocdwm-dl")
 
@@ -50,18 +56,21 @@ def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symb
         _single_path(cfg, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
                      as_json)
         return
-    from linksim.emulation_run import parse_levels
+    from linksim.app.emulation_run import LevelError, parse_levels
 
     if snr_spec is not None and power_spec is not None:
         raise click.UsageError("give either --snr or --power-dbw, not both")
-    if power_spec is not None:
-        levels, kind = parse_levels(power_spec, "--power-dbw"), "power"
-    else:
-        levels, kind = parse_levels(snr_spec or "0:30:5", "--snr"), "snr"
+    option, spec = ("--power-dbw", power_spec) if power_spec is not None else \
+        ("--snr", snr_spec or "0:30:5")
+    try:
+        levels = parse_levels(spec)
+    except LevelError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+    kind = "power" if power_spec is not None else "snr"
     if precoder in ("ss-m", "ss-wm") and cfg.num_users > cfg.num_antennas:
         raise click.BadParameter(f"must be <= N_t = {cfg.num_antennas} for {precoder} "
                                  f"(got {cfg.num_users})", param_hint="--users")
-    from linksim.emulate_output import run_and_write
+    from linksim.app.emulate_output import run_and_write
 
     summary = run_and_write(cfg, precoder, levels, kind, drops, symbols or
                             cfg.num_observed_symbols, seed, out_dir, model_path, workers,

@@ -10,7 +10,7 @@ import json
 
 import click
 
-from linksim.commands.common import json_option, seed_option
+from linksim.app.commands.common import json_option, seed_option
 
 
 @click.command("train-dtn")
@@ -37,7 +37,7 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
     """Train the dense Transformer network of MS-JoCDWM-DL (resumes from <out>.ckpt)."""
     import torch
 
-    from linksim.commands.dataset_cmd import terminate_as_interrupt
+    from linksim.app.commands.dataset_cmd import terminate_as_interrupt
     from precoders.dtn.train import TrainConfig
     from precoders.dtn.train import train_dtn as run
 

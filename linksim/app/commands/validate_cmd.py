@@ -6,8 +6,14 @@ import json
 
 import click
 
-from linksim.commands.common import config_options, json_option, load_cfg, out_option, seed_option
-from linksim.sweep import sweep_options
+from linksim.app.commands.common import (
+    config_options,
+    json_option,
+    load_cfg,
+    out_option,
+    seed_option,
+    sweep_options,
+)
 
 
 @click.command()

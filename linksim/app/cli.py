@@ -1,6 +1,6 @@
 """The ``linksim`` command line: a thin, lazily loaded click group.
 
-Each subcommand lives in ``linksim/commands/<name>.py`` and is imported only when it runs
+Each subcommand lives in ``linksim/app/commands/<name>.py`` and is imported only when it runs
 (or when its own ``--help`` is asked for), so ``linksim --help`` answers at once. Heavy
 modules (numba, torch, matplotlib, h5py) are imported inside the command functions.
 
@@ -16,15 +16,18 @@ import click
 
 # name -> (module:attribute, one-line help shown by ``linksim --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "config": ("linksim.commands.config_cmd:config", "Show the effective configuration."),
-    "scenario": ("linksim.commands.scenario_cmd:scenario", "Draw one drop and write it to HDF5."),
-    "emulate": ("linksim.commands.emulate_cmd:emulate",
+    "config": ("linksim.app.commands.config_cmd:config", "Show the effective configuration."),
+    "scenario": ("linksim.app.commands.scenario_cmd:scenario",
+                 "Draw one drop and write it to HDF5."),
+    "emulate": ("linksim.app.commands.emulate_cmd:emulate",
                 "Waveform-level emulation: measured vs analytical rates."),
-    "figure": ("linksim.commands.figure_cmd:figure", "Reproduce a figure of the paper."),
-    "validate": ("linksim.commands.validate_cmd:validate", "Model-vs-waveform validation report."),
-    "bench": ("linksim.commands.bench_cmd:bench", "Benchmarks: numba kernels vs numpy references."),
-    "dataset": ("linksim.commands.dataset_cmd:dataset", "Generate the DTN training dataset."),
-    "train-dtn": ("linksim.commands.train_dtn_cmd:train_dtn",
+    "figure": ("linksim.app.commands.figure_cmd:figure", "Reproduce a figure of the paper."),
+    "validate": ("linksim.app.commands.validate_cmd:validate",
+                 "Model-vs-waveform validation report."),
+    "bench": ("linksim.app.commands.bench_cmd:bench",
+              "Benchmarks: numba kernels vs numpy references."),
+    "dataset": ("linksim.app.commands.dataset_cmd:dataset", "Generate the DTN training dataset."),
+    "train-dtn": ("linksim.app.commands.train_dtn_cmd:train_dtn",
                   "Train the dense Transformer network."),
 }
 

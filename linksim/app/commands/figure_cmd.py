@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import click
 
-from linksim.commands.common import config_options, json_option, load_cfg, seed_option
+from linksim.app.commands.common import config_options, json_option, load_cfg, seed_option
 
 FIGURES: dict[str, str] = {
     "fig2": "validation.fig2:run",

@@ -1,6 +1,6 @@
 """HDF5 files (h5py) for drops, their sCSI and figure numbers (DESIGN.md "Files").
 
-Every file is written through :func:`linksim.atomic.atomic_path`: it appears under its final
+Every file is written through :func:`linksim.runtime.atomic.atomic_path`: it appears under its final
 name only when complete, and a failed write leaves neither a partial nor a temporary file.
 Each file carries its config (JSON attribute ``config``), seed and the linksim version, so a
 result can be traced and re-run.
@@ -64,7 +64,7 @@ def write_drop(path: str | Path, drop, cfg: Any, scsi=None) -> Path:
     """
     import h5py
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     final = Path(path)
     with atomic_path(final) as tmp:
@@ -124,7 +124,7 @@ def write_arrays_h5(path: str | Path, arrays: dict[str, np.ndarray],
     """
     import h5py
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     final = Path(path)
     with atomic_path(final) as tmp:

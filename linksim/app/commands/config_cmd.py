@@ -6,7 +6,7 @@ import json
 
 import click
 
-from linksim.commands.common import config_options, load_cfg
+from linksim.app.commands.common import config_options, load_cfg
 
 
 @click.group()

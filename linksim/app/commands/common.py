@@ -46,3 +46,18 @@ def ensure_dir(path: str | Path) -> Path:
     p = Path(path)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def sweep_options(func: Callable) -> Callable:
+    """Click decorator: ``--workers N`` and ``--scheduler ADDR|local`` for sweep commands.
+
+    The command receives ``workers: int | None`` and ``scheduler: str | None`` and passes
+    them to :func:`run_sweep`.
+    """
+    func = click.option("--scheduler", "scheduler", default=None, metavar="ADDR|local",
+                        help="Run on a Dask cluster: scheduler address tcp://host:port, or "
+                             "'local' to start a LocalCluster of --workers processes.")(func)
+    func = click.option("--workers", "workers", type=click.IntRange(min=1), default=None,
+                        help="Worker processes (default: one per core; 1 = in-process).")(func)
+    return func
+

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from linksim.commands.common import config_options, json_option, load_cfg
+from linksim.app.commands.common import config_options, json_option, load_cfg
 
 
 @click.command()
@@ -29,7 +29,7 @@ def bench(with_precoders, quick, no_reference, as_json, config_path, sets) -> No
 
 
 def _bench_waveforms(cfg, quick, no_reference, as_json) -> dict:
-    from linksim.bench import bench_full_drop
+    from linksim.app.bench import bench_full_drop
     from waveforms.bench import bench_delay_doppler
 
     streams, symbols = (12, 16) if quick else (48, 64)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from linksim.commands.common import config_options, json_option, load_cfg, seed_option
+from linksim.app.commands.common import config_options, json_option, load_cfg, seed_option
 
 
 @click.command()
@@ -29,7 +29,7 @@ def scenario(users: int | None, sats: int | None, seed: int, drop_index: int, ou
     above the minimum elevation for every user; write geometry and sCSI to HDF5."""
     import numpy as np
 
-    from linksim.io import write_drop
+    from linksim.runtime.io import write_drop
     from linksim.scenario import draw_drop, great_circle_distance_m
     from linksim.scsi import scsi_from_drop
 

@@ -1,6 +1,6 @@
 """``linksim dataset``: generate the DTN training dataset (features + MS-JoCDWM labels, HDF5).
 
-One linksim.sweep task per drop; finished drops are kept in the sweep store
+One linksim.runtime.sweep task per drop; finished drops are kept in the sweep store
 ``<out stem>.store.h5`` (resumable: rerunning the same command continues with the drops not
 yet done) and ``<out>`` is written atomically when every drop is finished.
 """
@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from linksim.commands.common import config_options, json_option, load_cfg, seed_option
+from linksim.app.commands.common import config_options, json_option, load_cfg, seed_option
 
 
 @click.command("dataset")

@@ -65,10 +65,15 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     }
 
 
-def parse_levels(text: str, option: str) -> list[float]:
-    """``a:b:step`` (inclusive of b when on the grid) or a comma list -> list of dB values."""
-    import click
+class LevelError(ValueError):
+    """A level list that cannot be parsed; the message says what is wrong (no option name)."""
 
+
+def parse_levels(text: str) -> list[float]:
+    """``a:b:step`` (inclusive of b when on the grid) or a comma list -> list of dB values.
+
+    Raises LevelError (a ValueError) with a one-line reason; the CLI names the option.
+    """
     text = text.strip()
     try:
         if ":" in text:
@@ -77,21 +82,20 @@ def parse_levels(text: str, option: str) -> list[float]:
                 raise ValueError
             a, b, step = parts
             if not step > 0:
-                raise click.BadParameter(f"step must be > 0 in a:b:step (got {step:g})",
-                                         param_hint=option)
+                raise LevelError(f"step must be > 0 in a:b:step (got {step:g})")
             if b < a:
-                raise click.BadParameter(f"needs a <= b in a:b:step (got {a:g}:{b:g})",
-                                         param_hint=option)
+                raise LevelError(f"needs a <= b in a:b:step (got {a:g}:{b:g})")
             n = int(np.floor((b - a) / step + 1e-9)) + 1
             if n > 1000:
-                raise click.BadParameter(f"at most 1000 points (got {n})", param_hint=option)
+                raise LevelError(f"at most 1000 points (got {n})")
             return [float(a + i * step) for i in range(n)]
         values = [float(p) for p in text.split(",") if p.strip()]
         if not values or not all(np.isfinite(values)):
             raise ValueError
         if len(set(values)) != len(values):
-            raise click.BadParameter(f"lists a value twice (got {text!r})", param_hint=option)
+            raise LevelError(f"lists a value twice (got {text!r})")
         return values
+    except LevelError:
+        raise
     except ValueError:
-        raise click.BadParameter(f"expects a:b:step or a comma list of numbers (got {text!r})",
-                                 param_hint=option) from None
+        raise LevelError(f"expects a:b:step or a comma list of numbers (got {text!r})") from None

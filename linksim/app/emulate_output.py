@@ -6,7 +6,6 @@ import functools
 from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
 
@@ -16,7 +15,7 @@ def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int
                   quiet: bool = False) -> dict[str, Any]:
     """Emulate ``drops`` drops at every level, write ``emulate.h5``; return the summary."""
     from linksim import __version__
-    from linksim.sweep import run_sweep, store_path_for
+    from linksim.runtime.sweep import run_sweep, store_path_for
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -66,7 +65,7 @@ def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int
 
 
 def _task(key: dict, *, cfg_dict, precoder, seed, kind, num_symbols, model_path) -> dict:
-    from linksim.emulation_run import emulate_point
+    from linksim.app.emulation_run import emulate_point
 
     return emulate_point(cfg_dict, precoder, seed, key["drop"], key["level_db"], kind,
                          num_symbols, model_path)
@@ -77,7 +76,7 @@ def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> 
 
     import h5py
 
-    from linksim.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_path
 
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
@@ -93,15 +92,15 @@ def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> 
 
 
 def _print_table(summary: dict, verbose: bool) -> None:
-    click.echo(f"precoder {summary['precoder']}, {summary['drops']} drop(s), "
+    print(f"precoder {summary['precoder']}, {summary['drops']} drop(s), "
                f"{summary['num_symbols']} symbols, seed {summary['seed']}")
-    click.echo(f"{'SNR dB':>8}{'P dBW':>9}{'measured':>11}{'analytical':>12}  (sum rate, bit/s/Hz)")
+    print(f"{'SNR dB':>8}{'P dBW':>9}{'measured':>11}{'analytical':>12}  (sum rate, bit/s/Hz)")
     for p in summary["points"]:
-        click.echo(f"{p['snr_db_mean']:>8.2f}{p['power_dbw_mean']:>9.2f}"
+        print(f"{p['snr_db_mean']:>8.2f}{p['power_dbw_mean']:>9.2f}"
                    f"{p['sum_rate_measured']:>11.3f}{p['sum_rate_analytical']:>12.3f}")
         if verbose:
             meas = " ".join(f"{v:.2f}" for v in p["per_user_measured"])
             anal = " ".join(f"{v:.2f}" for v in p["per_user_analytical"])
-            click.echo(f"{'':>8}  per user measured:   {meas}")
-            click.echo(f"{'':>8}  per user analytical: {anal}")
-    click.echo(f"results: {summary['output']}")
+            print(f"{'':>8}  per user measured:   {meas}")
+            print(f"{'':>8}  per user analytical: {anal}")
+    print(f"results: {summary['output']}")

@@ -42,10 +42,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Self
 
-import click
-
-from linksim.progress import Progress
-from linksim.store import (
+from linksim.runtime.progress import Progress
+from linksim.runtime.store import (
     SweepStore,
     SweepStoreError,
     canonical_json,
@@ -61,7 +59,6 @@ __all__ = [
     "Task",
     "last_run_stats",
     "run_sweep",
-    "sweep_options",
 ]
 
 BACKENDS = ("auto", "inprocess", "processes", "dask")
@@ -181,7 +178,7 @@ def store_path_for(out_dir: str | Path, name: str, sweep_id: Mapping[str, Any]) 
     seed or config gets its own store beside the first (both resumable) instead of a refusal,
     and a rerun of the same command finds its own.
     """
-    from linksim.store import canonical_json, key_digest
+    from linksim.runtime.store import canonical_json, key_digest
 
     return Path(out_dir) / f"{name}.store-{key_digest(canonical_json(dict(sweep_id)))[:12]}.h5"
 
@@ -608,18 +605,3 @@ def _cluster_threads(client: Any) -> tuple[int, int]:
         per_host_cores[host] = max(per_host_cores.get(host, 1), int(cores.get(addr, 1)))
     threads = min(max(1, per_host_cores[h] // per_host_threads[h]) for h in per_host_threads)
     return len(info), threads
-
-
-def sweep_options(func: Callable) -> Callable:
-    """Click decorator: ``--workers N`` and ``--scheduler ADDR|local`` for sweep commands.
-
-    The command receives ``workers: int | None`` and ``scheduler: str | None`` and passes
-    them to :func:`run_sweep`.
-    """
-    func = click.option("--scheduler", "scheduler", default=None, metavar="ADDR|local",
-                        help="Run on a Dask cluster: scheduler address tcp://host:port, or "
-                             "'local' to start a LocalCluster of --workers processes.")(func)
-    func = click.option("--workers", "workers", type=click.IntRange(min=1), default=None,
-                        help="Worker processes (default: one per core; 1 = in-process).")(func)
-    return func
-
