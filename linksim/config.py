@@ -115,6 +115,8 @@ class LinkConfig:
                                    help="OFDM symbols observed per user and drop")
     modulation: str = _f("gaussian", group="emulation", choice=True,
                          help="'qpsk', '16qam', '64qam' or 'gaussian' data symbols")
+    backend: str = _f("numba", group="emulation", choice=True,
+                      help="waveform kernel set: 'numba' (compiled) or 'numpy' (references)")
 
     # ----------------------------------------------------------------- derived
     @property
@@ -158,7 +160,9 @@ class LinkConfig:
 FIELDS = {f.name: f for f in dataclasses.fields(LinkConfig)}
 _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "modulation": ("qpsk", "16qam", "64qam", "gaussian"),
-            "w_step": ("exact", "paper")}
+            "w_step": ("exact", "paper"),
+            # the kernel sets of waveforms.kernels (a test keeps the two lists equal)
+            "backend": ("numba", "numpy")}
 
 
 def _range_text(f: dataclasses.Field) -> str:

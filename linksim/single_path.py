@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from linksim.emulator import LinkState, Numerology, emulate_links
+from linksim.emulator import EmulatorSettings, LinkState, Numerology, emulate_links
 
 
 def ici_kernel(x: np.ndarray | float, fft_size: int) -> np.ndarray:
@@ -75,9 +75,8 @@ def run_single_path(cfg, delay_error_s: float, doppler_error_hz: float, phase_er
                       doppler_error_hz=np.array([[doppler_error_hz]]),
                       fading=np.array([[np.exp(1j * phase_error_rad)]]))
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 3)))
-    out = emulate_links(num, links, np.ones((1, 1, 1), dtype=complex), cfg.carrier_hz, None, rng,
-                        num_symbols, cfg.modulation, cfg.fractional_delay_taps,
-                        cfg.timing_backoff_samples)
+    out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
+                        np.ones((1, 1, 1), dtype=complex), None, rng, num_symbols)
     bins = used_subcarrier_bins(num.fft_size, num.num_used_subcarriers)
     q = np.where(bins >= num.fft_size // 2, bins - num.fft_size, bins).astype(float)
     # closed form: common phase, Doppler drift per symbol, ICI kernel, delay ramp

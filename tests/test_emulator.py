@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from linksim.config import build_config
-from linksim.emulator import LinkState, Numerology, emulate_links, measure
+from linksim.emulator import (
+    EmulatorSettings,
+    LinkState,
+    Numerology,
+    PathSet,
+    emulate_links,
+    measure,
+)
 from linksim.single_path import ici_kernel, ici_power_closed_form, run_single_path
 
 CFG = build_config()
@@ -25,6 +32,14 @@ def links(delay_s, doppler_hz, delay_err=None, doppler_err=None, fading=None):
 
 def rng(seed=0):
     return np.random.default_rng(seed)
+
+
+def run(st, a, noise, generator, num_symbols, backend="numba", num_taps=24, backoff=0,
+        components=False, channel=None):
+    """emulate_links on a LinkState (or an explicit channel PathSet) at the test numerology."""
+    settings = EmulatorSettings(NUM, 2e9, num_taps, backoff, backend=backend)
+    return emulate_links(settings, st.channel() if channel is None else channel,
+                         st.estimates(), a, noise, generator, num_symbols, components)
 
 
 class TestSinglePath:
@@ -82,34 +97,32 @@ def two_sat_case(k=3, s=2, seed=5, delay_spread_s=0.4e-3):
 
 
 class TestMultiLink:
-    def test_numba_equals_numpy_reference(self):
+    def test_every_backend_equals_the_numpy_reference(self, backend):
         st, a = two_sat_case()
-        kw = dict(numerology=NUM, links=st, coupling=a, carrier_hz=2e9,
-                  noise_power_w=np.full(3, 0.1), num_symbols=2, num_taps=16, backoff_samples=36)
-        y1 = emulate_links(rng=rng(1), **kw)
-        y2 = emulate_links(rng=rng(1), backend="numpy", **kw)
+        y1 = run(st, a, np.full(3, 0.1), rng(1), 2, backend=backend, num_taps=16, backoff=36)
+        y2 = run(st, a, np.full(3, 0.1), rng(1), 2, backend="numpy", num_taps=16, backoff=36)
         err = np.linalg.norm(y1.received - y2.received) / np.linalg.norm(y2.received)
         assert err < 1e-10
 
-    def test_components_add_up_to_the_received_samples(self):
+    def test_components_add_up_to_the_received_samples(self, backend):
         st, a = two_sat_case()
-        out = emulate_links(NUM, st, a, 2e9, np.full(3, 0.2), rng(2), 2, num_taps=16,
-                            backoff_samples=36, components=True)
+        out = run(st, a, np.full(3, 0.2), rng(2), 2, backend=backend, num_taps=16, backoff=36,
+                  components=True)
         total = out.components.sum(axis=(0, 2)) + out.noise
         assert np.allclose(total, out.received, rtol=0, atol=1e-10 * np.abs(out.received).max())
         jj = np.arange(3)
         desired = out.components[:, jj, jj].sum(axis=0)
         assert np.allclose(desired, out.desired, atol=1e-10 * np.abs(out.desired).max())
 
-    def test_interference_from_far_delays_carries_other_symbols(self):
+    def test_interference_from_far_delays_carries_other_symbols(self, backend):
         # stream 1 is compensated for its own user (tau_{0,1} = 3 ms - 10 T_sym) but reaches
         # user 0 over tau_{0,0} = 3 ms: residual delay +10 symbols (eq. 8), so the window of
         # symbol m at user 0 holds stream 1's symbol m - 10, never symbol m (Remark 1).
         st = links([[3e-3, 3e-3 - 10 * TSYM]], [[0.0, 0.0]])
         a = np.zeros((1, 2, 2), complex)
         a[0, 0, 1] = 1.0
-        out = emulate_links(NUM, st, a, 2e9, None, rng(3), 24, num_taps=48, backoff_samples=36,
-                            components=True)
+        out = run(st, a, None, rng(3), 24, backend=backend, num_taps=48, backoff=36,
+                  components=True)
         y = out.components[0, 0, 1]                       # [M, Q] at user 0 from stream 1
         first = out.first_symbol_index
         assert first <= -10                                # burst covers the delay with data
@@ -122,14 +135,14 @@ class TestMultiLink:
         assert corr(x_same, y) < 5 / np.sqrt(y.size)
         assert corr(x_shift, y) > 1 - 1e-4
 
-    def test_measured_sinr_synthetic(self):
+    def test_measured_sinr_synthetic(self, backend):
         # one satellite, two users, known powers: desired |a|^2, interference |b|^2, noise
         st = links([[3e-3, 3.2e-3]], [[1e4, -2e4]])
         a = np.zeros((1, 2, 2), complex)
         a[0, 0, 0], a[0, 0, 1] = 2.0, 0.5j
         a[0, 1, 1], a[0, 1, 0] = 1.0, 0.0
         noise = np.array([0.3, 0.1])
-        out = emulate_links(NUM, st, a, 2e9, noise, rng(4), 56, num_taps=48, backoff_samples=36)
+        out = run(st, a, noise, rng(4), 56, backend=backend, num_taps=48, backoff=36)
         m = measure(out)
         want0 = 4.0 / (0.25 + 0.3)
         want1 = 1.0 / 0.1
@@ -139,6 +152,74 @@ class TestMultiLink:
     def test_bad_input(self):
         st, a = two_sat_case()
         with pytest.raises(ValueError, match="coupling"):
-            emulate_links(NUM, st, a[:, :2], 2e9, None, rng(), 2)
+            run(st, a[:, :2], None, rng(), 2)
         with pytest.raises(ValueError, match="num_symbols"):
-            emulate_links(NUM, st, a, 2e9, None, rng(), 0)
+            run(st, a, None, rng(), 0)
+        with pytest.raises(ValueError, match="backend"):
+            run(st, a, None, rng(), 2, backend="fortran")
+
+
+class TestPathSeam:
+    """The propagation stage takes P paths per link; the paper's channel is P = 1."""
+
+    def test_two_paths_are_the_sum_of_their_single_path_runs(self, backend):
+        # linearity of the channel: same data (same seed), no noise; path 2 is 0.7 us late,
+        # 3 dB weaker and 120 Hz off, on every link
+        st, a = two_sat_case()
+        one = st.channel()
+        two = PathSet(np.concatenate([one.delay_s, one.delay_s + 0.7e-6], axis=2),
+                      np.concatenate([one.doppler_hz, one.doppler_hz + 120.0], axis=2),
+                      np.concatenate([one.gain, 0.5 ** 0.5 * 1j * one.gain], axis=2))
+        second = PathSet(two.delay_s[:, :, 1:], two.doppler_hz[:, :, 1:], two.gain[:, :, 1:])
+        y2 = run(st, a, None, rng(7), 3, backend=backend, num_taps=16, channel=two)
+        y_a = run(st, a, None, rng(7), 3, backend=backend, num_taps=16, channel=one)
+        y_b = run(st, a, None, rng(7), 3, backend=backend, num_taps=16, channel=second)
+        # the sum needs the same data symbols in all three runs (the burst range follows the
+        # windows, which the late path widens by one sample only here)
+        assert np.array_equal(y2.symbols, y_a.symbols) and np.array_equal(y2.symbols, y_b.symbols)
+        want = y_a.received + y_b.received
+        err = np.linalg.norm(y2.received - want) / np.linalg.norm(want)
+        assert err < 1e-12
+
+    def test_one_path_channel_of_a_link_state(self):
+        st, _ = two_sat_case()
+        ch, est = st.channel(), st.estimates()
+        assert ch.delay_s.shape == (2, 3, 1) and ch.num_paths == 1 and ch.is_static
+        assert np.array_equal(ch.gain[:, :, 0], st.fading)
+        assert np.array_equal(est.delay_s[:, :, 0], st.delay_s - st.delay_error_s)
+        assert np.array_equal(est.doppler_hz[:, :, 0], st.doppler_hz - st.doppler_error_hz)
+
+    def test_bad_path_sets(self):
+        z = np.zeros((2, 3, 2))
+        with pytest.raises(ValueError, match="doppler_hz"):
+            PathSet(z, np.zeros((2, 3, 1)), z.astype(complex))
+        with pytest.raises(ValueError, match=r"\[S, K, P\]"):
+            PathSet(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 3), complex))
+        with pytest.raises(ValueError, match="delay_poly_s"):
+            PathSet(z, z, z.astype(complex), delay_poly_s=np.zeros((2, 3, 2)))
+
+    def test_time_varying_paths_are_refused_by_the_static_kernels(self):
+        st, a = two_sat_case()
+        ch = st.channel()
+        moving = PathSet(ch.delay_s, ch.doppler_hz, ch.gain,
+                         delay_poly_s=np.full(ch.delay_s.shape + (1,), 2e-5))
+        with pytest.raises(ValueError, match="time-varying"):
+            run(st, a, None, rng(), 2, channel=moving)
+
+
+class TestSettings:
+    def test_from_config_uses_the_config_names(self):
+        cfg = build_config({"fractional_delay_taps": 16, "timing_backoff_samples": 10,
+                            "modulation": "qpsk", "backend": "numpy"})
+        s = EmulatorSettings.from_config(cfg)
+        assert (s.fractional_delay_taps, s.timing_backoff_samples, s.modulation, s.backend) \
+            == (16, 10, "qpsk", "numpy")
+        assert s.numerology == Numerology.from_config(cfg) and s.carrier_hz == cfg.carrier_hz
+        assert s.kernels.name == "numpy"
+        assert EmulatorSettings.from_config(cfg, backend="numba").kernels.name == "numba"
+
+    def test_config_backends_are_the_kernel_sets(self):
+        from linksim.config import _CHOICES
+        from waveforms.kernels import kernel_set_names
+
+        assert _CHOICES["backend"] == kernel_set_names()

@@ -20,7 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from linksim.emulator import EmulationOutput, LinkState, Numerology, draw_link_state, emulate_links
+from linksim.emulator import (
+    EmulationOutput,
+    EmulatorSettings,
+    LinkState,
+    draw_link_state,
+    emulate_links,
+)
 
 
 @dataclass
@@ -80,10 +86,9 @@ def drop_response(cfg, seed: int, drop_index: int, num_symbols: int | None = Non
     scsi = scsi_from_drop(drop, cfg)
     links = draw_link_state(cfg, drop, scsi, seed, drop_index)
     s_count, k_count = links.delay_s.shape
-    out = emulate_links(Numerology.from_config(cfg), links,
+    out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
                         np.ones((s_count, k_count, k_count), dtype=np.complex128),
-                        cfg.carrier_hz, scsi.noise_power_w, drop_rng(seed, drop_index, 3),
-                        num_symbols or cfg.num_observed_symbols, cfg.modulation,
-                        cfg.fractional_delay_taps, cfg.timing_backoff_samples, components=True)
+                        scsi.noise_power_w, drop_rng(seed, drop_index, 3),
+                        num_symbols or cfg.num_observed_symbols, components=True)
     return DropResponse(cfg=cfg, drop=drop, scsi=scsi, links=links, unit=out.components,
                         symbols=out.symbols, noise=out.noise)

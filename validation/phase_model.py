@@ -24,7 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from linksim.emulator import LinkState, Numerology, draw_link_state, emulate_links
+from linksim.emulator import (
+    EmulatorSettings,
+    LinkState,
+    Numerology,
+    draw_link_state,
+    emulate_links,
+)
 from linksim.single_path import ici_kernel, ici_power_closed_form
 
 #: NMSE above which approximation (16) is said to stop holding (dB)
@@ -174,15 +180,13 @@ def _single_link(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols
     """One satellite -> one user, unit fading and coupling, no noise.
 
     Returns (Y complex128 [M, Q], X complex128 [M, Q], the LinkState)."""
-    num = Numerology.from_config(cfg)
     links = LinkState(delay_s=np.array([[delay_s]]), doppler_hz=np.array([[doppler_hz]]),
                       delay_error_s=np.array([[delay_error_s]]),
                       doppler_error_hz=np.array([[doppler_error_hz]]),
                       fading=np.ones((1, 1), dtype=np.complex128))
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 3)))
-    out = emulate_links(num, links, np.ones((1, 1, 1), dtype=np.complex128), cfg.carrier_hz,
-                        None, rng, num_symbols, cfg.modulation, cfg.fractional_delay_taps,
-                        cfg.timing_backoff_samples)
+    out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
+                        np.ones((1, 1, 1), dtype=np.complex128), None, rng, num_symbols)
     return out.received[0], out.symbols[0], links
 
 
@@ -289,9 +293,8 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
                                                   links.delay_error_s, links.doppler_error_hz,
                                                   links.fading)))
     ones = np.ones((s_count * k_count, 1, 1), dtype=np.complex128)
-    res = emulate_links(num, flat, ones, cfg.carrier_hz, None, drop_rng(seed, drop_index, 3),
-                        num_symbols, cfg.modulation, cfg.fractional_delay_taps,
-                        cfg.timing_backoff_samples, components=True)
+    res = emulate_links(EmulatorSettings.from_config(cfg), flat.channel(), flat.estimates(),
+                        ones, None, drop_rng(seed, drop_index, 3), num_symbols, components=True)
     y = res.components[:, 0, 0]                               # [S K, M, Q]
     z = np.sum(y * np.conj(det[:, None, :] * res.symbols[0][None]), axis=-1)
     return (z / np.abs(z)).reshape(s_count, k_count, num_symbols)

@@ -24,7 +24,7 @@ def machine_settings() -> dict:
 def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
                     seed: int = 0, repeats: int = 2, reference: bool = True) -> dict:
     """Time one drop (S sats, K users, M symbols, every user's received subcarrier samples)."""
-    from linksim.emulator import Numerology, draw_link_state, emulate_links
+    from linksim.emulator import EmulatorSettings, draw_link_state, emulate_links
     from linksim.ratemodel import coupling
     from linksim.scenario import draw_drop, drop_rng
     from linksim.scsi import scsi_from_drop
@@ -36,13 +36,13 @@ def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: in
     W = design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W
     links = draw_link_state(cfg, drop, scsi, seed, 0)
     a = coupling(scsi.steering, W)
-    num = Numerology.from_config(cfg)
+    settings = EmulatorSettings.from_config(cfg)
+    num = settings.numerology
 
     def run(backend: str):
-        return emulate_links(num, links, a, cfg.carrier_hz, scsi.noise_power_w,
-                             drop_rng(seed, 0, 3), num_symbols, cfg.modulation,
-                             cfg.fractional_delay_taps, cfg.timing_backoff_samples,
-                             backend=backend)
+        return emulate_links(settings.replace(backend=backend), links.channel(),
+                             links.estimates(), a, scsi.noise_power_w, drop_rng(seed, 0, 3),
+                             num_symbols)
 
     out = run("numba")                                  # warm-up (compilation is cached)
     times = []

@@ -1,0 +1,69 @@
+"""One burst through the whole signal chain: the stages of :mod:`linksim.emulator.stages`.
+
+The net desired path via satellite s is x_j(t - Delta tau) e^{-j 2 pi f_c Delta tau}
+e^{j 2 pi Delta nu t} (up to e^{j 2 pi nu^c Delta tau}, negligible), i.e. eq. (10)-(16);
+interfering streams arrive with the large residual delays tau_{s,j} - tau^c_{s,i} of eq. (8)
+and carry symbols of other indices (Remark 1). Bursts are generated long enough that every
+residual delay is covered by real symbols, never by zeros.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from linksim.emulator import stages
+from linksim.emulator.output import EmulationOutput
+from linksim.emulator.paths import PathSet
+from linksim.emulator.settings import EmulatorSettings
+
+
+def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
+                  coupling: np.ndarray, noise_power_w: np.ndarray | None,
+                  rng: np.random.Generator, num_symbols: int,
+                  components: bool = False) -> EmulationOutput:
+    """Generate, precompensate, precode, propagate and receive one burst.
+
+    settings : EmulatorSettings (numerology, taps, back-off, modulation, kernel set)
+    channel : PathSet [S, K, P]          the true paths of every link
+    estimates : PathSet [S, K, 1]        the transmitter's delay and Doppler estimates
+    coupling : complex128 [S, K, K]      A[s, j, i] = v_{s,j}^H w_{s,i} (ratemodel.coupling)
+    noise_power_w : float64 [K] per subcarrier (and per time sample), or None for no noise
+    rng : data symbols are drawn first, then the noise
+    num_symbols : M observed OFDM symbols per user
+    components : also return every (s, j, i) component separately (memory S K^2 M Q)
+    """
+    s_count, k_count = channel.num_sats, channel.num_users
+    if (estimates.num_sats, estimates.num_users) != (s_count, k_count):
+        raise ValueError(f"estimates must be [{s_count}, {k_count}, 1] like the channel "
+                         f"(got {estimates.delay_s.shape})")
+    if coupling.shape != (s_count, k_count, k_count):
+        raise ValueError(f"coupling must have shape ({s_count}, {k_count}, {k_count}) "
+                         f"(got {coupling.shape})")
+    if num_symbols < 1:
+        raise ValueError(f"num_symbols must be >= 1 (got {num_symbols})")
+    plan = stages.plan_burst(settings, channel, estimates, num_symbols)
+    data, x, x_start = stages.generate_bursts(settings, rng, k_count, plan)
+    xt = stages.precompensate(settings, x, x_start, estimates, plan)
+    links = np.arange(s_count * k_count, dtype=np.int64)
+
+    def at_receivers(z_rows: np.ndarray) -> np.ndarray:
+        y = stages.propagate(settings, z_rows, links, channel, plan)
+        return y.reshape(s_count, k_count, plan.rx_len).sum(0)
+
+    r = at_receivers(stages.precode(settings, xt, coupling, plan))
+    r_des = at_receivers(stages.precode_desired(xt, coupling, plan))
+    noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len)
+    m0 = -plan.first_symbol
+    out = EmulationOutput(received=stages.receive(settings, r + noise, num_symbols),
+                          symbols=data[:, m0:m0 + num_symbols],
+                          desired=stages.receive(settings, r_des, num_symbols),
+                          noise=stages.receive(settings, noise, num_symbols),
+                          burst_symbols=data, first_symbol_index=plan.first_symbol)
+    if components:
+        z_all = stages.precode_components(xt, coupling, plan)
+        y_all = stages.propagate(settings, z_all, np.repeat(links, k_count), channel, plan)
+        out.components = stages.receive(settings, y_all, num_symbols).reshape(
+            s_count, k_count, k_count, num_symbols, -1)
+    out.info = {"burst_symbols": plan.num_burst_symbols, "first_symbol_index": plan.first_symbol,
+                "tx_samples_per_stream": plan.tx_len, "rx_samples": plan.rx_len}
+    return out

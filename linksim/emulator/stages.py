@@ -1,0 +1,226 @@
+"""The stages of the signal chain, in the order :func:`linksim.emulator.emulate_links` runs
+them (math.md Sec. 2.2-2.5, eq. 4-18). All times are absolute, in samples of the common grid
+at f_s = N Delta f; receive sample 0 is t = 0, and symbol m of every user is meant to reach
+its user at sample m (N + N_cp) (a common frame).
+
+    plan_burst        which samples every stage must produce (windows, burst length)
+    generate_bursts   data symbols -> per-user CP-OFDM streams x_i           (before eq. 4)
+    precompensate     x~_{s,i}: advance by tau^c, carrier and Doppler pre-rotation  (eq. 5, 7)
+    precode           z_{s,j} = sum_i A[s,j,i] x~_{s,i}                        (eq. 4, 9)
+    propagate         sum over paths of g e^{-j2pi f_c tau} e^{j2pi nu t} z(t - tau)  (eq. 1, 6)
+    draw_noise        AWGN per user (per sample = per subcarrier power)
+    receive           CP removal and DFT with the timing back-off           (eq. 10-15)
+
+Every stage takes the kernels from a :class:`waveforms.kernels.KernelSet`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from linksim.emulator.paths import PathSet
+from linksim.emulator.settings import EmulatorSettings
+
+
+def _phase(cycles: np.ndarray) -> np.ndarray:
+    """e^{j 2 pi cycles}, reducing large cycle counts modulo 1 first (float64)."""
+    frac = np.mod(cycles, 1.0)
+    return np.exp(2j * np.pi * frac)
+
+
+@dataclass(frozen=True)
+class BurstPlan:
+    """Sample ranges of one burst (all int64, absolute samples).
+
+    rx_len : int                 samples observed at every receiver: num_symbols * (N + N_cp)
+    margin : int                 FIR reach plus 2 samples around every window
+    win_start : int64 [S, J]     first emission sample of z_{s,j} needed by receiver j via s
+    win_len : int                samples of every z_{s,j} window (covers every path's delay)
+    tx_start : int64 [S]         first emission sample of satellite s's stream buffers
+    tx_len : int                 samples of every precompensated stream x~_{s,i}
+    offsets : int64 [S, J]       win_start - tx_start: z_{s,j}'s first sample in the buffer
+    first_symbol : int           frame index of the burst's first symbol (<= 0)
+    num_burst_symbols : int      symbols generated per user (covers every residual delay)
+    num_symbols : int            M, observed symbols per user
+    """
+
+    rx_len: int
+    margin: int
+    win_start: np.ndarray
+    win_len: int
+    tx_start: np.ndarray
+    tx_len: int
+    offsets: np.ndarray
+    first_symbol: int
+    num_burst_symbols: int
+    num_symbols: int
+
+
+def plan_burst(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
+               num_symbols: int) -> BurstPlan:
+    """Windows such that every stage reads real samples, never zeros.
+
+    Receiver j via satellite s and path p needs z_{s,j} at emission samples
+    [-tau_{s,j,p} f_s - margin, rx_len - tau_{s,j,p} f_s + margin); satellite s needs user i's
+    stream at x_i(e + tau^c_{s,i} f_s) over its whole buffer; the burst holds whole symbols
+    around both.
+    """
+    num = settings.numerology
+    lsym, fs = num.symbol_length, num.sample_rate_hz
+    margin = settings.fractional_delay_taps + 2
+    rx_len = num_symbols * lsym
+    tau_fs = channel.delay_s * fs                                # [S, K, P]
+    tau_c_fs = estimates.delay_s[:, :, 0] * fs                   # [S, K]
+    win_start = np.floor(-tau_fs.max(axis=2)).astype(np.int64) - margin      # [S, J]
+    spread = int(np.ceil((tau_fs.max(axis=2) - tau_fs.min(axis=2)).max()))
+    win_len = rx_len + 2 * margin + 1 + spread
+    tx_start = win_start.min(axis=1)                             # [S]
+    tx_len = int((win_start.max(axis=1) - tx_start).max()) + win_len
+    offsets = win_start - tx_start[:, None]
+    lo = (tx_start[:, None] + tau_c_fs).min() - margin
+    hi = (tx_start[:, None] + tx_len + tau_c_fs).max() + margin
+    m_lo = min(int(np.floor(lo / lsym)) - 1, 0)
+    m_hi = max(int(np.ceil(hi / lsym)) + 1, num_symbols)
+    return BurstPlan(rx_len, margin, win_start, win_len, tx_start, tx_len, offsets, m_lo,
+                     m_hi - m_lo, num_symbols)
+
+
+def used_bins(settings: EmulatorSettings) -> np.ndarray:
+    """int64 [Q]: FFT bins of the used subcarriers, ascending logical order."""
+    from waveforms.ofdm import used_subcarrier_bins
+
+    num = settings.numerology
+    return used_subcarrier_bins(num.fft_size, num.num_used_subcarriers)
+
+
+def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
+                    plan: BurstPlan) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every user's burst: data symbols on the used subcarriers, IFFT, CP.
+
+    Returns (data complex128 [K, B, Q], x complex128 [K, B (N + N_cp)], x_start): data[:, b]
+    is frame symbol b + plan.first_symbol, and x[:, 0] is at absolute sample x_start.
+    Draws the data from ``rng`` (first, before the noise).
+    """
+    from waveforms.ofdm import qam_symbols
+
+    num = settings.numerology
+    bins = used_bins(settings)
+    data = qam_symbols(rng, settings.modulation, (num_streams, plan.num_burst_symbols, bins.size))
+    x = settings.kernels.ofdm_modulate(data, num.fft_size, num.cyclic_prefix_length, bins)
+    return data, x, plan.first_symbol * num.symbol_length
+
+
+def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
+                  estimates: PathSet, plan: BurstPlan) -> np.ndarray:
+    """Satellite s precompensates user i's stream with its estimates (eq. 5, 7):
+
+        x~_{s,i}(t) = x_i(t + tau^c) e^{j 2 pi f_c tau^c} e^{-j 2 pi nu^c (t + tau^c)}
+
+    (the delay advance after up-conversion rotates the carrier, footnote of (4); the Doppler
+    pre-rotation is referred to the receive time of its user, so it is phase continuous in
+    absolute time). estimates: one time-constant path per (s, i), gain unused.
+
+    Returns xt complex128 [S, K, tx_len], xt[s, i, 0] at emission sample plan.tx_start[s].
+    """
+    if estimates.num_paths != 1 or not estimates.is_static:
+        raise ValueError("precompensation estimates must be one time-constant path per link")
+    s_count, k_count = estimates.num_sats, estimates.num_users
+    fs = settings.numerology.sample_rate_hz
+    est_delay = estimates.delay_s[:, :, 0]
+    est_nu = estimates.doppler_hz[:, :, 0]
+    tau_c_fs = est_delay * fs
+    src = np.tile(np.arange(k_count, dtype=np.int64), s_count)
+    tx_gain = (_phase(settings.carrier_hz * est_delay) * _phase(-est_nu * est_delay)).ravel()
+    xt = settings.kernels.delay_doppler(
+        x, x_start, src, -tau_c_fs.ravel(), (-est_nu / fs).ravel(), tx_gain,
+        np.repeat(plan.tx_start, k_count), plan.tx_len, settings.fractional_delay_taps)
+    return xt.reshape(s_count, k_count, plan.tx_len)
+
+
+def precode(settings: EmulatorSettings, xt: np.ndarray, coupling: np.ndarray,
+            plan: BurstPlan) -> np.ndarray:
+    """z_{s,j} = sum_i A[s,j,i] x~_{s,i} over receiver j's window (far field: one delay per
+    satellite and receiver, no per-antenna signals; A[s,j,i] = v_{s,j}^H w_{s,i}).
+
+    Returns complex128 [S J, win_len], row s J + j.
+    """
+    s_count, j_count = coupling.shape[:2]
+    z = settings.kernels.combine_streams(xt, coupling, plan.offsets, plan.win_len)
+    return z.reshape(s_count * j_count, plan.win_len)
+
+
+def _windows(xt: np.ndarray, plan: BurstPlan) -> np.ndarray:
+    """int64 [S, J, win_len]: sample indices of receiver j's window in satellite s's buffer."""
+    return plan.offsets[:, :, None] + np.arange(plan.win_len)[None, None, :]
+
+
+def precode_desired(xt: np.ndarray, coupling: np.ndarray, plan: BurstPlan) -> np.ndarray:
+    """Only user j's own stream in z_{s,j}: A[s,j,j] x~_{s,j}. complex128 [S J, win_len]."""
+    s_count, k_count = coupling.shape[:2]
+    jj = np.arange(k_count)
+    z = coupling[:, jj, jj][:, :, None] * np.take_along_axis(xt, _windows(xt, plan), axis=2)
+    return z.reshape(s_count * k_count, plan.win_len)
+
+
+def precode_components(xt: np.ndarray, coupling: np.ndarray, plan: BurstPlan) -> np.ndarray:
+    """Every (s, j, i) term A[s,j,i] x~_{s,i} separately: complex128 [S J K, win_len]
+    (memory S K^2 win_len), rows ordered (s, j, i)."""
+    k_count = coupling.shape[2]
+    idx = _windows(xt, plan)
+    z = (coupling[:, :, :, None]
+         * np.take_along_axis(xt[:, None, :, :], idx[:, :, None, :].repeat(k_count, axis=2),
+                              axis=3))
+    return z.reshape(-1, plan.win_len)
+
+
+def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.ndarray,
+              channel: PathSet, plan: BurstPlan) -> np.ndarray:
+    """The true channel (eq. 1, 6): every row through all paths of its link, summed.
+
+        y_r(t) = sum_p g_p e^{-j 2 pi f_c tau_p} e^{j 2 pi nu_p t} z_r(t - tau_p)
+
+    z_rows : complex128 [R, win_len]   row r starts at emission sample win_start of its link
+    link_of_row : int64 [R]            link s J + j of each row
+    Returns complex128 [R, rx_len] at receive samples 0..rx_len-1.
+    """
+    if not channel.is_static:
+        raise ValueError("time-varying path delays (delay_poly_s) need a time-varying delay "
+                         "kernel; this kernel set applies time-constant paths only")
+    fs = settings.numerology.sample_rate_hz
+    s_count, k_count, p_count = channel.delay_s.shape
+    tau_fs = channel.delay_s * fs
+    gain = (channel.gain * _phase(-settings.carrier_hz * channel.delay_s)).reshape(-1, p_count)
+    delay = (tau_fs + plan.win_start[:, :, None]).reshape(-1, p_count)   # row starts at win
+    nu = (channel.doppler_hz / fs).reshape(-1, p_count)
+    rows = z_rows.shape[0]
+    src = np.repeat(np.arange(rows, dtype=np.int64), p_count)
+    y = settings.kernels.delay_doppler(
+        z_rows, 0, src, delay[link_of_row].ravel(), nu[link_of_row].ravel(),
+        gain[link_of_row].ravel(), np.zeros(rows * p_count, dtype=np.int64), plan.rx_len,
+        settings.fractional_delay_taps)
+    if p_count == 1:
+        return y
+    return y.reshape(rows, p_count, plan.rx_len).sum(axis=1)
+
+
+def draw_noise(rng: np.random.Generator, noise_power_w: np.ndarray | None, num_users: int,
+               num_samples: int) -> np.ndarray:
+    """Complex AWGN complex128 [K, num_samples] of power noise_power_w[k] per sample (= per
+    subcarrier after the unitary DFT); zeros when noise_power_w is None."""
+    if noise_power_w is None:
+        return np.zeros((num_users, num_samples), dtype=np.complex128)
+    sigma = np.sqrt(np.asarray(noise_power_w, dtype=float) / 2.0)[:, None]
+    return sigma * (rng.standard_normal((num_users, num_samples))
+                    + 1j * rng.standard_normal((num_users, num_samples)))
+
+
+def receive(settings: EmulatorSettings, y: np.ndarray, num_symbols: int) -> np.ndarray:
+    """CP removal and unitary DFT at every receiver: the window of symbol m starts
+    timing_backoff_samples inside the CP (case (i) of Sec. II-C), the known back-off phase
+    ramp de-rotated. y complex128 [R, rx_len] -> Y complex128 [R, M, Q]."""
+    num = settings.numerology
+    return settings.kernels.ofdm_demodulate(y, 0, num_symbols, num.fft_size,
+                                            num.cyclic_prefix_length, used_bins(settings),
+                                            settings.timing_backoff_samples)

@@ -1,0 +1,80 @@
+"""Kernel sets: the waveform kernels of one back end, chosen by name.
+
+A :class:`KernelSet` bundles the four kernels the emulator's stages call, all with the
+contracts of the numpy references in this package:
+
+    delay_doppler(x, x_start, src, delay_samples, doppler_cps, gain, out_start, out_len,
+                  num_taps)                           -> complex128 [num_ops, out_len]
+    combine_streams(streams, gains, offsets, out_len) -> complex128 [S, J, out_len]
+    ofdm_modulate(X, fft_size, cyclic_prefix_length, used_bins)
+    ofdm_demodulate(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
+                    used_bins, backoff_samples)
+
+Sets: ``numba`` (the compiled kernels, default), ``numpy`` (the plain references: tests,
+benchmarks). A new back end joins with :func:`register_kernel_set`; its loader is called on
+first use, so naming a set imports nothing heavy.
+
+>>> kernel_set("numpy").name
+'numpy'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["KernelSet", "kernel_set", "kernel_set_names", "register_kernel_set"]
+
+
+@dataclass(frozen=True)
+class KernelSet:
+    """The kernels of one back end (module docstring for their contracts)."""
+
+    name: str
+    delay_doppler: Callable
+    combine_streams: Callable
+    ofdm_modulate: Callable
+    ofdm_demodulate: Callable
+
+
+def _numba() -> KernelSet:
+    from . import combine, delay, ofdm
+
+    return KernelSet("numba", delay.delay_doppler, combine.combine_streams,
+                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+
+
+def _numpy() -> KernelSet:
+    from . import combine, delay, ofdm
+
+    return KernelSet("numpy", delay.delay_doppler_reference, combine.combine_streams_reference,
+                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+
+
+_LOADERS: dict[str, Callable[[], KernelSet]] = {"numba": _numba, "numpy": _numpy}
+_LOADED: dict[str, KernelSet] = {}
+
+
+def kernel_set_names() -> tuple[str, ...]:
+    """Names of the registered kernel sets, in registration order."""
+    return tuple(_LOADERS)
+
+
+def register_kernel_set(name: str, loader: Callable[[], KernelSet], *,
+                        replace: bool = False) -> None:
+    """Register ``loader() -> KernelSet`` under ``name`` (called on first use)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"kernel set name must be a non-empty string (got {name!r})")
+    if name in _LOADERS and not replace:
+        raise ValueError(f"kernel set {name!r} is already registered")
+    _LOADERS[name] = loader
+    _LOADED.pop(name, None)
+
+
+def kernel_set(name: str) -> KernelSet:
+    """The kernel set registered as ``name`` (loaded once)."""
+    if name not in _LOADERS:
+        raise ValueError(f"backend must be one of {', '.join(_LOADERS)} (got {name!r})")
+    if name not in _LOADED:
+        _LOADED[name] = _LOADERS[name]()
+    return _LOADED[name]
