@@ -65,7 +65,10 @@ def _check(name: str, doc: dict) -> None:
         pin.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
         pytest.skip(f"regenerated {pin.name}")
     want = json.loads(pin.read_text())
-    assert sorted(got) == sorted(want), set(got) ^ set(want)
+    # every pinned number must still be there and equal; new outputs (rows added by new
+    # effects, which are off by default) may appear beside them
+    missing = sorted(set(want) - set(got))
+    assert not missing, f"pinned outputs gone: {missing[:20]}"
     bad = []
     for key, w in want.items():
         g = got[key]
