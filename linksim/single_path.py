@@ -74,7 +74,9 @@ def run_single_path(cfg, delay_error_s: float, doppler_error_hz: float, phase_er
                       delay_error_s=np.array([[delay_error_s]]),
                       doppler_error_hz=np.array([[doppler_error_hz]]),
                       fading=np.array([[np.exp(1j * phase_error_rad)]]))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 3)))
+    from linksim.scenario import Stream, drop_rng
+
+    rng = drop_rng(seed, 0, Stream.DATA_NOISE)
     out = emulate_links(num, links, np.ones((1, 1, 1), dtype=complex), cfg.carrier_hz, None, rng,
                         num_symbols, cfg.modulation, cfg.fractional_delay_taps,
                         cfg.timing_backoff_samples)

@@ -73,7 +73,7 @@ def drop_response(cfg, seed: int, drop_index: int, num_symbols: int | None = Non
                   ) -> DropResponse:
     """Draw drop ``drop_index`` (linksim.scenario.draw_drop), its sCSI, fading and compensation
     errors (streams 0-2) and run the waveform chain once with unit couplings (stream 3)."""
-    from linksim.scenario import draw_drop, drop_rng
+    from linksim.scenario import Stream, draw_drop, drop_rng
     from linksim.scsi import scsi_from_drop
 
     drop = draw_drop(cfg, seed, drop_index)
@@ -82,7 +82,8 @@ def drop_response(cfg, seed: int, drop_index: int, num_symbols: int | None = Non
     s_count, k_count = links.delay_s.shape
     out = emulate_links(Numerology.from_config(cfg), links,
                         np.ones((s_count, k_count, k_count), dtype=np.complex128),
-                        cfg.carrier_hz, scsi.noise_power_w, drop_rng(seed, drop_index, 3),
+                        cfg.carrier_hz, scsi.noise_power_w,
+                        drop_rng(seed, drop_index, Stream.DATA_NOISE),
                         num_symbols or cfg.num_observed_symbols, cfg.modulation,
                         cfg.fractional_delay_taps, cfg.timing_backoff_samples, components=True)
     return DropResponse(cfg=cfg, drop=drop, scsi=scsi, links=links, unit=out.components,

@@ -179,7 +179,9 @@ def _single_link(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols
                       delay_error_s=np.array([[delay_error_s]]),
                       doppler_error_hz=np.array([[doppler_error_hz]]),
                       fading=np.ones((1, 1), dtype=np.complex128))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 3)))
+    from linksim.scenario import Stream, drop_rng
+
+    rng = drop_rng(seed, 0, Stream.DATA_NOISE)
     out = emulate_links(num, links, np.ones((1, 1, 1), dtype=np.complex128), cfg.carrier_hz,
                         None, rng, num_symbols, cfg.modulation, cfg.fractional_delay_taps,
                         cfg.timing_backoff_samples)
@@ -277,7 +279,7 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
     angle(sum_q Y conj(ramp X) / (g Psi)): the carrier phase error of (13) including the
     Doppler drift 2 pi Delta nu t_m. Returns complex128 [S, K, M] of unit modulus.
     """
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
 
     num = Numerology.from_config(cfg)
     s_count, k_count = links.delay_s.shape
@@ -289,7 +291,8 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
                                                   links.delay_error_s, links.doppler_error_hz,
                                                   links.fading)))
     ones = np.ones((s_count * k_count, 1, 1), dtype=np.complex128)
-    res = emulate_links(num, flat, ones, cfg.carrier_hz, None, drop_rng(seed, drop_index, 3),
+    res = emulate_links(num, flat, ones, cfg.carrier_hz, None,
+                        drop_rng(seed, drop_index, Stream.DATA_NOISE),
                         num_symbols, cfg.modulation, cfg.fractional_delay_taps,
                         cfg.timing_backoff_samples, components=True)
     y = res.components[:, 0, 0]                               # [S K, M, Q]

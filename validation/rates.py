@@ -32,8 +32,6 @@ import numpy as np
 PRECODER_ORDER = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "ms-jocdwm-dl")
 #: Monte Carlo samples of the ergodic rate per (drop, precoder, level)
 ERGODIC_SAMPLES = 4000
-#: drop stream of the ergodic Monte Carlo (streams 0-4 belong to the drop itself)
-ERGODIC_STREAM = 10
 
 
 def available_precoders(include_dl: bool = True) -> list[str]:
@@ -95,7 +93,7 @@ def compare_rates(responses: list, names: list[str], power_levels_dbw, seed: int
     """
     from linksim.emulator import measure
     from linksim.ratemodel import coupling, ergodic_rates_mc, expected_rates, rate_terms
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
 
     levels = np.asarray(power_levels_dbw, dtype=float)
     k = responses[0].scsi.num_users
@@ -115,7 +113,7 @@ def compare_rates(responses: list, names: list[str], power_levels_dbw, seed: int
                 interf = r.interference(A)
                 own = emu.desired - meas.desired_gain[:, None, :] * emu.symbols
                 signal, interference, _ = rate_terms(r.scsi, W)
-                rng = drop_rng(seed, r.drop.drop_index, ERGODIC_STREAM)
+                rng = drop_rng(seed, r.drop.drop_index, Stream.ERGODIC)
                 idx = (p, li, d)
                 out["rate_measured"][idx] = meas.rate
                 out["rate_analytical"][idx] = expected_rates(r.scsi, W)

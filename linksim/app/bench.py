@@ -26,7 +26,7 @@ def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: in
     """Time one drop (S sats, K users, M symbols, every user's received subcarrier samples)."""
     from linksim.emulator import Numerology, draw_link_state, emulate_links
     from linksim.ratemodel import coupling
-    from linksim.scenario import draw_drop, drop_rng
+    from linksim.scenario import Stream, draw_drop, drop_rng
     from linksim.scsi import scsi_from_drop
     from precoders import design
 
@@ -40,7 +40,7 @@ def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: in
 
     def run(backend: str):
         return emulate_links(num, links, a, cfg.carrier_hz, scsi.noise_power_w,
-                             drop_rng(seed, 0, 3), num_symbols, cfg.modulation,
+                             drop_rng(seed, 0, Stream.DATA_NOISE), num_symbols, cfg.modulation,
                              cfg.fractional_delay_taps, cfg.timing_backoff_samples,
                              backend=backend)
 
