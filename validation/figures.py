@@ -19,8 +19,10 @@ one drop: Fig. 9 draws max(S) satellites and keeps the S nearest, Fig. 10 draws 
 and keeps the first K. The iterative methods use cfg.max_iterations and cfg.rate_threshold and
 the W-step of the config (``w_step``, default exact multipliers); Fig. 11 shows both variants.
 
-The DTN method ('ms-jocdwm-dl') joins every figure as soon as it is registered in
-:data:`precoders.PRECODERS` and its default model file exists (:func:`figure_methods`).
+The methods are those of the registry :data:`precoders.PRECODERS` in its order (the paper's
+legends), less :data:`NOT_IN_FIGURES`; a method added with :func:`precoders.register` joins
+every figure; the DTN method ('ms-jocdwm-dl') joins when its default model file exists
+(:func:`figure_methods`).
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-#: the methods of Figs. 5-10 and 12, in plotting order
-FIGURE_METHODS: tuple[str, ...] = ("ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm")
+#: registered methods left out of Figs. 5-10 and 12 (the paper's figures show no MRT)
+NOT_IN_FIGURES = frozenset({"mrt"})
 #: Algorithm 2 (registered by precoders.dtn); joins when available
 DL_METHOD = "ms-jocdwm-dl"
 #: the W-step of the iterative methods in Figs. 5-10 and 12 (the paper's (43)-(44) + scaling
@@ -73,25 +75,22 @@ def dl_available() -> bool:
 
 
 def figure_methods(include_dl: bool | None = None) -> list[str]:
-    """FIGURE_METHODS plus the DTN method when ``include_dl`` (None: when available)."""
-    methods = list(FIGURE_METHODS)
-    if include_dl or (include_dl is None and dl_available()):
-        methods.append(DL_METHOD)
-    return methods
-
-
-def _design(name: str, scsi, power_w: float, cfg, w_step: str):
+    """The registered methods (:data:`precoders.PRECODERS`, in order) less
+    :data:`NOT_IN_FIGURES`; the DTN method when ``include_dl`` (None: when available)."""
     import precoders
 
-    if name == DL_METHOD:
-        import precoders.dtn  # noqa: F401
-    kw: dict[str, Any] = {}
-    if name in precoders.ITERATIVE:
-        kw = {"max_iterations": cfg.max_iterations, "rate_threshold": cfg.rate_threshold}
-        if name in ("ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm"):
-            kw["w_step"] = w_step
+    use_dl = bool(include_dl or (include_dl is None and dl_available()))
+    return [n for n in precoders.PRECODERS
+            if n not in NOT_IN_FIGURES and (n != DL_METHOD or use_dl)]
+
+
+def _timed_design(name: str, scsi, power_w: float, cfg, w_step: str):
+    """precoders.design_with_config with the sweep's W-step; (DesignResult, seconds)."""
+    import precoders
+
+    kw = {"w_step": w_step} if name in precoders.ITERATIVE else {}
     t0 = time.perf_counter()
-    res = precoders.design(name, scsi, power_w, **kw)
+    res = precoders.design_with_config(name, scsi, power_w, cfg, **kw)
     return res, time.perf_counter() - t0
 
 
@@ -138,7 +137,7 @@ def rate_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
     points = _scsi_points(cfg, key["axis"], xs, int(key["seed"]), int(key["drop"]))
     for j, (scsi, power) in enumerate(points):
         for m, name in enumerate(methods):
-            res, dt = _design(name, scsi, power, cfg, key["w_step"])
+            res, dt = _timed_design(name, scsi, power, cfg, key["w_step"])
             rates[j, m] = weighted_sum_rate(scsi, res.W)
             seconds[j, m] = dt
             iterations[j, m] = res.iterations

@@ -7,14 +7,13 @@ import json
 import click
 
 from linksim.app.commands.common import (
+    PrecoderChoice,
     config_options,
     json_option,
     load_cfg,
     out_option,
     seed_option,
 )
-
-PRECODER_NAMES = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "ms-jocdwm-dl")
 
 
 @click.command()
@@ -24,7 +23,11 @@ PRECODER_NAMES = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "m
               help="Per-satellite power per subcarrier in dBW instead of --snr.")
 @click.option("--users", type=click.IntRange(1, 1024), default=None, help="Users K.")
 @click.option("--sats", type=click.IntRange(1, 64), default=None, help="Satellites S.")
-@click.option("--precoder", type=click.Choice(PRECODER_NAMES), default="mrt", show_default=True)
+@click.option("--precoder", type=PrecoderChoice(), default="mrt", show_default=True,
+              metavar="NAME",
+              help="A method of the precoder registry: mrt, ss-m, ss-wm, ms-sepwm, ms-jowm, "
+                   "ms-jocdwm, ms-jocdwm-dl, or one added with precoders.register (an unknown "
+                   "name lists them all).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="DTN model for --precoder ms-jocdwm-dl (default: the shipped one).")
 @click.option("--drops", type=click.IntRange(1, 1_000_000), default=1, show_default=True)
