@@ -67,8 +67,9 @@ def window_times_s(numerology: Numerology, backoff_samples: int, num_symbols: in
 
 def carrier_phase_error(links: LinkState, carrier_hz: float) -> np.ndarray:
     """theta = -2 pi f_c Delta tau + 2 pi nu^c Delta tau (eq. 13), float64 [S, K] (rad, wrapped)."""
-    cycles = (-carrier_hz + links.est_doppler_hz) * links.delay_error_s
-    return 2 * np.pi * (np.mod(cycles + 0.5, 1.0) - 0.5)
+    from linksim.phase import cycles_to_rad
+
+    return cycles_to_rad((-carrier_hz + links.est_doppler_hz) * links.delay_error_s)
 
 
 def desired_closed_form(numerology: Numerology, links: LinkState, carrier_hz: float,
