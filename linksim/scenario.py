@@ -24,10 +24,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.constants import EARTH_RADIUS_M, SPEED_OF_LIGHT_M_S
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 MAX_DRAW_ATTEMPTS = 200
 
@@ -259,7 +264,7 @@ def select_satellites(sat_ecef_m: np.ndarray, center_ecef_m: np.ndarray,
     return ok[order][: int(num_sats)].astype(np.int64)
 
 
-def draw_drop(cfg, seed: int, drop_index: int) -> Drop:
+def draw_drop(cfg: LinkConfig, seed: int, drop_index: int) -> Drop:
     """Draw one drop of the scenario (Sec. V; module docstring) from
     drop_rng(seed, drop_index, Stream.GEOMETRY).
 

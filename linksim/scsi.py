@@ -9,8 +9,12 @@ v_{s,k} (eq. 2-3, unit-modulus entries) and the expected phase error rho_{s,k} =
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ class CompensationErrorModel:
                 raise ValueError(f"{name} must be finite and >= 0 (got {value})")
 
     @classmethod
-    def from_config(cls, cfg) -> "CompensationErrorModel":
+    def from_config(cls, cfg: LinkConfig) -> "CompensationErrorModel":
         """From cfg.carrier_hz, cfg.phase_error_var_rad2 and cfg.doppler_error_std_hz."""
         sigma_tau = np.sqrt(cfg.phase_error_var_rad2) / (2.0 * np.pi * cfg.carrier_hz)
         return cls(carrier_hz=float(cfg.carrier_hz), delay_error_std_s=float(sigma_tau),
@@ -178,7 +182,7 @@ class CompensationErrorModel:
 
 
 # --------------------------------------------------------------------------- sCSI of a drop
-def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
+def scsi_from_drop(drop, cfg: LinkConfig, rng: np.random.Generator | None = None) -> Scsi:
     """The sCSI of one drop (eqs. 2-3, 20-26, Table I).
 
     gamma = :func:`linksim.channel.link_gain`, kappa = :func:`linksim.channel.rician_factor`

@@ -17,10 +17,14 @@ above does not contain: the comparison then shows where (16) stops holding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.emulator import LinkState, Numerology, emulate_links
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def ici_kernel(x: np.ndarray | float, fft_size: int) -> np.ndarray:
@@ -62,7 +66,8 @@ class SinglePathReport:
         return {k: (float(v) if not isinstance(v, bool) else v) for k, v in self.__dict__.items()}
 
 
-def run_single_path(cfg, delay_error_s: float, doppler_error_hz: float, phase_error_rad: float,
+def run_single_path(cfg: LinkConfig, delay_error_s: float, doppler_error_hz: float,
+                    phase_error_rad: float,
                     num_symbols: int, seed: int, delay_s: float = 4.0e-3,
                     doppler_hz: float = 3.0e4) -> SinglePathReport:
     """Emulate one satellite -> one user with the given residual errors and compare."""

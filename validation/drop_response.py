@@ -17,10 +17,14 @@ comparison therefore sees the same waveforms (common random numbers), at the cos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.emulator import EmulationOutput, LinkState, Numerology, draw_link_state, emulate_links
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @dataclass
@@ -69,7 +73,7 @@ class DropResponse:
         return np.einsum("sji,sjimq->jmq", A, self.unit)
 
 
-def drop_response(cfg, seed: int, drop_index: int, num_symbols: int | None = None
+def drop_response(cfg: LinkConfig, seed: int, drop_index: int, num_symbols: int | None = None
                   ) -> DropResponse:
     """Draw drop ``drop_index`` (linksim.scenario.draw_drop), its sCSI, fading and compensation
     errors (streams 0-2) and run the waveform chain once with unit couplings (stream 3)."""

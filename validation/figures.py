@@ -30,9 +30,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 #: registered methods left out of Figs. 5-10 and 12 (the paper's figures show no MRT)
 NOT_IN_FIGURES = frozenset({"mrt"})
@@ -84,7 +88,7 @@ def figure_methods(include_dl: bool | None = None) -> list[str]:
             if n not in NOT_IN_FIGURES and (n != DL_METHOD or use_dl)]
 
 
-def _timed_design(name: str, scsi, power_w: float, cfg, w_step: str):
+def _timed_design(name: str, scsi, power_w: float, cfg: LinkConfig, w_step: str):
     """precoders.design_with_config with the sweep's W-step; (DesignResult, seconds)."""
     import precoders
 
@@ -95,7 +99,7 @@ def _timed_design(name: str, scsi, power_w: float, cfg, w_step: str):
 
 
 # ----------------------------------------------------------------------------- sweep tasks
-def _scsi_points(cfg, axis: str, xs: Sequence[float], seed: int, drop_index: int):
+def _scsi_points(cfg: LinkConfig, axis: str, xs: Sequence[float], seed: int, drop_index: int):
     """Yield (sCSI, power in W) for every x of the sweep, all from one drop."""
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
@@ -234,7 +238,7 @@ def _ordering_checks(mean: np.ndarray, methods: list[str], tol: float = 1e-3) ->
     return out
 
 
-def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, workers: int,
+def _rate_figure(n: int, cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int,
                  axis: str, xs: Sequence[float], xlabel: str, title: str,
                  log_x: bool = False, gap_trend: str | None = None,
                  check_from: int = 0, scheduler: str | None = None) -> dict[str, Any]:
@@ -318,7 +322,7 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
 
 
 # ----------------------------------------------------------------------------- figures
-def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig5(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 5: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG5_USERS."""
     return _rate_figure(5, cfg.replace(num_users=FIG5_USERS), out_dir, drops, seed, workers,
@@ -327,7 +331,7 @@ def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         gap_trend="increasing", scheduler=scheduler)
 
 
-def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig6(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 6: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG6_USERS."""
     return _rate_figure(6, cfg.replace(num_users=FIG6_USERS), out_dir, drops, seed, workers,
@@ -336,7 +340,7 @@ def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         gap_trend="increasing", scheduler=scheduler)
 
 
-def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig7(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 7: sum rate vs the Rician factor, forced on every link (kappa_model = 'fixed')."""
     return _rate_figure(7, cfg, out_dir, drops, seed, workers, "kappa_db", FIG7_KAPPA_DB,
@@ -345,7 +349,7 @@ def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         gap_trend="decreasing", scheduler=scheduler)
 
 
-def fig8(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig8(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 8: sum rate vs the phase-error variance sigma_theta^2 (rho = e^{-var/2})."""
     return _rate_figure(8, cfg, out_dir, drops, seed, workers, "phase_error_var_rad2",
@@ -354,7 +358,7 @@ def fig8(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         f"P = {cfg.power_dbw} dBW", gap_trend="increasing", scheduler=scheduler)
 
 
-def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig9(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 9: sum rate vs the number of cooperating satellites S (the S nearest).
 
@@ -366,7 +370,7 @@ def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         check_from=sum(1 for s in FIG9_SATS if s < 2), scheduler=scheduler)
 
 
-def fig10(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig10(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
           *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 10: sum rate vs the number of users K (the first K of a max(K)-user drop)."""
     return _rate_figure(10, cfg, out_dir, drops, seed, workers, "num_users", FIG10_USERS,
@@ -375,7 +379,7 @@ def fig10(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
                         scheduler=scheduler)
 
 
-def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
           *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 11: convergence of MS-JoCDWM and MS-JoWM, both W-step variants.
 
@@ -460,7 +464,7 @@ def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     return summary
 
 
-def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
           *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 12: wall time of one design per method vs K (FIG12_USERS), mean over drops.
 

@@ -21,11 +21,16 @@ e/N ISI), e = max(0, d - (N_cp - b), -b - d) with b the receiver back-off.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.emulator import LinkState, Numerology, draw_link_state, emulate_links
 from linksim.single_path import ici_kernel, ici_power_closed_form
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 #: NMSE above which approximation (16) is said to stop holding (dB)
 NMSE_THRESHOLD_DB = -20.0
@@ -169,7 +174,7 @@ def desired_gain_errors(responses: list) -> DesiredGainErrors:
 
 
 # --------------------------------------------------------------------------- item 1b: sweeps
-def _single_link(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols: int,
+def _single_link(cfg: LinkConfig, delay_error_s: float, doppler_error_hz: float, num_symbols: int,
                  seed: int, delay_s: float = 4.0e-3, doppler_hz: float = 3.0e4
                  ) -> tuple[np.ndarray, np.ndarray, LinkState]:
     """One satellite -> one user, unit fading and coupling, no noise.
@@ -189,7 +194,8 @@ def _single_link(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols
     return out.received[0], out.symbols[0], links
 
 
-def approximation_nmse(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols: int,
+def approximation_nmse(cfg: LinkConfig, delay_error_s: float, doppler_error_hz: float,
+                       num_symbols: int,
                        seed: int) -> dict[str, float]:
     """Measured NMSE of (16) and gain |G| for one residual delay/Doppler (single link).
 
@@ -241,7 +247,7 @@ def eps_threshold_closed_form(threshold_db: float = NMSE_THRESHOLD_DB) -> float:
     return float(np.sqrt(3 * 10 ** (threshold_db / 10)) / np.pi)
 
 
-def sweep_doppler(cfg, eps_values=EPS_SWEEP, num_symbols: int = 14, seed: int = 0
+def sweep_doppler(cfg: LinkConfig, eps_values=EPS_SWEEP, num_symbols: int = 14, seed: int = 0
                   ) -> dict[str, np.ndarray]:
     """NMSE of (16) vs residual Doppler eps = Delta nu / Delta f (zero residual delay).
 
@@ -255,7 +261,8 @@ def sweep_doppler(cfg, eps_values=EPS_SWEEP, num_symbols: int = 14, seed: int = 
     return out
 
 
-def sweep_delay(cfg, delay_samples=DELAY_SWEEP_SAMPLES, num_symbols: int = 14, seed: int = 0
+def sweep_delay(cfg: LinkConfig, delay_samples=DELAY_SWEEP_SAMPLES, num_symbols: int = 14,
+                seed: int = 0
                 ) -> dict[str, np.ndarray]:
     """NMSE of (16) vs residual delay (samples; zero residual Doppler).
 
@@ -270,7 +277,8 @@ def sweep_delay(cfg, delay_samples=DELAY_SWEEP_SAMPLES, num_symbols: int = 14, s
 
 
 # --------------------------------------------------------------------------- item 2
-def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_index: int,
+def measured_phase_factors(cfg: LinkConfig, drop, scsi, links: LinkState, seed: int,
+                           drop_index: int,
                            num_symbols: int) -> np.ndarray:
     """e^{j theta} measured from the samples of every link (s, k) and symbol m.
 
@@ -301,7 +309,7 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
     return (z / np.abs(z)).reshape(s_count, k_count, num_symbols)
 
 
-def phase_factor_means(cfg, seed: int, variance: float, drop_index: int,
+def phase_factor_means(cfg: LinkConfig, seed: int, variance: float, drop_index: int,
                        num_symbols: int = 14) -> np.ndarray:
     """Measured e^{j theta} of drop ``drop_index`` at one phase-error variance, averaged over
     the observed symbols: complex128 [S K] (one value per link, s-major).
@@ -321,7 +329,7 @@ def phase_factor_means(cfg, seed: int, variance: float, drop_index: int,
     return f.mean(axis=-1).ravel()
 
 
-def expected_phase_summary(cfg, variances, per_link: list[list[np.ndarray]],
+def expected_phase_summary(cfg: LinkConfig, variances, per_link: list[list[np.ndarray]],
                            num_symbols: int = 14) -> dict[str, np.ndarray]:
     """E e^{j theta} per variance from the per-drop link means (:func:`phase_factor_means`).
 
@@ -351,7 +359,8 @@ def expected_phase_summary(cfg, variances, per_link: list[list[np.ndarray]],
     return out
 
 
-def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols: int = 14,
+def expected_phase_check(cfg: LinkConfig, seed: int, drops: int, variances=None,
+                         num_symbols: int = 14,
                          progress=None) -> dict[str, np.ndarray]:
     """Empirical E e^{j theta} over the emulated error draws vs exp(-sigma^2/2) (eq. 25).
 

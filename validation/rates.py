@@ -24,9 +24,13 @@ noise power vs sigma^2, and the own-stream ICI/ISI power that the model omits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 #: Monte Carlo samples of the ergodic rate per (drop, precoder, level)
 ERGODIC_SAMPLES = 4000
@@ -53,7 +57,7 @@ def available_precoders(include_dl: bool = True) -> list[str]:
     return [n for n in precoders.PRECODERS if n != DL_NAME or (include_dl and dl_usable())]
 
 
-def design_precoder(name: str, scsi, power_w: float, cfg) -> np.ndarray:
+def design_precoder(name: str, scsi, power_w: float, cfg: LinkConfig) -> np.ndarray:
     """W complex128 [S, K, N_t] of precoder ``name`` at per-satellite power ``power_w`` (W)."""
     import precoders
 

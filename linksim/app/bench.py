@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def machine_settings() -> dict:
@@ -21,7 +25,7 @@ def machine_settings() -> dict:
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
 
 
-def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
+def bench_full_drop(cfg: LinkConfig, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
                     seed: int = 0, repeats: int = 2, reference: bool = True) -> dict:
     """Time one drop (S sats, K users, M symbols, every user's received subcarrier samples)."""
     from linksim.emulator import Numerology, draw_link_state, emulate_links

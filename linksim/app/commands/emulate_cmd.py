@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
@@ -14,6 +15,9 @@ from linksim.app.commands.common import (
     out_option,
     seed_option,
 )
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @click.command()
@@ -82,7 +86,7 @@ def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symb
         click.echo(json.dumps(summary, indent=2))
 
 
-def _single_path(cfg, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
+def _single_path(cfg: LinkConfig, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
                  as_json) -> None:
     import math
 
