@@ -76,6 +76,7 @@ def bench_precoders(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
     methods: (t(1 + n) - t(1)) / n from two runs of fixed length, n = PER_ITERATION_RUNS, the
     best of two, so set-up costs cancel; closed forms: = seconds), sum_rate (eq. 19,
     bit/s/Hz), power_dbw, blas_threads (OMP_NUM_THREADS or 'default').
+    methods : (name, w_step) rows; None: :func:`bench_methods` (the registry).
     """
     from precoders import ITERATIVE, design
 
