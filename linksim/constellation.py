@@ -17,9 +17,14 @@ Satellite index j = p * (T/P) + m.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from linksim.constants import EARTH_MU_M3_S2, EARTH_RADIUS_M, EARTH_ROTATION_RAD_S
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def orbital_period_s(altitude_m: float) -> float:
@@ -36,7 +41,7 @@ def orbital_speed_m_s(altitude_m: float) -> float:
     return float(np.sqrt(EARTH_MU_M3_S2 / (EARTH_RADIUS_M + float(altitude_m))))
 
 
-def walker_elements(cfg) -> tuple[np.ndarray, np.ndarray]:
+def walker_elements(cfg: LinkConfig) -> tuple[np.ndarray, np.ndarray]:
     """RAAN and argument of latitude at t = 0 of every satellite of the Walker-Delta shell.
 
     cfg : linksim.config.LinkConfig (num_planes P, sats_per_plane T/P, walker_phasing F).
@@ -57,7 +62,7 @@ def walker_elements(cfg) -> tuple[np.ndarray, np.ndarray]:
     return raan, arg_lat0
 
 
-def satellite_states_eci(cfg, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+def satellite_states_eci(cfg: LinkConfig, time_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Inertial positions and velocities of all satellites at ``time_s``.
 
     Returns (pos_eci_m float64 [N, 3], vel_eci_m_s float64 [N, 3]); |pos| = a,
@@ -93,7 +98,7 @@ def eci_to_ecef(pos_eci_m: np.ndarray, vel_eci_m_s: np.ndarray, time_s: float
     return pos @ rot.T, (vel - omega_cross_r) @ rot.T
 
 
-def satellite_states(cfg, time_s: float) -> tuple[np.ndarray, np.ndarray]:
+def satellite_states(cfg: LinkConfig, time_s: float) -> tuple[np.ndarray, np.ndarray]:
     """Earth-fixed positions and velocities of all N = P * (T/P) satellites at ``time_s``.
 
     cfg : linksim.config.LinkConfig; time_s : seconds since the epoch (ECI = ECEF at 0).

@@ -3,7 +3,7 @@ per-(s, k) link geometry. (CONTRACT: the Drop fields and drop_rng are fixed.)
 
 A drop (Sec. V of the paper, "each run draws a random centre in the constellation coverage,
 an 800 km disc, uniform UTs, and the S satellites closest to the centre") is drawn by
-:func:`draw_drop` from ``drop_rng(seed, drop_index, 0)`` alone:
+:func:`draw_drop` from ``drop_rng(seed, drop_index, Stream.GEOMETRY)`` alone:
 
 1. a snapshot time uniform in [0, orbital period);
 2. a region centre uniform on the sphere restricted to the latitudes the constellation
@@ -23,10 +23,16 @@ to z, y = z x x). The Earth is a sphere of radius EARTH_RADIUS_M (positions in E
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.constants import EARTH_RADIUS_M, SPEED_OF_LIGHT_M_S
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 MAX_DRAW_ATTEMPTS = 200
 
@@ -79,14 +85,32 @@ class Drop:
         return int(self.slant_range_m.shape[1])
 
 
-def drop_rng(seed: int, drop_index: int, stream: int = 0) -> np.random.Generator:
+class Stream(IntEnum):
+    """The named random streams of one drop (the ``stream`` of :func:`drop_rng`).
+
+    The numbers are part of the reproducibility contract: changing one changes every result.
+    """
+
+    GEOMETRY = 0        #: drop geometry: snapshot time, region centre, users (draw_drop)
+    FADING = 1          #: small-scale fading of the channel (Rician, eq. 2)
+    ERRORS = 2          #: delay / Doppler compensation errors
+    DATA_NOISE = 3      #: data symbols and receiver noise of the waveform emulation
+    KAPPA_SPREAD = 4    #: Rician-factor spread of the sCSI
+    ERGODIC = 10        #: ergodic Monte Carlo of the validation rates
+
+
+def drop_rng(seed: int, drop_index: int, stream: int = Stream.GEOMETRY) -> np.random.Generator:
     """The Generator of one drop: SeedSequence(seed, spawn_key=(drop_index, stream)).
 
     Results never depend on how drops are distributed over workers. ``stream`` separates
-    independent uses within a drop (0 = geometry, 1 = channel draws, 2 = compensation errors,
-    3 = data symbols and noise, 4 = Rician-factor spread of the sCSI).
+    independent uses within a drop (:class:`Stream`): 0 = ``Stream.GEOMETRY``,
+    1 = ``Stream.FADING`` (channel draws), 2 = ``Stream.ERRORS`` (compensation errors),
+    3 = ``Stream.DATA_NOISE`` (data symbols and noise), 4 = ``Stream.KAPPA_SPREAD``
+    (Rician-factor spread of the sCSI), 10 = ``Stream.ERGODIC`` (ergodic Monte Carlo of the
+    validation rates).
     """
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(drop_index, stream)))
+    return np.random.default_rng(
+        np.random.SeedSequence(seed, spawn_key=(drop_index, int(stream))))
 
 
 # --------------------------------------------------------------------------- geometry helpers
@@ -240,8 +264,9 @@ def select_satellites(sat_ecef_m: np.ndarray, center_ecef_m: np.ndarray,
     return ok[order][: int(num_sats)].astype(np.int64)
 
 
-def draw_drop(cfg, seed: int, drop_index: int) -> Drop:
-    """Draw one drop of the scenario (Sec. V; module docstring) from drop_rng(seed, drop_index, 0).
+def draw_drop(cfg: LinkConfig, seed: int, drop_index: int) -> Drop:
+    """Draw one drop of the scenario (Sec. V; module docstring) from
+    drop_rng(seed, drop_index, Stream.GEOMETRY).
 
     cfg : linksim.config.LinkConfig (altitude, Walker shell, inclination, min_elevation_deg,
     coverage_radius_m, num_users K, num_sats S, carrier_hz). Reproducible: the same
@@ -253,7 +278,7 @@ def draw_drop(cfg, seed: int, drop_index: int) -> Drop:
     from linksim.config import ConfigError
     from linksim.constellation import orbital_period_s, satellite_states
 
-    rng = drop_rng(seed, drop_index, 0)
+    rng = drop_rng(seed, drop_index, Stream.GEOMETRY)
     period = orbital_period_s(cfg.altitude_m)
     best = 0
     for _ in range(MAX_DRAW_ATTEMPTS):

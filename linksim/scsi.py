@@ -9,8 +9,12 @@ v_{s,k} (eq. 2-3, unit-modulus entries) and the expected phase error rho_{s,k} =
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @dataclass(frozen=True)
@@ -150,7 +154,7 @@ class CompensationErrorModel:
                 raise ValueError(f"{name} must be finite and >= 0 (got {value})")
 
     @classmethod
-    def from_config(cls, cfg) -> "CompensationErrorModel":
+    def from_config(cls, cfg: LinkConfig) -> "CompensationErrorModel":
         """From cfg.carrier_hz, cfg.phase_error_var_rad2 and cfg.doppler_error_std_hz."""
         sigma_tau = np.sqrt(cfg.phase_error_var_rad2) / (2.0 * np.pi * cfg.carrier_hz)
         return cls(carrier_hz=float(cfg.carrier_hz), delay_error_std_s=float(sigma_tau),
@@ -178,12 +182,13 @@ class CompensationErrorModel:
 
 
 # --------------------------------------------------------------------------- sCSI of a drop
-def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
+def scsi_from_drop(drop, cfg: LinkConfig, rng: np.random.Generator | None = None) -> Scsi:
     """The sCSI of one drop (eqs. 2-3, 20-26, Table I).
 
     gamma = :func:`linksim.channel.link_gain`, kappa = :func:`linksim.channel.rician_factor`
     (its log-normal spread, when cfg.kappa_spread_db > 0, is drawn from ``rng``, by default
-    drop_rng(drop.seed, drop.drop_index, 4), so every user of a drop sees the same sCSI),
+    drop_rng(drop.seed, drop.drop_index, Stream.KAPPA_SPREAD), so every user of a drop sees
+    the same sCSI),
     rho = :func:`expected_phase_factor` (cfg.phase_error_var_rad2) on every link, steering from
     the AoD (:func:`linksim.channel.spatial_frequencies`, :func:`linksim.channel.upa_steering`)
     and sigma_k^2 = :func:`linksim.channel.noise_power_w` (per subcarrier) for every user.
@@ -202,9 +207,9 @@ def scsi_from_drop(drop, cfg, rng: np.random.Generator | None = None) -> Scsi:
     antenna_size = (int(cfg.antenna_size[0]), int(cfg.antenna_size[1]))
     gamma = link_gain(drop, cfg)
     if rng is None and cfg.kappa_spread_db > 0:
-        from linksim.scenario import drop_rng
+        from linksim.scenario import Stream, drop_rng
 
-        rng = drop_rng(drop.seed, drop.drop_index, 4)
+        rng = drop_rng(drop.seed, drop.drop_index, Stream.KAPPA_SPREAD)
     rho = np.full(gamma.shape, expected_phase_factor(cfg.phase_error_var_rad2), dtype=complex)
     return Scsi(gamma=gamma, kappa=rician_factor(drop, cfg, rng), rho=rho,
                 steering=upa_steering(vx, vy, antenna_size),

@@ -17,10 +17,14 @@ above does not contain: the comparison then shows where (16) stops holding.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.emulator import EmulatorSettings, LinkState, Numerology, emulate_links
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def ici_kernel(x: np.ndarray | float, fft_size: int) -> np.ndarray:
@@ -62,7 +66,8 @@ class SinglePathReport:
         return {k: (float(v) if not isinstance(v, bool) else v) for k, v in self.__dict__.items()}
 
 
-def run_single_path(cfg, delay_error_s: float, doppler_error_hz: float, phase_error_rad: float,
+def run_single_path(cfg: LinkConfig, delay_error_s: float, doppler_error_hz: float,
+                    phase_error_rad: float,
                     num_symbols: int, seed: int, delay_s: float = 4.0e-3,
                     doppler_hz: float = 3.0e4) -> SinglePathReport:
     """Emulate one satellite -> one user with the given residual errors and compare."""
@@ -74,7 +79,9 @@ def run_single_path(cfg, delay_error_s: float, doppler_error_hz: float, phase_er
                       delay_error_s=np.array([[delay_error_s]]),
                       doppler_error_hz=np.array([[doppler_error_hz]]),
                       fading=np.array([[np.exp(1j * phase_error_rad)]]))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 3)))
+    from linksim.scenario import Stream, drop_rng
+
+    rng = drop_rng(seed, 0, Stream.DATA_NOISE)
     out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
                         np.ones((1, 1, 1), dtype=complex), None, rng, num_symbols)
     bins = used_subcarrier_bins(num.fft_size, num.num_used_subcarriers)

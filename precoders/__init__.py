@@ -15,7 +15,7 @@ Other methods (the DTN's 'ms-jocdwm-dl') join with :func:`register`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def design(name: str, scsi: Scsi, power_w: float | np.ndarray, **kw: Any) -> Des
     return PRECODERS[name](scsi, power_w, **kw)
 
 
-def design_with_config(name: str, scsi: Scsi, power_w: float | np.ndarray, cfg,
+def design_with_config(name: str, scsi: Scsi, power_w: float | np.ndarray, cfg: LinkConfig,
                        **kw: Any) -> DesignResult:
     """:func:`design` with the iterative options of a :class:`linksim.config.LinkConfig`
     (max_iterations, rate_threshold, w_step); explicit keywords win."""
@@ -78,3 +78,7 @@ __all__ = ["PRECODERS", "ITERATIVE", "DesignResult", "closed_form_precoder", "de
 
 # Algorithm 2 registers itself ('ms-jocdwm-dl'); importing it loads no torch.
 import precoders.dtn  # noqa: E402,F401
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+

@@ -16,10 +16,26 @@ import numpy as np
 from linksim.ratemodel import weighted_sum_rate
 from linksim.scsi import Scsi
 
-#: methods timed by default, with the W-step variants of the iterative ones
-BENCH_METHODS: tuple[tuple[str, str | None], ...] = (
-    ("mrt", None), ("ss-m", None), ("ss-wm", "paper"), ("ms-sepwm", "paper"),
-    ("ms-jowm", "paper"), ("ms-jowm", "exact"), ("ms-jocdwm", "paper"), ("ms-jocdwm", "exact"))
+#: iterative methods timed with both W-step variants (the others with the paper's step)
+BOTH_W_STEPS = frozenset({"ms-jowm", "ms-jocdwm"})
+
+
+def bench_methods() -> list[tuple[str, str | None]]:
+    """(method, w_step) rows timed by default: every method of :data:`precoders.PRECODERS` in
+    its order (closed forms with w_step None, iterative ones with 'paper', those of
+    :data:`BOTH_W_STEPS` also with 'exact'), except the DTN (timed by precoders.dtn.bench)."""
+    from precoders import ITERATIVE, PRECODERS
+    from precoders.dtn import METHOD_NAME
+
+    rows: list[tuple[str, str | None]] = []
+    for name in PRECODERS:
+        if name == METHOD_NAME:
+            continue
+        if name not in ITERATIVE:
+            rows.append((name, None))
+        else:
+            rows += [(name, "paper")] + ([(name, "exact")] if name in BOTH_W_STEPS else [])
+    return rows
 
 
 def synthetic_scsi(rng: np.random.Generator, S: int, K: int, antenna_size: tuple[int, int],
@@ -52,7 +68,7 @@ def bench_precoders(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
                     antenna_size: tuple[int, int] = (16, 16), seed: int = 0,
                     power_dbw: float = -10.0, max_iterations: int = 100,
                     rate_threshold: float = 1e-4,
-                    methods: Sequence[tuple[str, str | None]] = BENCH_METHODS) -> list[dict]:
+                    methods: Sequence[tuple[str, str | None]] | None = None) -> list[dict]:
     """Wall time of one design per method and K on one synthetic drop.
 
     Returns one dict per (K, method, w_step): method, w_step, K, S, N_t, seconds (wall time
@@ -60,9 +76,11 @@ def bench_precoders(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
     methods: (t(1 + n) - t(1)) / n from two runs of fixed length, n = PER_ITERATION_RUNS, the
     best of two, so set-up costs cancel; closed forms: = seconds), sum_rate (eq. 19,
     bit/s/Hz), power_dbw, blas_threads (OMP_NUM_THREADS or 'default').
+    methods : (name, w_step) rows; None: :func:`bench_methods` (the registry).
     """
     from precoders import ITERATIVE, design
 
+    methods = bench_methods() if methods is None else methods
     rows = []
     threads = os.environ.get("OMP_NUM_THREADS", "default")
     P = 10 ** (power_dbw / 10)

@@ -54,6 +54,22 @@ class TestRegistry:
         with pytest.raises(ValueError, match="unknown precoder"):
             design("nope", random_scsi(np.random.default_rng(0)), 1.0)
 
+    @pytest.mark.parametrize("name", list(PRECODERS))
+    def test_every_method_returns_a_design_result(self, name):
+        """Every registered method (the DTN included) returns a DesignResult, W [S, K, N_t]
+        complex128 within the per-satellite power sum_k ||w_{s,k}||^2 <= P_s."""
+        from precoders.common import DesignResult
+
+        scsi = random_scsi(np.random.default_rng(3), S=3, K=4, nx=2, ny=3)
+        res = design(name, scsi, 2.0)
+        assert isinstance(res, DesignResult)
+        assert res.W.shape == (3, 4, 6) and res.W.dtype == np.complex128
+        # the power constraint, met with equality at the master s = 0 (SS-* leave the other
+        # satellites silent); to float64 rounding of the power scaling
+        power = np.sum(np.abs(res.W) ** 2, axis=(1, 2))
+        assert np.all(power <= 2.0 * (1 + 1e-9))
+        assert power[0] == pytest.approx(2.0, rel=1e-9)
+
 
 class TestSingleUserSingleSatellite:
     @pytest.mark.parametrize("name", sorted(set(MULTI) | set(SINGLE)))

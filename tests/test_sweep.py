@@ -21,7 +21,7 @@ from linksim.app.commands.common import sweep_options
 from linksim.runtime import sweep
 from linksim.runtime.store import SweepStoreError
 from linksim.runtime.sweep import SweepError, Task, run_sweep
-from linksim.scenario import drop_rng
+from linksim.scenario import Stream, drop_rng
 
 TESTS_DIR = Path(__file__).resolve().parent
 LOG_ENV = "LINKSIM_TEST_SWEEP_LOG"          # the toy task appends "<pid> <key json>" here
@@ -57,7 +57,7 @@ def toy_task(key: dict) -> dict:
     exit_at = os.environ.get(EXIT_ENV)
     if log and exit_at and len(_log_lines(log)) >= int(exit_at):
         os._exit(3)
-    rng = drop_rng(key["seed"], key["drop"], 0)
+    rng = drop_rng(key["seed"], key["drop"], Stream.GEOMETRY)
     h = rng.standard_normal((4, 6)) + 1j * rng.standard_normal((4, 6))
     gains = np.linalg.svd(h, compute_uv=False)
     snr = 10.0 ** (key["power_dbw"] / 10.0)

@@ -6,7 +6,7 @@ import pytest
 from factories import small_config
 
 from linksim.config import build_config
-from linksim.scenario import draw_drop, drop_rng
+from linksim.scenario import Stream, draw_drop, drop_rng
 from linksim.scsi import CompensationErrorModel
 from linksim.single_path import ici_kernel
 from validation.drop_response import drop_response
@@ -101,7 +101,8 @@ class TestExpectedPhase:
             z = []
             for d in range(6):
                 shape = draw_drop(cfg, 5, d).delay_s.shape
-                dtau, _ = CompensationErrorModel.from_config(cfg).draw(drop_rng(5, d, 2), shape)
+                rng = drop_rng(5, d, Stream.ERRORS)
+                dtau, _ = CompensationErrorModel.from_config(cfg).draw(rng, shape)
                 z.append(np.exp(-2j * np.pi * cfg.carrier_hz * dtau).ravel())
             ref = np.mean(np.concatenate(z))
             # the rest of theta (Doppler drift over 4 symbols, nu^c Delta tau, filter) < 0.01

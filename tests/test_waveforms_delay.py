@@ -14,10 +14,6 @@ from waveforms import (
     used_subcarrier_bins,
 )
 
-N = 1024
-NCP = 72
-SYM = N + NCP
-NUM_USED = 612
 ACCURACY_DB = -50.0  # required error of the fractional delay on the used band
 
 
@@ -182,7 +178,9 @@ class TestDelayDopplerKernel:
                 fn(**kwargs)
 
 
-def _ofdm_burst(rng, num_symbols, num_used=NUM_USED, num_streams=1):
+def _ofdm_burst(ofdm, rng, num_symbols, num_used=None, num_streams=1):
+    N, NCP = ofdm.fft_size, ofdm.cp_length
+    num_used = ofdm.num_used if num_used is None else num_used
     bins = used_subcarrier_bins(N, num_used)
     X = qam_symbols(rng, "qpsk", (num_streams, num_symbols, num_used))
     return X, bins, ofdm_modulate(X, N, NCP, bins)
@@ -196,7 +194,8 @@ def _delayed(x, delay, doppler=0.0):
                          x.shape[1])
 
 
-def _error_db(Y, X, bins, delay):
+def _error_db(ofdm, Y, X, bins, delay):
+    N = ofdm.fft_size
     ramp = np.exp(-2j * np.pi * np.where(bins >= N // 2, bins - N, bins) * delay / N)
     err = np.mean(np.abs(Y - X * ramp) ** 2)
     return 10 * np.log10(err / np.mean(np.abs(X) ** 2))
@@ -207,26 +206,29 @@ class TestDelayOnOfdm:
     # DFT window and its filter support inside the symbol's CP + body.
     @pytest.mark.parametrize("delay,backoff", [
         (24.0, 0), (30.5, 0), (36.37, 0), (47.75, 0), (0.5, 36), (-11.9, 36), (11.25, 36)])
-    def test_pure_delay_is_phase_ramp(self, delay, backoff):
+    def test_pure_delay_is_phase_ramp(self, delay, backoff, ofdm):
+        N, NCP, SYM = ofdm.fft_size, ofdm.cp_length, ofdm.symbol_length
         rng = np.random.default_rng(15)
-        X, bins, x = _ofdm_burst(rng, 8)
+        X, bins, x = _ofdm_burst(ofdm, rng, 8)
         Y = ofdm_demodulate(_delayed(x, delay), SYM, 6, N, NCP, bins, backoff_samples=backoff)
-        assert _error_db(Y, X[:, 1:7], bins, delay) < ACCURACY_DB
+        assert _error_db(ofdm, Y, X[:, 1:7], bins, delay) < ACCURACY_DB
 
     @pytest.mark.parametrize("num_taps", [12, 16])
-    def test_short_filters_meet_the_requirement(self, num_taps):
+    def test_short_filters_meet_the_requirement(self, num_taps, ofdm):
         # the -50 dB requirement needs only ~10 taps (48 taps: about -260 dB)
+        N, NCP, SYM = ofdm.fft_size, ofdm.cp_length, ofdm.symbol_length
         rng = np.random.default_rng(19)
-        X, bins, x = _ofdm_burst(rng, 8)
+        X, bins, x = _ofdm_burst(ofdm, rng, 8)
         y = delay_doppler(x, 0, [0], [30.5], [0.0], [1.0], np.array([0]), x.shape[1], num_taps)
         Y = ofdm_demodulate(y, SYM, 6, N, NCP, bins)
-        assert _error_db(Y, X[:, 1:7], bins, 30.5) < ACCURACY_DB
+        assert _error_db(ofdm, Y, X[:, 1:7], bins, 30.5) < ACCURACY_DB
 
-    def test_isi_free_inside_cp_at_fir_level(self):
+    def test_isi_free_inside_cp_at_fir_level(self, ofdm):
+        N, NCP, SYM = ofdm.fft_size, ofdm.cp_length, ofdm.symbol_length
         rng = np.random.default_rng(16)
-        X, bins, x = _ofdm_burst(rng, 8)
+        X, bins, x = _ofdm_burst(ofdm, rng, 8)
         Y = ofdm_demodulate(_delayed(x, 40.3), SYM, 6, N, NCP, bins)
-        assert _error_db(Y, X[:, 1:7], bins, 40.3) < -100.0
+        assert _error_db(ofdm, Y, X[:, 1:7], bins, 40.3) < -100.0
 
 
 class TestIsiBeyondCp:
@@ -236,7 +238,8 @@ class TestIsiBeyondCp:
 
     num_symbols = 200
 
-    def _components(self, delay):
+    def _components(self, ofdm, delay):
+        N, NCP = ofdm.fft_size, ofdm.cp_length
         rng = np.random.default_rng(17)
         bins = used_subcarrier_bins(N, N)
         X = qam_symbols(rng, "qpsk", (1, self.num_symbols, N))
@@ -250,9 +253,10 @@ class TestIsiBeyondCp:
         return X[:, m], demod(y_even), demod(y_odd), bins, m.size
 
     @pytest.mark.parametrize("excess", [16, 64, 200])
-    def test_late_delay_isi_power_is_overlap_fraction(self, excess):
+    def test_late_delay_isi_power_is_overlap_fraction(self, excess, ofdm):
+        N, NCP = ofdm.fft_size, ofdm.cp_length
         delay = NCP + excess  # late beyond the CP by `excess` samples
-        X, y_own, y_isi, bins, windows = self._components(delay)
+        X, y_own, y_isi, bins, windows = self._components(ofdm, delay)
         isi = np.mean(np.abs(y_isi) ** 2)
         tol = 5.0 / np.sqrt(excess * windows)
         assert isi == pytest.approx(excess / N, rel=tol)
@@ -261,24 +265,28 @@ class TestIsiBeyondCp:
         assert own_err == pytest.approx(excess / N, rel=tol)
 
     @pytest.mark.parametrize("early", [8, 100])
-    def test_early_delay_isi_power_is_overlap_fraction(self, early):
-        X, y_own, y_isi, bins, windows = self._components(-float(early))
+    def test_early_delay_isi_power_is_overlap_fraction(self, early, ofdm):
+        N = ofdm.fft_size
+        X, y_own, y_isi, bins, windows = self._components(ofdm, -float(early))
         assert np.mean(np.abs(y_isi) ** 2) == pytest.approx(
             early / N, rel=5.0 / np.sqrt(early * windows))
 
-    @pytest.mark.parametrize("delay", [0, 30, NCP])
-    def test_no_isi_inside_cp(self, delay):
-        X, y_own, y_isi, bins, windows = self._components(float(delay))
+    @pytest.mark.parametrize("delay", [0, 30, "ncp"])
+    def test_no_isi_inside_cp(self, delay, ofdm):
+        N = ofdm.fft_size
+        delay = ofdm.cp_length if delay == "ncp" else delay
+        X, y_own, y_isi, bins, windows = self._components(ofdm, float(delay))
         assert np.max(np.abs(y_isi)) < 1e-12
         np.testing.assert_allclose(y_own, X * np.exp(-2j * np.pi * bins * delay / N), atol=1e-12)
 
 
 class TestSymbolShiftedInterference:
-    def test_stream_delayed_by_symbols_carries_other_indices(self):
+    def test_stream_delayed_by_symbols_carries_other_indices(self, ofdm):
+        N, NCP, SYM = ofdm.fft_size, ofdm.cp_length, ofdm.symbol_length
         rng = np.random.default_rng(18)
         shift = 3
         num_symbols = 24
-        X, bins, x = _ofdm_burst(rng, num_symbols)
+        X, bins, x = _ofdm_burst(ofdm, rng, num_symbols)
         residual = 30.4
         Y = ofdm_demodulate(_delayed(x, shift * SYM + residual), 0, num_symbols, N, NCP, bins)
         m = np.arange(shift, num_symbols)

@@ -18,10 +18,6 @@ from waveforms import (
 )
 from waveforms.doppler import reduced_cycles
 
-N = 1024
-NCP = 72
-SYM = N + NCP
-
 
 class TestReducedCycles:
     def test_exact_product_modulo_one(self):
@@ -73,14 +69,16 @@ class TestFrequencyShift:
 
 
 class TestCfoClosedForms:
-    def test_common_gain_formula(self):
+    def test_common_gain_formula(self, ofdm):
+        N = ofdm.fft_size
         for eps in (0.05, 0.1, 0.25, -0.4):
             closed = (np.sin(np.pi * eps) / (N * np.sin(np.pi * eps / N))
                       * np.exp(1j * np.pi * eps * (N - 1) / N))
             assert cfo_common_gain(eps, N) == pytest.approx(closed, abs=1e-12)
         assert cfo_common_gain(0.0, N) == pytest.approx(1.0, abs=1e-15)
 
-    def test_small_eps_ici(self):
+    def test_small_eps_ici(self, ofdm):
+        N = ofdm.fft_size
         assert cfo_ici_power(0.01, N) == pytest.approx((np.pi * 0.01) ** 2 / 3, rel=1e-3)
 
     def test_partial_load_reduces_to_full_load(self):
@@ -98,7 +96,8 @@ class TestCfoOnOfdm:
 
     num_symbols = 192
 
-    def _measure(self, eps, bins):
+    def _measure(self, ofdm, eps, bins):
+        N, NCP, SYM = ofdm.fft_size, ofdm.cp_length, ofdm.symbol_length
         rng = np.random.default_rng(22)
         X = qam_symbols(rng, "qpsk", (1, self.num_symbols, bins.size))
         x = ofdm_modulate(X, N, NCP, bins)
@@ -112,16 +111,18 @@ class TestCfoOnOfdm:
         return gain, ici
 
     @pytest.mark.parametrize("eps", [0.05, 0.1, 0.25])
-    def test_common_gain_and_ici_full_load(self, eps):
-        gain, ici = self._measure(eps, np.arange(N))
+    def test_common_gain_and_ici_full_load(self, eps, ofdm):
+        N = ofdm.fft_size
+        gain, ici = self._measure(ofdm, eps, np.arange(N))
         psi = cfo_common_gain(eps, N)
         assert abs(20 * np.log10(abs(gain) / abs(psi))) < 0.05
         assert abs(np.angle(gain / psi)) < 0.006  # 0.05 dB of amplitude in radians
         assert abs(10 * np.log10(ici / cfo_ici_power(eps, N))) < 0.05
 
     @pytest.mark.parametrize("eps", [0.1, 0.25])
-    def test_ici_partial_load(self, eps):
-        bins = used_subcarrier_bins(N, 612)
-        gain, ici = self._measure(eps, bins)
+    def test_ici_partial_load(self, eps, ofdm):
+        N = ofdm.fft_size
+        bins = used_subcarrier_bins(N, ofdm.num_used)
+        gain, ici = self._measure(ofdm, eps, bins)
         assert abs(20 * np.log10(abs(gain) / abs(cfo_common_gain(eps, N)))) < 0.05
         assert abs(10 * np.log10(ici / cfo_ici_power(eps, N, bins))) < 0.05

@@ -13,13 +13,10 @@ from waveforms import (
     used_subcarrier_bins,
 )
 
-N = 1024
-NCP = 72
-NUM_USED = 612
-
 
 class TestAddAwgn:
-    def test_noise_power_per_subcarrier_after_dft(self):
+    def test_noise_power_per_subcarrier_after_dft(self, ofdm):
+        N, NCP, NUM_USED = ofdm.fft_size, ofdm.cp_length, ofdm.num_used
         rng = np.random.default_rng(30)
         bins = used_subcarrier_bins(N, NUM_USED)
         noise_power = 0.37
@@ -38,7 +35,8 @@ class TestMeasureSinr:
     """Desired |g|^2 = 2, QPSK interference of power 0.3 (constant modulus: exact), noise 0.2
     per subcarrier (estimated over 100 x 612 samples, relative std 0.4 %, 0.1 dB = 2.3 %)."""
 
-    def _case(self):
+    def _case(self, ofdm):
+        N, NCP, NUM_USED = ofdm.fft_size, ofdm.cp_length, ofdm.num_used
         rng = np.random.default_rng(31)
         bins = used_subcarrier_bins(N, NUM_USED)
         shape = (1, 100, NUM_USED)
@@ -51,15 +49,16 @@ class TestMeasureSinr:
         demod = lambda y: ofdm_demodulate(y, 0, 100, N, NCP, bins)  # noqa: E731
         return X, demod(x_des), demod(x_int), demod(noise), 2.0 / (0.3 + 0.2)
 
-    def test_sinr_right_to_a_tenth_of_a_db(self):
-        X, Yd, Yi, Yn, truth = self._case()
+    def test_sinr_right_to_a_tenth_of_a_db(self, ofdm):
+        NUM_USED = ofdm.num_used
+        X, Yd, Yi, Yn, truth = self._case(ofdm)
         assert abs(10 * np.log10(measure_sinr(Yd, [Yi, Yn]) / truth)) < 0.1
         per_sc = measure_sinr(Yd, Yi + Yn, per_subcarrier=True)
         assert per_sc.shape == (NUM_USED,)
         assert abs(10 * np.log10(np.mean(1 / per_sc) * truth)) < 0.1
 
-    def test_from_reference_matches(self):
-        X, Yd, Yi, Yn, truth = self._case()
+    def test_from_reference_matches(self, ofdm):
+        X, Yd, Yi, Yn, truth = self._case(ofdm)
         gain, sinr = measure_sinr_from_reference(Yd + Yi + Yn, X)
         assert abs(gain - np.sqrt(2.0) * np.exp(0.4j)) < 0.02
         assert abs(10 * np.log10(sinr / truth)) < 0.1

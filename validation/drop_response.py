@@ -17,6 +17,7 @@ comparison therefore sees the same waveforms (common random numbers), at the cos
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -27,6 +28,9 @@ from linksim.emulator import (
     draw_link_state,
     emulate_links,
 )
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @dataclass
@@ -75,11 +79,11 @@ class DropResponse:
         return np.einsum("sji,sjimq->jmq", A, self.unit)
 
 
-def drop_response(cfg, seed: int, drop_index: int, num_symbols: int | None = None
+def drop_response(cfg: LinkConfig, seed: int, drop_index: int, num_symbols: int | None = None
                   ) -> DropResponse:
     """Draw drop ``drop_index`` (linksim.scenario.draw_drop), its sCSI, fading and compensation
     errors (streams 0-2) and run the waveform chain once with unit couplings (stream 3)."""
-    from linksim.scenario import draw_drop, drop_rng
+    from linksim.scenario import Stream, draw_drop, drop_rng
     from linksim.scsi import scsi_from_drop
 
     drop = draw_drop(cfg, seed, drop_index)
@@ -88,7 +92,7 @@ def drop_response(cfg, seed: int, drop_index: int, num_symbols: int | None = Non
     s_count, k_count = links.delay_s.shape
     out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
                         np.ones((s_count, k_count, k_count), dtype=np.complex128),
-                        scsi.noise_power_w, drop_rng(seed, drop_index, 3),
+                        scsi.noise_power_w, drop_rng(seed, drop_index, Stream.DATA_NOISE),
                         num_symbols or cfg.num_observed_symbols, components=True)
     return DropResponse(cfg=cfg, drop=drop, scsi=scsi, links=links, unit=out.components,
                         symbols=out.symbols, noise=out.noise)

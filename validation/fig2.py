@@ -40,9 +40,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 USERS_PER_DROP = 48
 DEFAULT_DROPS = 4000
@@ -54,13 +58,13 @@ X_AXIS_CHOICE = ("x axis = great-circle distance between receiving user k and in
                  "user i (our choice; the paper's axis is lost)")
 
 
-def fig2_spacings_hz(cfg) -> np.ndarray:
+def fig2_spacings_hz(cfg: LinkConfig) -> np.ndarray:
     """The subcarrier spacings of the curves (15/30/60/120 kHz plus the configured one), [F]."""
     spacings = set(SPACINGS_HZ) | {float(cfg.subcarrier_spacing_hz)}
     return np.array(sorted(spacings), dtype=np.float64)
 
 
-def symbol_durations_s(cfg, spacings_hz: np.ndarray) -> np.ndarray:
+def symbol_durations_s(cfg: LinkConfig, spacings_hz: np.ndarray) -> np.ndarray:
     """T_sym = (N + N_cp) / (N Delta f) for each spacing, float64 [F] (seconds).
 
     N and N_cp are the configured FFT and CP lengths at cfg.subcarrier_spacing_hz; the CP ratio
@@ -172,7 +176,7 @@ def fig2_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
     return {name: np.stack([np.asarray(r[name]) for r in per_drop]) for name in per_drop[0]}
 
 
-def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True, *,
+def simulate(cfg: LinkConfig, drops: int, seed: int, workers: int = 1, progress: bool = True, *,
              scheduler: str | None = None, store_dir: Path | None = None
              ) -> dict[str, np.ndarray]:
     """Run :func:`fig2_drop` on drops 0..drops-1 and aggregate them in drop order.
@@ -206,7 +210,7 @@ def simulate(cfg, drops: int, seed: int, workers: int = 1, progress: bool = True
 
 
 def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym_s: np.ndarray,
-          cfg, drops: int, seed: int) -> None:
+          cfg: LinkConfig, drops: int, seed: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -275,7 +279,8 @@ def _json_list(values: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
 
 
-def run(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool, *,
+def run(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+        *,
         scheduler: str | None = None) -> dict[str, Any]:
     """``linksim figure fig2``: simulate, write fig2.png/.csv/.h5 under ``out_dir``, summarise.
 

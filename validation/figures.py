@@ -19,8 +19,10 @@ one drop: Fig. 9 draws max(S) satellites and keeps the S nearest, Fig. 10 draws 
 and keeps the first K. The iterative methods use cfg.max_iterations and cfg.rate_threshold and
 the W-step of the config (``w_step``, default exact multipliers); Fig. 11 shows both variants.
 
-The DTN method ('ms-jocdwm-dl') joins every figure as soon as it is registered in
-:data:`precoders.PRECODERS` and its default model file exists (:func:`figure_methods`).
+The methods are those of the registry :data:`precoders.PRECODERS` in its order (the paper's
+legends), less :data:`NOT_IN_FIGURES`; a method added with :func:`precoders.register` joins
+every figure; the DTN method ('ms-jocdwm-dl') joins when its default model file exists
+(:func:`figure_methods`).
 """
 
 from __future__ import annotations
@@ -28,12 +30,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-#: the methods of Figs. 5-10 and 12, in plotting order
-FIGURE_METHODS: tuple[str, ...] = ("ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm")
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
+
+#: registered methods left out of Figs. 5-10 and 12 (the paper's figures show no MRT)
+NOT_IN_FIGURES = frozenset({"mrt"})
 #: Algorithm 2 (registered by precoders.dtn); joins when available
 DL_METHOD = "ms-jocdwm-dl"
 #: the W-step of the iterative methods in Figs. 5-10 and 12 (the paper's (43)-(44) + scaling
@@ -73,30 +79,27 @@ def dl_available() -> bool:
 
 
 def figure_methods(include_dl: bool | None = None) -> list[str]:
-    """FIGURE_METHODS plus the DTN method when ``include_dl`` (None: when available)."""
-    methods = list(FIGURE_METHODS)
-    if include_dl or (include_dl is None and dl_available()):
-        methods.append(DL_METHOD)
-    return methods
-
-
-def _design(name: str, scsi, power_w: float, cfg, w_step: str):
+    """The registered methods (:data:`precoders.PRECODERS`, in order) less
+    :data:`NOT_IN_FIGURES`; the DTN method when ``include_dl`` (None: when available)."""
     import precoders
 
-    if name == DL_METHOD:
-        import precoders.dtn  # noqa: F401
-    kw: dict[str, Any] = {}
-    if name in precoders.ITERATIVE:
-        kw = {"max_iterations": cfg.max_iterations, "rate_threshold": cfg.rate_threshold}
-        if name in ("ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm"):
-            kw["w_step"] = w_step
+    use_dl = bool(include_dl or (include_dl is None and dl_available()))
+    return [n for n in precoders.PRECODERS
+            if n not in NOT_IN_FIGURES and (n != DL_METHOD or use_dl)]
+
+
+def _timed_design(name: str, scsi, power_w: float, cfg: LinkConfig, w_step: str):
+    """precoders.design_with_config with the sweep's W-step; (DesignResult, seconds)."""
+    import precoders
+
+    kw = {"w_step": w_step} if name in precoders.ITERATIVE else {}
     t0 = time.perf_counter()
-    res = precoders.design(name, scsi, power_w, **kw)
+    res = precoders.design_with_config(name, scsi, power_w, cfg, **kw)
     return res, time.perf_counter() - t0
 
 
 # ----------------------------------------------------------------------------- sweep tasks
-def _scsi_points(cfg, axis: str, xs: Sequence[float], seed: int, drop_index: int):
+def _scsi_points(cfg: LinkConfig, axis: str, xs: Sequence[float], seed: int, drop_index: int):
     """Yield (sCSI, power in W) for every x of the sweep, all from one drop."""
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
@@ -138,7 +141,7 @@ def rate_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
     points = _scsi_points(cfg, key["axis"], xs, int(key["seed"]), int(key["drop"]))
     for j, (scsi, power) in enumerate(points):
         for m, name in enumerate(methods):
-            res, dt = _design(name, scsi, power, cfg, key["w_step"])
+            res, dt = _timed_design(name, scsi, power, cfg, key["w_step"])
             rates[j, m] = weighted_sum_rate(scsi, res.W)
             seconds[j, m] = dt
             iterations[j, m] = res.iterations
@@ -235,7 +238,7 @@ def _ordering_checks(mean: np.ndarray, methods: list[str], tol: float = 1e-3) ->
     return out
 
 
-def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, workers: int,
+def _rate_figure(n: int, cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int,
                  axis: str, xs: Sequence[float], xlabel: str, title: str,
                  log_x: bool = False, gap_trend: str | None = None,
                  check_from: int = 0, scheduler: str | None = None) -> dict[str, Any]:
@@ -319,7 +322,7 @@ def _rate_figure(n: int, cfg, out_dir: Path, drops: int | None, seed: int, worke
 
 
 # ----------------------------------------------------------------------------- figures
-def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig5(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 5: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG5_USERS."""
     return _rate_figure(5, cfg.replace(num_users=FIG5_USERS), out_dir, drops, seed, workers,
@@ -328,7 +331,7 @@ def fig5(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         gap_trend="increasing", scheduler=scheduler)
 
 
-def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig6(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 6: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG6_USERS."""
     return _rate_figure(6, cfg.replace(num_users=FIG6_USERS), out_dir, drops, seed, workers,
@@ -337,7 +340,7 @@ def fig6(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         gap_trend="increasing", scheduler=scheduler)
 
 
-def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig7(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 7: sum rate vs the Rician factor, forced on every link (kappa_model = 'fixed')."""
     return _rate_figure(7, cfg, out_dir, drops, seed, workers, "kappa_db", FIG7_KAPPA_DB,
@@ -346,7 +349,7 @@ def fig7(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         gap_trend="decreasing", scheduler=scheduler)
 
 
-def fig8(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig8(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 8: sum rate vs the phase-error variance sigma_theta^2 (rho = e^{-var/2})."""
     return _rate_figure(8, cfg, out_dir, drops, seed, workers, "phase_error_var_rad2",
@@ -355,7 +358,7 @@ def fig8(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         f"P = {cfg.power_dbw} dBW", gap_trend="increasing", scheduler=scheduler)
 
 
-def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig9(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
          *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 9: sum rate vs the number of cooperating satellites S (the S nearest).
 
@@ -367,7 +370,7 @@ def fig9(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json
                         check_from=sum(1 for s in FIG9_SATS if s < 2), scheduler=scheduler)
 
 
-def fig10(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig10(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
           *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 10: sum rate vs the number of users K (the first K of a max(K)-user drop)."""
     return _rate_figure(10, cfg, out_dir, drops, seed, workers, "num_users", FIG10_USERS,
@@ -376,7 +379,7 @@ def fig10(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
                         scheduler=scheduler)
 
 
-def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
           *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 11: convergence of MS-JoCDWM and MS-JoWM, both W-step variants.
 
@@ -461,7 +464,7 @@ def fig11(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_jso
     return summary
 
 
-def fig12(cfg, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
           *, scheduler: str | None = None) -> dict[str, Any]:
     """Fig. 12: wall time of one design per method vs K (FIG12_USERS), mean over drops.
 

@@ -26,10 +26,14 @@ the estimation floor ~ 0.89 / sqrt(M Q). So copies at least one OFDM symbol apar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from linksim.emulator import Numerology
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def correlation_coefficient(a: np.ndarray, b: np.ndarray, phase: np.ndarray | None = None
@@ -238,7 +242,7 @@ def subcarrier_swing(pairs: PairCorrelations, power: dict[str, np.ndarray]
     return {"swing": amp / total, "swing_user": swing_user}
 
 
-def geometric_counts(cfg, seed: int, drop_index: int) -> tuple[np.int64, np.int64]:
+def geometric_counts(cfg: LinkConfig, seed: int, drop_index: int) -> tuple[np.int64, np.int64]:
     """(pairs, pairs at least T_sym apart) of one drop from the geometry alone, at the
     configured subcarrier spacing (validation.fig2.fig2_drop): int64 scalars. Pure in its
     arguments (the per-drop geometry task of ``linksim validate``)."""
@@ -262,7 +266,7 @@ def fraction_from_counts(pairs: list, hits: list) -> dict[str, float]:
             "drops": int(drops), "pairs": int(total_pairs)}
 
 
-def geometric_fraction(cfg, seed: int, drops: int) -> dict[str, float]:
+def geometric_fraction(cfg: LinkConfig, seed: int, drops: int) -> dict[str, float]:
     """Fraction of (k < i, s < s') with |double delay difference| < T_sym from the geometry
     alone (validation.fig2.fig2_drop, the Fig. 2 computation) over drops 0..drops-1."""
     counts = [geometric_counts(cfg, seed, d) for d in range(drops)]

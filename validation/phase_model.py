@@ -21,6 +21,7 @@ e/N ISI), e = max(0, d - (N_cp - b), -b - d) with b the receiver back-off.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from linksim.emulator import (
     emulate_links,
 )
 from linksim.single_path import ici_kernel, ici_power_closed_form
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 #: NMSE above which approximation (16) is said to stop holding (dB)
 NMSE_THRESHOLD_DB = -20.0
@@ -73,8 +78,9 @@ def window_times_s(numerology: Numerology, backoff_samples: int, num_symbols: in
 
 def carrier_phase_error(links: LinkState, carrier_hz: float) -> np.ndarray:
     """theta = -2 pi f_c Delta tau + 2 pi nu^c Delta tau (eq. 13), float64 [S, K] (rad, wrapped)."""
-    cycles = (-carrier_hz + links.est_doppler_hz) * links.delay_error_s
-    return 2 * np.pi * (np.mod(cycles + 0.5, 1.0) - 0.5)
+    from linksim.phase import cycles_to_rad
+
+    return cycles_to_rad((-carrier_hz + links.est_doppler_hz) * links.delay_error_s)
 
 
 def desired_closed_form(numerology: Numerology, links: LinkState, carrier_hz: float,
@@ -174,7 +180,7 @@ def desired_gain_errors(responses: list) -> DesiredGainErrors:
 
 
 # --------------------------------------------------------------------------- item 1b: sweeps
-def _single_link(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols: int,
+def _single_link(cfg: LinkConfig, delay_error_s: float, doppler_error_hz: float, num_symbols: int,
                  seed: int, delay_s: float = 4.0e-3, doppler_hz: float = 3.0e4
                  ) -> tuple[np.ndarray, np.ndarray, LinkState]:
     """One satellite -> one user, unit fading and coupling, no noise.
@@ -184,13 +190,16 @@ def _single_link(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols
                       delay_error_s=np.array([[delay_error_s]]),
                       doppler_error_hz=np.array([[doppler_error_hz]]),
                       fading=np.ones((1, 1), dtype=np.complex128))
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, 3)))
+    from linksim.scenario import Stream, drop_rng
+
+    rng = drop_rng(seed, 0, Stream.DATA_NOISE)
     out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
                         np.ones((1, 1, 1), dtype=np.complex128), None, rng, num_symbols)
     return out.received[0], out.symbols[0], links
 
 
-def approximation_nmse(cfg, delay_error_s: float, doppler_error_hz: float, num_symbols: int,
+def approximation_nmse(cfg: LinkConfig, delay_error_s: float, doppler_error_hz: float,
+                       num_symbols: int,
                        seed: int) -> dict[str, float]:
     """Measured NMSE of (16) and gain |G| for one residual delay/Doppler (single link).
 
@@ -242,7 +251,7 @@ def eps_threshold_closed_form(threshold_db: float = NMSE_THRESHOLD_DB) -> float:
     return float(np.sqrt(3 * 10 ** (threshold_db / 10)) / np.pi)
 
 
-def sweep_doppler(cfg, eps_values=EPS_SWEEP, num_symbols: int = 14, seed: int = 0
+def sweep_doppler(cfg: LinkConfig, eps_values=EPS_SWEEP, num_symbols: int = 14, seed: int = 0
                   ) -> dict[str, np.ndarray]:
     """NMSE of (16) vs residual Doppler eps = Delta nu / Delta f (zero residual delay).
 
@@ -256,7 +265,8 @@ def sweep_doppler(cfg, eps_values=EPS_SWEEP, num_symbols: int = 14, seed: int = 
     return out
 
 
-def sweep_delay(cfg, delay_samples=DELAY_SWEEP_SAMPLES, num_symbols: int = 14, seed: int = 0
+def sweep_delay(cfg: LinkConfig, delay_samples=DELAY_SWEEP_SAMPLES, num_symbols: int = 14,
+                seed: int = 0
                 ) -> dict[str, np.ndarray]:
     """NMSE of (16) vs residual delay (samples; zero residual Doppler).
 
@@ -271,7 +281,8 @@ def sweep_delay(cfg, delay_samples=DELAY_SWEEP_SAMPLES, num_symbols: int = 14, s
 
 
 # --------------------------------------------------------------------------- item 2
-def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_index: int,
+def measured_phase_factors(cfg: LinkConfig, drop, scsi, links: LinkState, seed: int,
+                           drop_index: int,
                            num_symbols: int) -> np.ndarray:
     """e^{j theta} measured from the samples of every link (s, k) and symbol m.
 
@@ -281,7 +292,7 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
     angle(sum_q Y conj(ramp X) / (g Psi)): the carrier phase error of (13) including the
     Doppler drift 2 pi Delta nu t_m. Returns complex128 [S, K, M] of unit modulus.
     """
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
 
     num = Numerology.from_config(cfg)
     s_count, k_count = links.delay_s.shape
@@ -294,13 +305,14 @@ def measured_phase_factors(cfg, drop, scsi, links: LinkState, seed: int, drop_in
                                                   links.fading)))
     ones = np.ones((s_count * k_count, 1, 1), dtype=np.complex128)
     res = emulate_links(EmulatorSettings.from_config(cfg), flat.channel(), flat.estimates(),
-                        ones, None, drop_rng(seed, drop_index, 3), num_symbols, components=True)
+                        ones, None, drop_rng(seed, drop_index, Stream.DATA_NOISE), num_symbols,
+                        components=True)
     y = res.components[:, 0, 0]                               # [S K, M, Q]
     z = np.sum(y * np.conj(det[:, None, :] * res.symbols[0][None]), axis=-1)
     return (z / np.abs(z)).reshape(s_count, k_count, num_symbols)
 
 
-def phase_factor_means(cfg, seed: int, variance: float, drop_index: int,
+def phase_factor_means(cfg: LinkConfig, seed: int, variance: float, drop_index: int,
                        num_symbols: int = 14) -> np.ndarray:
     """Measured e^{j theta} of drop ``drop_index`` at one phase-error variance, averaged over
     the observed symbols: complex128 [S K] (one value per link, s-major).
@@ -320,7 +332,7 @@ def phase_factor_means(cfg, seed: int, variance: float, drop_index: int,
     return f.mean(axis=-1).ravel()
 
 
-def expected_phase_summary(cfg, variances, per_link: list[list[np.ndarray]],
+def expected_phase_summary(cfg: LinkConfig, variances, per_link: list[list[np.ndarray]],
                            num_symbols: int = 14) -> dict[str, np.ndarray]:
     """E e^{j theta} per variance from the per-drop link means (:func:`phase_factor_means`).
 
@@ -350,7 +362,8 @@ def expected_phase_summary(cfg, variances, per_link: list[list[np.ndarray]],
     return out
 
 
-def expected_phase_check(cfg, seed: int, drops: int, variances=None, num_symbols: int = 14,
+def expected_phase_check(cfg: LinkConfig, seed: int, drops: int, variances=None,
+                         num_symbols: int = 14,
                          progress=None) -> dict[str, np.ndarray]:
     """Empirical E e^{j theta} over the emulated error draws vs exp(-sigma^2/2) (eq. 25).
 

@@ -24,45 +24,45 @@ noise power vs sigma^2, and the own-stream ICI/ISI power that the model omits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-#: all precoders in the order of the paper's legends (the DTN only when it is available)
-PRECODER_ORDER = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "ms-jocdwm-dl")
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
+
 #: Monte Carlo samples of the ergodic rate per (drop, precoder, level)
 ERGODIC_SAMPLES = 4000
-#: drop stream of the ergodic Monte Carlo (streams 0-4 belong to the drop itself)
-ERGODIC_STREAM = 10
 
 
 def available_precoders(include_dl: bool = True) -> list[str]:
-    """The precoders of PRECODER_ORDER registered in precoders.PRECODERS (DTN: if its model
-    loads)."""
+    """Every method of the precoder registry :data:`precoders.PRECODERS`, in its order (the
+    built-in methods in the order of the paper's legends, then the DTN, then methods added
+    with :func:`precoders.register`); the DTN 'ms-jocdwm-dl' only with ``include_dl`` and when
+    its default model file exists (importing torch)."""
     import precoders
+    from precoders.dtn import METHOD_NAME as DL_NAME
 
-    names = [n for n in PRECODER_ORDER if n in precoders.PRECODERS and n != "ms-jocdwm-dl"]
-    if include_dl:
+    def dl_usable() -> bool:
         try:
-            from precoders.dtn import register_method
-            from precoders.dtn.infer import DEFAULT_MODEL_PATH
-
-            register_method()
             from pathlib import Path
 
-            if Path(DEFAULT_MODEL_PATH).exists():
-                names.append("ms-jocdwm-dl")
+            from precoders.dtn.infer import DEFAULT_MODEL_PATH
+
+            return Path(DEFAULT_MODEL_PATH).exists()
         except Exception:  # noqa: BLE001 - the DTN is optional here (torch, model file)
-            pass
-    return names
+            return False
+
+    return [n for n in precoders.PRECODERS if n != DL_NAME or (include_dl and dl_usable())]
 
 
-def design_precoder(name: str, scsi, power_w: float, cfg) -> np.ndarray:
+def design_precoder(name: str, scsi, power_w: float, cfg: LinkConfig) -> np.ndarray:
     """W complex128 [S, K, N_t] of precoder ``name`` at per-satellite power ``power_w`` (W)."""
     import precoders
 
-    result = precoders.design_with_config(name, scsi, power_w, cfg)
-    return np.asarray(result.W if hasattr(result, "W") else result, dtype=np.complex128)
+    return np.asarray(precoders.design_with_config(name, scsi, power_w, cfg).W,
+                      dtype=np.complex128)
 
 
 def realised_model_rates(response, A: np.ndarray) -> np.ndarray:
@@ -95,7 +95,7 @@ def compare_rates(responses: list, names: list[str], power_levels_dbw, seed: int
     """
     from linksim.emulator import measure
     from linksim.ratemodel import coupling, ergodic_rates_mc, expected_rates, rate_terms
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
 
     levels = np.asarray(power_levels_dbw, dtype=float)
     k = responses[0].scsi.num_users
@@ -115,7 +115,7 @@ def compare_rates(responses: list, names: list[str], power_levels_dbw, seed: int
                 interf = r.interference(A)
                 own = emu.desired - meas.desired_gain[:, None, :] * emu.symbols
                 signal, interference, _ = rate_terms(r.scsi, W)
-                rng = drop_rng(seed, r.drop.drop_index, ERGODIC_STREAM)
+                rng = drop_rng(seed, r.drop.drop_index, Stream.ERGODIC)
                 idx = (p, li, d)
                 out["rate_measured"][idx] = meas.rate
                 out["rate_analytical"][idx] = expected_rates(r.scsi, W)

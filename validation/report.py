@@ -29,11 +29,15 @@ import functools
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from validation.phase_model import NMSE_THRESHOLD_DB
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 #: rms error of the measured desired gain against (13)-(15) for "holds"
 PHASE_RMS_DEG_MAX = 1.0
@@ -80,7 +84,7 @@ class ValidationSettings:
         return cls(drops=2, phase_drops=4, geometry_drops=50, ergodic_samples=1000)
 
 
-def component_bytes(cfg, num_symbols: int) -> float:
+def component_bytes(cfg: LinkConfig, num_symbols: int) -> float:
     """Memory of one drop's unit-coupling components, S K^2 M Q complex128 (bytes)."""
     return 16.0 * cfg.num_sats * cfg.num_users ** 2 * num_symbols * cfg.num_used_subcarriers
 
@@ -133,7 +137,7 @@ def validation_task(key: dict[str, Any], *, cfg_dict: dict[str, Any], num_symbol
     raise ValueError(f"unknown validation task part {part!r}")
 
 
-def drop_task(cfg, seed: int, drop_index: int, num_symbols: int, names: list[str],
+def drop_task(cfg: LinkConfig, seed: int, drop_index: int, num_symbols: int, names: list[str],
               ergodic_samples: int) -> dict[str, Any]:
     """Items 1, 3 and 4 on one drop (one waveform run, released on return).
 
@@ -168,7 +172,7 @@ def _group(result: dict[str, Any], group: str) -> dict[str, Any]:
     return {k[len(prefix):]: v for k, v in result.items() if k.startswith(prefix)}
 
 
-def validation_sweep_id(cfg, seed: int, settings: ValidationSettings, names: list[str],
+def validation_sweep_id(cfg: LinkConfig, seed: int, settings: ValidationSettings, names: list[str],
                         variances: tuple[float, ...]) -> dict[str, Any]:
     """Identity of a run's sweep store: everything that changes its numbers (seed, config,
     settings, precoders, variances, code version and, with the DTN, its model file's hash)."""
@@ -187,7 +191,7 @@ def validation_sweep_id(cfg, seed: int, settings: ValidationSettings, names: lis
     return sid
 
 
-def default_workers(cfg, num_symbols: int) -> int:
+def default_workers(cfg: LinkConfig, num_symbols: int) -> int:
     """Worker processes for a local run: one per core, fewer when the waveform components of
     the drops in flight (about WORKER_MEMORY_FACTOR x :func:`component_bytes` each) would not
     fit in the free memory."""
@@ -204,7 +208,8 @@ def default_workers(cfg, num_symbols: int) -> int:
     return max(1, min(cores, int(free // per_worker)))
 
 
-def run_validation(cfg, seed: int, settings: ValidationSettings, progress: bool = True, *,
+def run_validation(cfg: LinkConfig, seed: int, settings: ValidationSettings, progress: bool = True,
+                   *,
                    store_dir: str | Path | None = None, workers: int | None = 1,
                    scheduler: str | None = None) -> dict[str, Any]:
     """Run all four checks; returns {"arrays": {group/name: ndarray}, "summary": dict}.
@@ -325,7 +330,7 @@ def _verdict(ok: bool) -> str:
     return "holds" if ok else "fails"
 
 
-def build_summary(cfg, seed: int, settings: ValidationSettings, names: list[str],
+def build_summary(cfg: LinkConfig, seed: int, settings: ValidationSettings, names: list[str],
                   gain_stats: dict, sweep_eps: dict, sweep_del: dict, rho: dict,
                   corr_stats: dict, power: dict, geo: dict, pairs, rate_res: dict,
                   worst: dict) -> dict[str, Any]:
@@ -520,7 +525,7 @@ def levels_of(rate_res: dict) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- writing
-def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg) -> None:
+def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg: LinkConfig) -> None:
     """All arrays under their group paths, the summary and config as JSON attributes."""
     import h5py
 
@@ -541,7 +546,7 @@ def write_json(path: Path, summary: dict) -> None:
         tmp.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
-def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettings,
+def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: ValidationSettings,
                  progress: bool = True, *, workers: int | None = 1,
                  scheduler: str | None = None) -> dict[str, Any]:
     """Run the validation and write report.html, validation.h5 and summary.json under out_dir.

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import base64
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
+
 
 CSS = """
 body { font-family: sans-serif; max-width: 1100px; margin: 1.5em auto; color: #222; }
@@ -45,7 +49,7 @@ def _f(x: Any, fmt: str = ".3f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
 
-def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> str:
+def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: LinkConfig) -> str:
     """The report as one HTML string."""
     from validation.report_figures import all_figures
 

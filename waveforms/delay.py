@@ -37,6 +37,7 @@ import numpy as np
 from scipy.signal import kaiser_atten, kaiser_beta
 from scipy.special import i0
 
+from .checks import check_integer, is_integer
 from .doppler import _reduced_cycles_nb, reduced_cycles
 
 __all__ = [
@@ -65,8 +66,7 @@ def default_kaiser_beta(num_taps: int, band_edge_cps: float = DEFAULT_BAND_EDGE_
 
 
 def _check_num_taps(num_taps: int) -> int:
-    if isinstance(num_taps, bool) or not isinstance(num_taps, (int, np.integer)):
-        raise ValueError(f"num_taps must be an even integer >= 2, got {num_taps!r}")
+    check_integer(num_taps, f"num_taps must be an even integer >= 2, got {num_taps!r}")
     if num_taps < 2 or num_taps % 2:
         raise ValueError(f"num_taps must be an even integer >= 2, got {num_taps}")
     return int(num_taps)
@@ -147,10 +147,9 @@ def _prepare(
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"x must be complex [num_in, num_samples] (2-D), got {x.ndim}-D")
-    if isinstance(out_len, bool) or not isinstance(out_len, (int, np.integer)) or out_len < 0:
+    if not is_integer(out_len) or out_len < 0:
         raise ValueError(f"out_len must be an integer >= 0, got {out_len!r}")
-    if isinstance(x_start, bool) or not isinstance(x_start, (int, np.integer)):
-        raise ValueError(f"x_start must be an integer sample index, got {x_start!r}")
+    check_integer(x_start, f"x_start must be an integer sample index, got {x_start!r}")
     src = np.asarray(src)
     out_start = np.asarray(out_start)
     delay_samples = np.asarray(delay_samples, dtype=np.float64)

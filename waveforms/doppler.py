@@ -15,6 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .checks import check_integer
+
 __all__ = [
     "reduced_cycles",
     "frequency_shift",
@@ -60,8 +62,8 @@ def _check_shift_args(
             f"x must be complex [num_samples] or [num_streams, num_samples], got {x.ndim}-D"
         )
     x2 = np.ascontiguousarray(np.atleast_2d(x), dtype=np.complex128)
-    if isinstance(start_sample, bool) or not isinstance(start_sample, (int, np.integer)):
-        raise ValueError(f"start_sample must be an integer sample index, got {start_sample!r}")
+    check_integer(start_sample,
+                  f"start_sample must be an integer sample index, got {start_sample!r}")
     f = np.asarray(doppler_cps, dtype=np.float64)
     if f.ndim == 0:
         f = np.full(x2.shape[0], float(f))

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_integer
+
 __all__ = [
     "MODULATIONS",
     "used_subcarrier_bins",
@@ -34,8 +36,7 @@ _BITS_PER_AXIS = {"qpsk": 1, "16qam": 2, "64qam": 3}
 
 
 def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer, got {type(value).__name__}")
+    check_integer(value, f"{name} must be an integer, got {type(value).__name__}")
     if value < 1:
         raise ValueError(f"{name} must be >= 1, got {value}")
     return int(value)
@@ -118,10 +119,7 @@ def _check_bins(used_bins: np.ndarray, fft_size: int) -> np.ndarray:
 
 
 def _check_cp(cyclic_prefix_length: int, fft_size: int) -> int:
-    if isinstance(cyclic_prefix_length, bool) or not isinstance(
-        cyclic_prefix_length, (int, np.integer)
-    ):
-        raise ValueError("cyclic_prefix_length must be an integer")
+    check_integer(cyclic_prefix_length, "cyclic_prefix_length must be an integer")
     if not 0 <= cyclic_prefix_length <= fft_size:
         raise ValueError(
             f"cyclic_prefix_length must be in [0, fft_size={fft_size}], got {cyclic_prefix_length}"
@@ -210,8 +208,7 @@ def ofdm_demodulate(
     ncp = _check_cp(cyclic_prefix_length, fft_size)
     bins = _check_bins(used_bins, fft_size)
     num_symbols = _check_positive_int(num_symbols, "num_symbols")
-    if isinstance(backoff_samples, bool) or not isinstance(backoff_samples, (int, np.integer)):
-        raise ValueError("backoff_samples must be an integer")
+    check_integer(backoff_samples, "backoff_samples must be an integer")
     if not 0 <= backoff_samples <= ncp:
         raise ValueError(
             f"backoff_samples must be in [0, cyclic_prefix_length={ncp}], got {backoff_samples}"

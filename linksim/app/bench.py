@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def machine_settings() -> dict:
@@ -21,12 +25,12 @@ def machine_settings() -> dict:
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
 
 
-def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
+def bench_full_drop(cfg: LinkConfig, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
                     seed: int = 0, repeats: int = 2, reference: bool = True) -> dict:
     """Time one drop (S sats, K users, M symbols, every user's received subcarrier samples)."""
     from linksim.emulator import EmulatorSettings, draw_link_state, emulate_links
     from linksim.ratemodel import coupling
-    from linksim.scenario import draw_drop, drop_rng
+    from linksim.scenario import Stream, draw_drop, drop_rng
     from linksim.scsi import scsi_from_drop
     from precoders import design
 
@@ -41,8 +45,8 @@ def bench_full_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: in
 
     def run(backend: str):
         return emulate_links(settings.replace(backend=backend), links.channel(),
-                             links.estimates(), a, scsi.noise_power_w, drop_rng(seed, 0, 3),
-                             num_symbols)
+                             links.estimates(), a, scsi.noise_power_w,
+                             drop_rng(seed, 0, Stream.DATA_NOISE), num_symbols)
 
     out = run("numba")                                  # warm-up (compilation is cached)
     times = []

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
-def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int,
+
+def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str, drops: int,
                   num_symbols: int, seed: int, out_dir: str, model_path: str | None,
                   workers: int, scheduler: str | None, verbose: bool = False,
                   quiet: bool = False) -> dict[str, Any]:

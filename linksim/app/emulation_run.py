@@ -51,8 +51,7 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
         power_dbw = float(level_db)
     power_w = 10 ** (power_dbw / 10)
     kwargs: dict[str, Any] = {} if model_path is None else {"model_path": model_path}
-    result = design_with_config(precoder, scsi, power_w, cfg, **kwargs)
-    W = result.W if hasattr(result, "W") else result
+    W = design_with_config(precoder, scsi, power_w, cfg, **kwargs).W
     _, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
     return {
         "rate_measured": meas.rate,

@@ -21,16 +21,17 @@ if TYPE_CHECKING:
 
 def draw_link_state(cfg: LinkConfig, drop: Drop, scsi: Scsi, seed: int,
                     drop_index: int) -> LinkState:
-    """The drop's fading (stream 1) and compensation errors (stream 2), independent of W and
-    of the power level, so every precoder and SNR point sees the same channel (common random
-    numbers)."""
+    """The drop's fading (Stream.FADING) and compensation errors (Stream.ERRORS),
+    independent of W and of the power level, so every precoder and SNR point sees the same
+    channel (common random numbers)."""
     from linksim.channel import draw_fading
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
     from linksim.scsi import CompensationErrorModel
 
-    fading = draw_fading(drop_rng(seed, drop_index, 1), scsi.gamma, scsi.kappa)
+    fading = draw_fading(drop_rng(seed, drop_index, Stream.FADING), scsi.gamma, scsi.kappa)
     errors = CompensationErrorModel.from_config(cfg)
-    delay_err, doppler_err = errors.draw(drop_rng(seed, drop_index, 2), drop.delay_s.shape)
+    delay_err, doppler_err = errors.draw(drop_rng(seed, drop_index, Stream.ERRORS),
+                                         drop.delay_s.shape)
     return LinkState(delay_s=drop.delay_s, doppler_hz=drop.doppler_hz, delay_error_s=delay_err,
                      doppler_error_hz=doppler_err, fading=np.asarray(fading, dtype=np.complex128))
 
@@ -40,15 +41,15 @@ def emulate_drop(cfg: LinkConfig, drop: Drop, scsi: Scsi, W: np.ndarray, seed: i
                  links: LinkState | None = None) -> tuple[EmulationOutput, LinkMeasurement]:
     """Emulate precoder W [S, K, N_t] on one drop and measure every user's SINR and rate.
 
-    Data symbols and noise come from drop_rng(seed, drop_index, 3).
+    Data symbols and noise come from drop_rng(seed, drop_index, Stream.DATA_NOISE).
     """
     from linksim.ratemodel import coupling
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
 
     if links is None:
         links = draw_link_state(cfg, drop, scsi, seed, drop_index)
     out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
                         coupling(scsi.steering, W), scsi.noise_power_w,
-                        drop_rng(seed, drop_index, 3), num_symbols or cfg.num_observed_symbols,
-                        components)
+                        drop_rng(seed, drop_index, Stream.DATA_NOISE),
+                        num_symbols or cfg.num_observed_symbols, components)
     return out, measure(out)

@@ -22,12 +22,7 @@ import numpy as np
 
 from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
-
-
-def _phase(cycles: np.ndarray) -> np.ndarray:
-    """e^{j 2 pi cycles}, reducing large cycle counts modulo 1 first (float64)."""
-    frac = np.mod(cycles, 1.0)
-    return np.exp(2j * np.pi * frac)
+from linksim.phase import phasor
 
 
 @dataclass(frozen=True)
@@ -132,7 +127,7 @@ def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
     est_nu = estimates.doppler_hz[:, :, 0]
     tau_c_fs = est_delay * fs
     src = np.tile(np.arange(k_count, dtype=np.int64), s_count)
-    tx_gain = (_phase(settings.carrier_hz * est_delay) * _phase(-est_nu * est_delay)).ravel()
+    tx_gain = (phasor(settings.carrier_hz * est_delay) * phasor(-est_nu * est_delay)).ravel()
     xt = settings.kernels.delay_doppler(
         x, x_start, src, -tau_c_fs.ravel(), (-est_nu / fs).ravel(), tx_gain,
         np.repeat(plan.tx_start, k_count), plan.tx_len, settings.fractional_delay_taps)
@@ -191,7 +186,7 @@ def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.nd
     fs = settings.numerology.sample_rate_hz
     s_count, k_count, p_count = channel.delay_s.shape
     tau_fs = channel.delay_s * fs
-    gain = (channel.gain * _phase(-settings.carrier_hz * channel.delay_s)).reshape(-1, p_count)
+    gain = (channel.gain * phasor(-settings.carrier_hz * channel.delay_s)).reshape(-1, p_count)
     delay = (tau_fs + plan.win_start[:, :, None]).reshape(-1, p_count)   # row starts at win
     nu = (channel.doppler_hz / fs).reshape(-1, p_count)
     rows = z_rows.shape[0]

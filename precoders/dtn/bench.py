@@ -11,9 +11,12 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def _thread_settings() -> dict:
@@ -30,7 +33,7 @@ def _thread_settings() -> dict:
 CONTROL = "closed-form-const"
 
 
-def evaluate_quality(model, cfg, seed: int, num_drops: int,
+def evaluate_quality(model, cfg: LinkConfig, seed: int, num_drops: int,
                      baselines: Sequence[str] = ("ms-jocdwm", "ms-jowm"),
                      power_levels_dbw: Sequence[float] | None = None,
                      control: bool = True) -> dict:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from linksim.app.commands.common import config_options, json_option, load_cfg
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @click.command()
@@ -28,7 +32,7 @@ def bench(with_precoders, quick, no_reference, as_json, config_path, sets) -> No
         click.echo(json.dumps(result, indent=2, default=float))
 
 
-def _bench_waveforms(cfg, quick, no_reference, as_json) -> dict:
+def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json) -> dict:
     from linksim.app.bench import bench_full_drop
     from waveforms.bench import bench_delay_doppler
 
@@ -51,7 +55,7 @@ def _bench_waveforms(cfg, quick, no_reference, as_json) -> dict:
     return {"delay_doppler": a, "full_drop": b}
 
 
-def _bench_precoders(cfg, quick, as_json) -> dict:
+def _bench_precoders(cfg: LinkConfig, quick, as_json) -> dict:
     from precoders.bench import bench_precoders
 
     ks = (12,) if quick else (12, 24, 48)

@@ -1,4 +1,5 @@
-"""Options shared by every subcommand: --config, --set, --seed, --out, --json."""
+"""Options shared by every subcommand: --config, --set, --seed, --out, --json; the lazy
+choice of a registered precoder."""
 
 from __future__ import annotations
 
@@ -33,6 +34,29 @@ def out_option(command: str) -> Callable:
 def json_option(func: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True,
                         help="Print one JSON document on stdout (logs go to stderr).")(func)
+
+
+class PrecoderChoice(click.Choice):
+    """A click choice among the methods of the precoder registry :data:`precoders.PRECODERS`
+    (methods added with :func:`precoders.register` included).
+
+    The registry (numpy, scipy) is imported only when a value is checked or the choices are
+    listed, never for ``--help`` (give the option a ``metavar``)."""
+
+    name = "precoder"
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        import precoders
+
+        return tuple(precoders.PRECODERS)
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ assigns; the registry rules
+        pass
 
 
 def load_cfg(config_path: str | None, sets: tuple[str, ...], **overrides: Any):

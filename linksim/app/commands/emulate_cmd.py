@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from linksim.app.commands.common import (
+    PrecoderChoice,
     config_options,
     json_option,
     load_cfg,
@@ -14,7 +16,8 @@ from linksim.app.commands.common import (
     seed_option,
 )
 
-PRECODER_NAMES = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "ms-jocdwm-dl")
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 @click.command()
@@ -24,7 +27,11 @@ PRECODER_NAMES = ("mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm", "ms-jocdwm", "m
               help="Per-satellite power per subcarrier in dBW instead of --snr.")
 @click.option("--users", type=click.IntRange(1, 1024), default=None, help="Users K.")
 @click.option("--sats", type=click.IntRange(1, 64), default=None, help="Satellites S.")
-@click.option("--precoder", type=click.Choice(PRECODER_NAMES), default="mrt", show_default=True)
+@click.option("--precoder", type=PrecoderChoice(), default="mrt", show_default=True,
+              metavar="NAME",
+              help="A method of the precoder registry: mrt, ss-m, ss-wm, ms-sepwm, ms-jowm, "
+                   "ms-jocdwm, ms-jocdwm-dl, or one added with precoders.register (an unknown "
+                   "name lists them all).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="DTN model for --precoder ms-jocdwm-dl (default: the shipped one).")
 @click.option("--drops", type=click.IntRange(1, 1_000_000), default=1, show_default=True)
@@ -79,7 +86,7 @@ def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symb
         click.echo(json.dumps(summary, indent=2))
 
 
-def _single_path(cfg, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
+def _single_path(cfg: LinkConfig, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
                  as_json) -> None:
     import math
 
