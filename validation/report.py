@@ -14,7 +14,7 @@ report (figures embedded as base64 PNG), its numbers (``validation.h5``) and a J
 The work runs through the shared sweep runner (linksim.runtime.sweep): one task per waveform drop,
 per (phase-error variance, drop), per geometry drop and per single-link sweep
 (:func:`validation_tasks`), on any back end, with the results kept in
-``<out>/validate.store-<hash>.h5`` (:func:`linksim.runtime.sweep.store_path_for`) so that an
+``<out>/validate.store-<hash>.sqlite`` (:func:`linksim.runtime.sweep.store_path_for`) so that an
 interrupted run resumes with the missing tasks.
 
 Thresholds (docs/model.md, "Validation") are the module constants below. Every random draw
@@ -55,7 +55,7 @@ MAX_COMPONENT_BYTES = 1.5e9
 #: peak memory of one waveform-drop task in multiples of its components (default_workers)
 WORKER_MEMORY_FACTOR = 4.0
 #: the sweep store of a run, under its output directory
-STORE_NAME = "validate"  # the store is <out>/validate.store-<hash of the sweep identity>.h5
+STORE_NAME = "validate"  # the store: <out>/validate.store-<hash of the sweep identity>.sqlite
 
 
 @dataclass(frozen=True)
@@ -546,7 +546,7 @@ def write_report(out_dir: str | Path, cfg, seed: int, settings: ValidationSettin
                  scheduler: str | None = None) -> dict[str, Any]:
     """Run the validation and write report.html, validation.h5 and summary.json under out_dir.
 
-    The tasks' results are kept in ``<out_dir>/validate.store-<hash>.h5``, so an
+    The tasks' results are kept in ``<out_dir>/validate.store-<hash>.sqlite``, so an
     interrupted run resumes with the missing tasks; workers / scheduler as in
     :func:`run_validation`. Returns the summary (the content of summary.json).
     """

@@ -24,7 +24,8 @@ array bytes (native order, C-contiguous). A row whose checksum (or key hash) doe
 never used: :meth:`SweepStore.load` returns None and the sweep recomputes the task and says so
 on one line.
 
-Journal: WAL with ``synchronous = FULL`` (every commit is fsynced). One process at a time
+Journal: WAL with ``synchronous = FULL`` (every commit is fsynced) and exclusive locking
+mode (the WAL index lives in memory, no ``-shm`` file). One process at a time
 writes a store: an exclusive ``flock`` on the database file ("in use by another process").
 An existing file is opened only after it was checked (read only) to be a sound linksim sweep
 store of the same sweep identity; anything else raises :class:`SweepStoreError` and the file is
@@ -255,8 +256,12 @@ def _now() -> str:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
+    """A connection in exclusive locking mode (set before the first WAL access, so SQLite keeps
+    the WAL index in heap memory: no ``-shm`` file, no shared memory map that a full disk could
+    turn into SIGBUS) with every commit fsynced."""
     conn = sqlite3.connect(str(path), timeout=0.0, isolation_level=None,
                            check_same_thread=False)
+    conn.execute("PRAGMA locking_mode=EXCLUSIVE")
     conn.execute("PRAGMA synchronous=FULL")
     return conn
 
@@ -355,9 +360,11 @@ class SweepStore:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = _connect(tmp)
+            # rollback-journal mode first, so the schema lands in the file itself (a WAL
+            # that a full disk kept from being checkpointed would be lost with the temp name)
+            conn = sqlite3.connect(str(tmp), isolation_level=None)
             try:
-                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=FULL")
                 conn.execute("BEGIN")
                 for statement in _SCHEMA:
                     conn.execute(statement)
@@ -366,14 +373,19 @@ class SweepStore:
                                   ("store_format", str(STORE_FORMAT)),
                                   ("sweep_id", sid), ("created_utc", _now())])
                 conn.execute("COMMIT")
+                if conn.execute("PRAGMA journal_mode=WAL").fetchone()[0] != "wal":
+                    raise sqlite3.OperationalError("cannot switch to WAL mode")
             finally:
                 conn.close()
+            if sidecar_paths(tmp)[1].exists():
+                raise OSError(_errno.EIO, "the new store kept a write-ahead log")
+            SweepStore._check_identity(tmp, sid)[0].close()
             try:
                 os.link(tmp, path)
                 return True
             except FileExistsError:
                 return False
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, SweepStoreError) as exc:
             raise StoreWriteError(f"cannot create the sweep store {path}: "
                                   f"{describe_write_error(exc)}", path, _disk_errno(exc)) \
                 from None
@@ -508,6 +520,9 @@ class SweepStore:
             try:
                 self._put(digest, key_json, data, checksum)
             except (OSError, sqlite3.Error) as exc:
+                with suppress(Exception):
+                    if self._conn.in_transaction:
+                        self._conn.execute("ROLLBACK")
                 raise StoreWriteError(
                     f"cannot write the sweep store {self.path}: {describe_write_error(exc)}; "
                     f"its {len(self._complete)} finished tasks are kept (rerun the same "

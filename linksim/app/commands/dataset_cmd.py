@@ -1,7 +1,7 @@
 """``linksim dataset``: generate the DTN training dataset (features + MS-JoCDWM labels, HDF5).
 
 One linksim.runtime.sweep task per drop; finished drops are kept in the sweep store
-``<out stem>.store.h5`` (resumable: rerunning the same command continues with the drops not
+``<out stem>.store.sqlite`` (resumable: rerunning the same command continues with the drops not
 yet done) and ``<out>`` is written atomically when every drop is finished.
 """
 
@@ -25,7 +25,7 @@ from linksim.app.commands.common import config_options, json_option, load_cfg, s
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/dataset/data.h5", show_default=True,
               help="Output HDF5 file (written when complete; finished drops are kept in "
-                   "<out stem>.store.h5 until then).")
+                   "<out stem>.store.sqlite until then).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (with --scheduler local: Dask workers); the file is "
                    "identical for any count and back end.")
