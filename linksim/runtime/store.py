@@ -165,7 +165,7 @@ def _kind_of(value: Any) -> str:
 
 
 def encode_result(result: Mapping[str, Any]) -> bytes:
-    """The ``data`` bytes of a normalised result (module docstring); inverse :func:`decode_result`."""
+    """The ``data`` bytes of a normalised result (module docstring); see :func:`decode_result`."""
     entries: list[list[Any]] = []
     chunks: list[bytes] = []
     offset = 0

@@ -318,7 +318,8 @@ def run_sweep(func: Callable[[dict[str, Any]], Mapping[str, Any]],
     store_path : str | Path | None
         Task ledger (SQLite, ``*.sqlite``). Each finished task is committed (one fsynced
         transaction) as it completes; tasks stored there are loaded (checksum verified), not
-        computed; a task failing its checksum is recomputed (one line on stderr). None: results are only returned.
+        computed; a task failing its checksum is recomputed (one line on stderr).
+        None: results are only returned.
     sweep_id : Mapping[str, Any] | None
         JSON-able identity of the sweep, required with ``store_path`` (name, seed, config
         dict, code version, ...); a store with a different identity is refused.
@@ -342,7 +343,9 @@ def run_sweep(func: Callable[[dict[str, Any]], Mapping[str, Any]],
     Raises
     ------
     SweepStoreError
-        The store is foreign, corrupt, of another sweep or in use (the file is untouched).
+        The store is foreign, corrupt, of another sweep or in use (the file is untouched);
+        its subclass StoreWriteError when a commit failed (disk full, I/O error: the tasks
+        committed before are kept).
     SweepError
         A task raised or a worker died (finished tasks are kept).
     KeyboardInterrupt

@@ -34,9 +34,10 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
     """Test the paper's analytical model against the waveforms: phase-error model (13)-(16),
     E e^{j theta} (25), inter-satellite independence (Remark 1, Fig. 2), achieved vs
     analytical rates (19). Writes report.html, validation.h5 and summary.json under --out;
-    the drops' results are kept in validate.store-<hash>.sqlite there, so a rerun after an interruption
-    computes only the missing ones. The numbers do not depend on --workers / --scheduler
-    (default workers: one per core, fewer if the drops' waveforms would not fit in memory)."""
+    the drops' results are kept in validate.store-<hash>.sqlite there, so a rerun after an
+    interruption computes only the missing ones. The numbers do not depend on --workers /
+    --scheduler (default workers: one per core, fewer if the drops' waveforms would not fit
+    in memory)."""
     import dataclasses
 
     from validation.report import (
