@@ -522,16 +522,13 @@ def levels_of(rate_res: dict) -> np.ndarray:
 # --------------------------------------------------------------------------- writing
 def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg) -> None:
     """All arrays under their group paths, the summary and config as JSON attributes."""
-    import h5py
+    from linksim.runtime.atomic import atomic_h5
 
-    from linksim.runtime.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            for key in sorted(arrays):
-                f.create_dataset(key, data=np.asarray(arrays[key]), track_times=False)
-            f.attrs["summary_json"] = json.dumps(summary, sort_keys=True)
-            f.attrs["config_json"] = json.dumps(cfg.to_dict(), sort_keys=True)
+    with atomic_h5(path, track_order=True) as f:
+        for key in sorted(arrays):
+            f.create_dataset(key, data=np.asarray(arrays[key]), track_times=False)
+        f.attrs["summary_json"] = json.dumps(summary, sort_keys=True)
+        f.attrs["config_json"] = json.dumps(cfg.to_dict(), sort_keys=True)
 
 
 def write_json(path: Path, summary: dict) -> None:

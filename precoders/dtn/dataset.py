@@ -174,13 +174,12 @@ def _check_existing(path: Path, cfg: LinkConfig, seed: int, num_drops: int) -> N
 
 def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) -> None:
     """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
-    import h5py
-
-    from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_h5
 
     num_drops = len(results)
     s, k, nl = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+    # built in memory, then written atomically: libhdf5 never meets a full disk
+    with atomic_h5(path) as h5:
         h5.attrs.update(format_version=FORMAT_VERSION, feature_version=FEATURE_VERSION,
                         seed=seed, num_drops=num_drops, num_users=k, num_sats=s,
                         config=json.dumps(cfg.to_dict(), sort_keys=True),

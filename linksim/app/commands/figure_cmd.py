@@ -76,7 +76,10 @@ def figure(name: str, out_dir: str | None, drops: int | None, seed: int, workers
     cfg = load_cfg(config_path, sets)
     run = resolve_figure(name)
     out = Path(out_dir) if out_dir is not None else Path("linksim-out/figure") / name
-    summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
+    from linksim.runtime.atomic import atomic_group
+
+    with atomic_group():  # the PNG, CSV and HDF5 appear together or not at all
+        summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
