@@ -524,7 +524,7 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 client.run(_local_worker_setup, os.getpid())
         else:
             try:
-                client = Client(scheduler, timeout="30s")
+                client = Client(scheduler, timeout="5s")
                 n, threads = _cluster_threads(client)
             except (OSError, TimeoutError, ValueError) as exc:
                 raise SweepError(f"Dask scheduler {scheduler}: {' '.join(str(exc).split())}") \

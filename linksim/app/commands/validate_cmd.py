@@ -63,8 +63,11 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
         raise click.BadParameter(f"num_users must be <= N_t = {cfg.num_antennas} for the "
                                  f"single-satellite precoders (got {cfg.num_users})",
                                  param_hint="--set num_users")
-    summary = write_report(out_dir, cfg, seed, settings, workers=workers,
-                           scheduler=scheduler)
+    from linksim.runtime.atomic import atomic_group
+
+    with atomic_group():  # report.html, validation.h5 and summary.json appear together
+        summary = write_report(out_dir, cfg, seed, settings, workers=workers,
+                               scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
