@@ -31,7 +31,8 @@ from linksim.app.commands.common import (
               help="Satellites S (default: config num_sats).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/dataset/data.h5", show_default=True,
-              callback=out_file_callback, help="Output HDF5 file (written when complete; finished drops are kept in "
+              callback=out_file_callback,
+              help="Output HDF5 file (written when complete; finished drops are kept in "
                    "<out stem>.store.sqlite until then).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (with --scheduler local: Dask workers); the file is "

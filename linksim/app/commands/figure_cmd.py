@@ -87,8 +87,8 @@ def resolve_figure(name: str) -> Callable[..., dict[str, Any]]:
 @json_option
 @config_options
 @click.pass_context
-def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None, seed: int, workers: int,
-           scheduler: str | None, as_json: bool, config_path: str | None,
+def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None, seed: int,
+           workers: int, scheduler: str | None, as_json: bool, config_path: str | None,
            sets: tuple[str, ...]) -> None:
     """Reproduce figure NAME (fig2, fig5 ... fig12): PNG plus CSV/HDF5 numbers under --out."""
     from linksim.config import parse_override
