@@ -526,8 +526,9 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
             try:
                 client = Client(scheduler, timeout="5s")
                 n, threads = _cluster_threads(client)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise SweepError(f"Dask scheduler {scheduler}: {' '.join(str(exc).split())}") \
+            except Exception as exc:  # noqa: BLE001  (not a Dask scheduler, or none)
+                raise SweepError(f"Dask scheduler {scheduler}: "
+                                 f"{' '.join(f'{type(exc).__name__}: {exc}'.split())[:300]}") \
                     from exc
         stats.workers, stats.threads_per_worker = n, threads
         by_future: dict[Any, Task] = {}

@@ -129,8 +129,9 @@ def out_file_callback(ctx: click.Context, param: click.Parameter, value: Any) ->
 
 
 def check_scheduler(value: str | None, option: str = "--scheduler",
-                    timeout_s: float = 3.0) -> str | None:
-    """None, 'local' or a reachable ``tcp://host:port`` (a TCP connect within ``timeout_s``)."""
+                    timeout_s: float = 2.5) -> str | None:
+    """None, 'local' or a reachable Dask scheduler ``tcp://host:port``: a TCP connect within
+    ``timeout_s``, then a Dask handshake within ``timeout_s`` (so at most about 5 s)."""
     if value is None or value == "local":
         return value
     import socket
@@ -153,6 +154,26 @@ def check_scheduler(value: str | None, option: str = "--scheduler",
         if isinstance(exc, TimeoutError) or "timed out" in str(exc):
             reason = f"no answer within {timeout_s:g} s"
         raise click.BadParameter(f"cannot reach the Dask scheduler {value} ({reason})",
+                                 param_hint=option) from None
+    try:
+        import asyncio
+
+        from distributed.comm import connect
+    except ImportError:
+        raise click.BadParameter("needs 'dask' and 'distributed' (pip install dask "
+                                 "distributed)", param_hint=option) from None
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(
+            connect(text if "://" in text else f"tcp://{text}", timeout=timeout_s),
+            timeout_s + 0.5)
+        await comm.close()
+
+    try:
+        asyncio.run(handshake())
+    except Exception as exc:  # noqa: BLE001  (whatever answered, it is no Dask scheduler)
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise click.BadParameter(f"{value} does not answer as a Dask scheduler ({reason})",
                                  param_hint=option) from None
     return value
 

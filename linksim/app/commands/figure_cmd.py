@@ -103,8 +103,8 @@ def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None
         raise click.BadParameter("fig12 times every design in this process, one at a time",
                                  param_hint="--scheduler" if given(ctx, "scheduler")
                                  else "--workers")
-    out = Path(out_dir) if out_dir is not None else Path("linksim-out/figure") / name
-    check_writable_dir(out, "--out")
+    out = Path(check_writable_dir(out_dir, "--out")) if out_dir is not None else \
+        Path("linksim-out/figure") / name
     run = resolve_figure(name)
     from linksim.runtime.atomic import atomic_group
 
