@@ -7,8 +7,10 @@ an optional TOML file, then ``--set name=value`` overrides, and validated as a w
 an invalid value raises :class:`ConfigError` with a one-line message that names the field and
 its allowed range.
 
-TOML files may be flat (``num_users = 24``) or grouped in tables (``[scenario]``); table
-names are only for readability, field names are unique.
+TOML files may be flat (``num_users = 24``) or grouped in tables named after the field groups
+(``[scenario]``, ``[radio]``, ...; see ``linksim config show``); table names are only for
+readability, but an unknown table, a nested table or a field given twice (in two tables, or
+flat and in a table) is an error.
 """
 
 from __future__ import annotations
@@ -186,6 +188,8 @@ def _coerce(name: str, value: Any) -> Any:
             raise ConfigError(f"antenna_size must be a pair of positive integers [N_x, N_y] "
                               f"in {_range_text(f)} (got {value!r})")
         out = tuple(_scalar(name, v, int if elem_int else float, f) for v in value)
+        if name == "power_levels_dbw" and len(set(out)) != len(out):
+            raise ConfigError(f"power_levels_dbw lists a value twice (got {list(out)})")
         return out
     return _scalar(name, value, type(default), f)
 
@@ -211,13 +215,26 @@ def _scalar(name: str, value: Any, kind: type, f: dataclasses.Field) -> Any:
 
 
 def _flatten(data: dict[str, Any], source: str) -> dict[str, Any]:
+    groups = sorted({f.metadata["group"] for f in FIELDS.values()})
     flat: dict[str, Any] = {}
+    where: dict[str, str] = {}
     for key, value in data.items():
         if isinstance(value, dict):
-            for k2, v2 in value.items():
-                flat[k2] = v2
+            if key not in groups:
+                raise ConfigError(f"unknown table [{key}] in {source} (tables: "
+                                  f"{', '.join(groups)}; or give the fields flat)")
+            items = [(k2, v2, f"[{key}]") for k2, v2 in value.items()]
         else:
-            flat[key] = value
+            items = [(key, value, "the top level")]
+        for k2, v2, place in items:
+            if isinstance(v2, dict):
+                raise ConfigError(f"nested table {key}.{k2} in {source}: tables hold "
+                                  "fields only")
+            if k2 in flat:
+                raise ConfigError(f"config field {k2!r} given twice in {source} "
+                                  f"({where[k2]} and {place})")
+            flat[k2] = v2
+            where[k2] = place
     unknown = sorted(set(flat) - set(FIELDS))
     if unknown:
         raise ConfigError(f"unknown config field {unknown[0]!r} in {source} "
@@ -291,11 +308,23 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
     if path is not None:
         p = Path(path)
         try:
-            data = tomllib.loads(p.read_text())
+            raw = p.read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"--config file not found: {p}") from None
+        except OSError as exc:
+            raise ConfigError(f"--config file {p} cannot be read: "
+                              f"{exc.strerror or exc}") from None
+        if b"\0" in raw[:65536] or len(raw) > 1_000_000:
+            raise ConfigError(f"--config file {p} is not a TOML text file (binary data or "
+                              "over 1 MB)")
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(f"--config file {p} is not a TOML text file (not UTF-8)") \
+                from None
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"--config file {p} is not valid TOML: {exc}") from None
+            raise ConfigError(f"--config file {p} is not valid TOML: "
+                              f"{' '.join(str(exc).split())}") from None
         values |= _flatten(data, str(p))
     for s in sets:
         k, v = parse_override(s)

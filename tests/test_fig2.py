@@ -178,7 +178,7 @@ class TestSweepStore:
 
         first = simulate(CFG, 60, seed=3, workers=1, progress=False, store_dir=tmp_path)
         assert linksim.runtime.sweep.last_run_stats.computed > 0
-        assert len(list(tmp_path.glob("fig2.store-*.h5"))) == 1
+        assert len(list(tmp_path.glob("fig2.store-*.sqlite"))) == 1
         again = simulate(CFG, 60, seed=3, workers=1, progress=False, store_dir=tmp_path)
         assert linksim.runtime.sweep.last_run_stats.computed == 0
         pytest.importorskip("distributed")

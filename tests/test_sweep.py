@@ -3,9 +3,11 @@ the missing tasks, refusal of foreign/corrupt/other-sweep stores (left byte-iden
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +30,9 @@ LOG_ENV = "LINKSIM_TEST_SWEEP_LOG"          # the toy task appends "<pid> <key j
 EXIT_ENV = "LINKSIM_TEST_SWEEP_EXIT_AT"     # os._exit(3) once the log holds this many lines
 SLEEP_ENV = "LINKSIM_TEST_SWEEP_SLEEP_S"    # seconds each task sleeps
 SEED = 7
-HOLD_STORE_OPEN = ("import sys, time, h5py; f = h5py.File(sys.argv[1], 'r+'); "
+HOLD_STORE_OPEN = ("import sys, time\n"
+                   "from linksim.runtime.store import SweepStore\n"
+                   "s = SweepStore.open(sys.argv[1], {'name': 'toy'})\n"
                    "print('open', flush=True); time.sleep(60)")
 SWEEP_ID = {"name": "toy", "seed": SEED, "config": {"num_users": 4}, "version": "test"}
 
@@ -109,9 +113,9 @@ def assert_same_results(a: dict, b: dict) -> None:
 
 
 def stored_keys(path: Path) -> set[str]:
-    """Canonical key JSON of every complete task in a store (read-only)."""
-    with h5py.File(path, "r") as f:
-        return {g.attrs["key"] for g in f["tasks"].values() if g.attrs.get("complete", False)}
+    """Canonical key JSON of every committed task in a store (read-only)."""
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        return {row[0] for row in conn.execute("SELECT key FROM tasks")}
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +185,7 @@ class TestBackendsGiveIdenticalNumbers:
 
     def test_dask_scheduler_local_starts_its_own_cluster(self, reference, tmp_path):
         pytest.importorskip("distributed")
-        store = tmp_path / "s.h5"
+        store = tmp_path / "s.sqlite"
         got = run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
                         scheduler="local", workers=2, progress=False)
         assert sweep.last_run_stats.backend == "dask"
@@ -191,7 +195,7 @@ class TestBackendsGiveIdenticalNumbers:
         assert_same_results(reference, again)
 
     def test_store_round_trip_is_bit_identical(self, reference, tmp_path):
-        store = tmp_path / "s.h5"
+        store = tmp_path / "s.sqlite"
         run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
                   backend="inprocess", progress=False)
         loaded = run_sweep(must_not_run, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
@@ -248,7 +252,7 @@ class TestResume:
 
     def test_killed_run_restarts_with_exactly_the_missing_tasks(self, reference, tmp_path,
                                                                 clean_env):
-        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        store, log = tmp_path / "s.sqlite", tmp_path / "first.log"
         proc = self._child(store, backend="inprocess", workers=1,
                            env={LOG_ENV: str(log), EXIT_ENV: "5"})
         _, err = proc.communicate(timeout=60)
@@ -268,7 +272,7 @@ class TestResume:
         assert_same_results(reference, got)
 
     def test_dead_worker_process_keeps_finished_tasks(self, reference, tmp_path, clean_env):
-        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        store, log = tmp_path / "s.sqlite", tmp_path / "first.log"
         clean_env.setenv(LOG_ENV, str(log))
         clean_env.setenv(EXIT_ENV, "4")
         with pytest.raises(SweepError, match="worker process died"):
@@ -291,7 +295,7 @@ class TestResume:
                                                           clean_env):
         if backend == "dask":
             pytest.importorskip("distributed")
-        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        store, log = tmp_path / "s.sqlite", tmp_path / "first.log"
         proc = self._child(store, backend=backend, workers=2,
                            env={LOG_ENV: str(log), SLEEP_ENV: "0.3"})
         deadline = time.monotonic() + 60
@@ -321,7 +325,7 @@ class TestResume:
                                                         clean_env):
         if backend == "dask":
             pytest.importorskip("distributed")
-        store, log = tmp_path / "s.h5", tmp_path / "first.log"
+        store, log = tmp_path / "s.sqlite", tmp_path / "first.log"
         proc = self._child(store, backend=backend, workers=2,
                            env={LOG_ENV: str(log), SLEEP_ENV: "0.2"})
         deadline = time.monotonic() + 60
@@ -343,12 +347,12 @@ class TestResume:
         assert sweep.last_run_stats.computed == 12 - len(first)
         assert_same_results(reference, got)
 
-    def test_unmarked_group_is_recomputed(self, tmp_path, clean_env):
-        store = tmp_path / "s.h5"
+    def test_missing_row_is_recomputed(self, tmp_path, clean_env):
+        store = tmp_path / "s.sqlite"
         tasks = make_tasks(1)
         run_sweep(toy_task, tasks, store_path=store, sweep_id=SWEEP_ID, progress=False)
-        with h5py.File(store, "r+") as f:
-            del f["tasks"][tasks[1].digest].attrs["complete"]
+        with contextlib.closing(sqlite3.connect(store)) as conn, conn:
+            conn.execute("DELETE FROM tasks WHERE digest = ?", (tasks[1].digest,))
         run_sweep(toy_task, tasks, store_path=store, sweep_id=SWEEP_ID, progress=False)
         assert (sweep.last_run_stats.cached, sweep.last_run_stats.computed) == (2, 1)
         assert len(stored_keys(store)) == 3
@@ -389,44 +393,59 @@ class TestStoreRefusal:
         with h5py.File(path, "w") as f:
             f["data"] = np.arange(10)
             f.attrs["owner"] = "someone else"
-        self._refused(path, SWEEP_ID, "not a linksim sweep store")
+        self._refused(path, SWEEP_ID, "not a linksim sweep store .an HDF5 file")
+
+    def test_foreign_sqlite_database(self, tmp_path):
+        path = tmp_path / "other.sqlite"
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("CREATE TABLE t(x)")
+        self._refused(path, SWEEP_ID, "SQLite database but not a linksim sweep store")
 
     def test_random_bytes(self, tmp_path):
         path = tmp_path / "junk.h5"
         path.write_bytes(np.random.default_rng(0).bytes(4096))
-        self._refused(path, SWEEP_ID, "not an HDF5 file")
+        self._refused(path, SWEEP_ID, "not a linksim sweep store .not an SQLite database")
 
     def test_truncated_store(self, tmp_path):
-        path = tmp_path / "s.h5"
+        path = tmp_path / "s.sqlite"
         run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
         data = path.read_bytes()
         path.write_bytes(data[: len(data) // 3])
         self._refused(path, SWEEP_ID, "corrupt")
 
-    def test_tampered_task_group(self, tmp_path, clean_env):
-        path = tmp_path / "s.h5"
+    def test_tampered_task_key_is_recomputed(self, tmp_path, clean_env, capsys):
+        path = tmp_path / "s.sqlite"
         tasks = make_tasks(1)
-        run_sweep(toy_task, tasks, store_path=path, sweep_id=SWEEP_ID, progress=False)
-        with h5py.File(path, "r+") as f:
-            f["tasks"][tasks[0].digest].attrs["key"] = tasks[1].key_json
-        self._refused(path, SWEEP_ID, "hash differs")
+        ref = run_sweep(toy_task, tasks, store_path=path, sweep_id=SWEEP_ID, progress=False)
+        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+            conn.execute("UPDATE tasks SET key = ? WHERE digest = ?",
+                         (tasks[1].key_json, tasks[0].digest))
+        capsys.readouterr()
+        got = run_sweep(toy_task, tasks, store_path=path, sweep_id=SWEEP_ID, progress=False)
+        stats = sweep.last_run_stats
+        assert (stats.cached, stats.computed, stats.corrupt) == (2, 1, 1)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"linksim: sweep store {path}: 1 stored task(s) failed their checksum "
+                       "and are recomputed"]
+        assert_same_results(ref, got)
 
     def test_store_of_another_sweep(self, tmp_path, clean_env):
-        path = tmp_path / "s.h5"
+        path = tmp_path / "s.sqlite"
         run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
         self._refused(path, {**SWEEP_ID, "seed": SEED + 1}, "another sweep.*seed")
 
     def test_store_in_use_by_another_process(self, tmp_path):
-        path = tmp_path / "s.h5"
-        run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id=SWEEP_ID, progress=False)
+        path = tmp_path / "s.sqlite"
+        run_sweep(toy_task, make_tasks(1), store_path=path, sweep_id={"name": "toy"},
+                  progress=False)
         holder = subprocess.Popen(
             [sys.executable, "-c", HOLD_STORE_OPEN, str(path)],
             stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "open"
             with pytest.raises(SweepStoreError, match="in use by another process"):
-                run_sweep(must_not_run, make_tasks(1), store_path=path, sweep_id=SWEEP_ID,
-                          progress=False)
+                run_sweep(must_not_run, make_tasks(1), store_path=path,
+                          sweep_id={"name": "toy"}, progress=False)
         finally:
             holder.kill()
             holder.wait()
@@ -434,13 +453,13 @@ class TestStoreRefusal:
 
     def test_sweep_id_required_with_a_store(self, tmp_path):
         with pytest.raises(ValueError, match="sweep_id"):
-            run_sweep(toy_task, make_tasks(1), store_path=tmp_path / "s.h5", progress=False)
-        assert not (tmp_path / "s.h5").exists()
+            run_sweep(toy_task, make_tasks(1), store_path=tmp_path / "s.sqlite", progress=False)
+        assert not (tmp_path / "s.sqlite").exists()
 
 
 class TestFailures:
     def test_failing_task_keeps_finished_ones(self, tmp_path):
-        store = tmp_path / "s.h5"
+        store = tmp_path / "s.sqlite"
         tasks = [{"drop": d} for d in range(4)]
         with pytest.raises(SweepError, match='task {"drop":2} failed: RuntimeError: boom'):
             run_sweep(failing_task, tasks, store_path=store, sweep_id=SWEEP_ID,
@@ -451,7 +470,7 @@ class TestFailures:
         tasks = [{"drop": d} for d in range(4)]
         for kwargs in ({"backend": "processes", "workers": 2},
                        {"scheduler": dask_cluster.scheduler_address}):
-            store = tmp_path / f"{len(kwargs)}.h5"
+            store = tmp_path / f"{len(kwargs)}.sqlite"
             with pytest.raises(SweepError, match='task {"drop":2} failed: RuntimeError: boom'):
                 run_sweep(failing_task, tasks, store_path=store, sweep_id=SWEEP_ID,
                           progress=False, **kwargs)
@@ -502,6 +521,6 @@ class TestReadmeExample:
         mean = np.mean([r["sum_rate"] for r in local.values()])
         assert out.stdout.strip() == (f"24 tasks, 24 computed on 2 workers, "
                                       f"mean sum rate {mean:.6f} bit/s/Hz")
-        stored = run_sweep(must_not_run, tasks, store_path=tmp_path / "demo.h5",
+        stored = run_sweep(must_not_run, tasks, store_path=tmp_path / "demo.sqlite",
                            sweep_id={"name": "demo", "seed": 1}, progress=False)
         assert_same_results(local, stored)

@@ -2,7 +2,9 @@
 recomputations, reproducibility for 1 and 2 workers, resuming from the sweep store, and bad
 input."""
 
+import contextlib
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -122,10 +124,10 @@ def test_rerun_resumes_from_the_store(two_runs, tmp_path):
     assert stats.computed == 0 and stats.cached == stats.total > 50
     lost = [sweep.Task({"seed": 4, "part": "drop", "drop": 1}),
             sweep.Task({"seed": 4, "part": "phase", "variance": 0.5, "drop": 2})]
-    (store,) = d.glob(f"{STORE_NAME}.store-*.h5")
-    with h5py.File(store, "r+") as f:
+    (store,) = d.glob(f"{STORE_NAME}.store-*.sqlite")
+    with contextlib.closing(sqlite3.connect(store)) as conn, conn:
         for task in lost:
-            del f["tasks"][task.digest]
+            conn.execute("DELETE FROM tasks WHERE digest = ?", (task.digest,))
     assert write_report(d, cfg, 4, settings, progress=False, workers=1) == ref
     assert sweep.last_run_stats.computed == 2
     a0, _ = read_h5(d0 / "validation.h5")

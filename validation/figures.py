@@ -177,7 +177,7 @@ def _run_tasks(func: Callable, keys: list[dict], workers: int, label: str, *,
                scheduler: str | None = None) -> list[dict]:
     """Run the tasks through linksim.runtime.sweep: in-process (workers == 1), on ``workers``
     processes, or on the Dask ``scheduler``; with ``out_dir`` the results are kept in the
-    resumable store ``<out_dir>/<name>.store-<hash>.h5`` (the keys carry seed and config)."""
+    resumable store ``<out_dir>/<name>.store-<hash>.sqlite`` (the keys carry seed and config)."""
     from linksim import __version__
     from linksim.runtime.sweep import Task, run_sweep, store_path_for
 

@@ -14,7 +14,7 @@ report (figures embedded as base64 PNG), its numbers (``validation.h5``) and a J
 The work runs through the shared sweep runner (linksim.runtime.sweep): one task per waveform drop,
 per (phase-error variance, drop), per geometry drop and per single-link sweep
 (:func:`validation_tasks`), on any back end, with the results kept in
-``<out>/validate.store-<hash>.h5`` (:func:`linksim.runtime.sweep.store_path_for`) so that an
+``<out>/validate.store-<hash>.sqlite`` (:func:`linksim.runtime.sweep.store_path_for`) so that an
 interrupted run resumes with the missing tasks.
 
 Thresholds (docs/model.md, "Validation") are the module constants below. Every random draw
@@ -59,7 +59,7 @@ MAX_COMPONENT_BYTES = 1.5e9
 #: peak memory of one waveform-drop task in multiples of its components (default_workers)
 WORKER_MEMORY_FACTOR = 4.0
 #: the sweep store of a run, under its output directory
-STORE_NAME = "validate"  # the store is <out>/validate.store-<hash of the sweep identity>.h5
+STORE_NAME = "validate"  # the store: <out>/validate.store-<hash of the sweep identity>.sqlite
 
 
 @dataclass(frozen=True)
@@ -527,16 +527,13 @@ def levels_of(rate_res: dict) -> np.ndarray:
 # --------------------------------------------------------------------------- writing
 def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg: LinkConfig) -> None:
     """All arrays under their group paths, the summary and config as JSON attributes."""
-    import h5py
+    from linksim.runtime.atomic import atomic_h5
 
-    from linksim.runtime.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w", track_order=True) as f:
-            for key in sorted(arrays):
-                f.create_dataset(key, data=np.asarray(arrays[key]), track_times=False)
-            f.attrs["summary_json"] = json.dumps(summary, sort_keys=True)
-            f.attrs["config_json"] = json.dumps(cfg.to_dict(), sort_keys=True)
+    with atomic_h5(path, track_order=True) as f:
+        for key in sorted(arrays):
+            f.create_dataset(key, data=np.asarray(arrays[key]), track_times=False)
+        f.attrs["summary_json"] = json.dumps(summary, sort_keys=True)
+        f.attrs["config_json"] = json.dumps(cfg.to_dict(), sort_keys=True)
 
 
 def write_json(path: Path, summary: dict) -> None:
@@ -551,7 +548,7 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
                  scheduler: str | None = None) -> dict[str, Any]:
     """Run the validation and write report.html, validation.h5 and summary.json under out_dir.
 
-    The tasks' results are kept in ``<out_dir>/validate.store-<hash>.h5``, so an
+    The tasks' results are kept in ``<out_dir>/validate.store-<hash>.sqlite``, so an
     interrupted run resumes with the missing tasks; workers / scheduler as in
     :func:`run_validation`. Returns the summary (the content of summary.json).
     """

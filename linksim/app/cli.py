@@ -4,7 +4,9 @@ Each subcommand lives in ``linksim/app/commands/<name>.py`` and is imported only
 (or when its own ``--help`` is asked for), so ``linksim --help`` answers at once. Heavy
 modules (numba, torch, matplotlib, h5py) are imported inside the command functions.
 
-User errors (bad option values, invalid config) print one line on stderr and exit 2.
+User errors (bad option values, invalid config) print one line on stderr and exit 2. A full
+disk or an I/O error while writing prints one line naming the file and exits 1; finished work
+is kept (the sweep store) and no incomplete file is left.
 """
 
 from __future__ import annotations
@@ -62,10 +64,10 @@ def cli() -> None:
     with statistical-CSI precoding (arXiv 2505.08038)."""
 
 
-def fail(message: str) -> None:
-    """Print a one-line user error and exit with status 2."""
-    click.echo(f"linksim: error: {message}", err=True)
-    sys.exit(2)
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit with status ``code`` (2: bad input)."""
+    click.echo(f"linksim: error: {' '.join(str(message).split())}", err=True)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -95,10 +97,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
         fail(exc.format_message().replace("\n", " "))
-    except OSError as exc:  # an output or input path that cannot be used
+    except OSError as exc:  # an output or input path that cannot be used, a full disk
+        from linksim.runtime.atomic import OutputWriteError, describe_os_error, is_disk_error
+
+        if isinstance(exc, OutputWriteError):
+            fail(str(exc), 1 if is_disk_error(exc) else 2)
         where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
-        fail(f"{exc.strerror or exc}{where}")
+        fail(f"{describe_os_error(exc)}{where}", 1 if is_disk_error(exc) else 2)
     except Exception as exc:  # sweep-store and sweep errors are user-facing one-liners
+        if type(exc).__name__ == "StoreWriteError":
+            fail(str(exc), 1)
         if type(exc).__name__ in ("SweepStoreError", "SweepError"):
             fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise

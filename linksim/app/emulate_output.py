@@ -77,21 +77,18 @@ def _task(key: dict, *, cfg_dict, precoder, seed, kind, num_symbols, model_path)
 def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> None:
     import json
 
-    import h5py
+    from linksim.runtime.atomic import atomic_h5
 
-    from linksim.runtime.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            for name, value in arrays.items():
-                f.create_dataset(name, data=value)
-            f.create_dataset("power_dbw", data=power)
-            f.create_dataset("snr_db", data=snr)
-            f.create_dataset("levels_db", data=np.asarray(levels))
-            f.attrs["config_json"] = json.dumps(cfg_dict)
-            for k, v in attrs.items():
-                f.attrs[k] = v
-            f.attrs["axes"] = "[level, drop, user]"
+    with atomic_h5(path) as f:
+        for name, value in arrays.items():
+            f.create_dataset(name, data=value)
+        f.create_dataset("power_dbw", data=power)
+        f.create_dataset("snr_db", data=snr)
+        f.create_dataset("levels_db", data=np.asarray(levels))
+        f.attrs["config_json"] = json.dumps(cfg_dict)
+        for k, v in attrs.items():
+            f.attrs[k] = v
+        f.attrs["axes"] = "[level, drop, user]"
 
 
 def _print_table(summary: dict, verbose: bool) -> None:

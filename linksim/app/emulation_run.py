@@ -64,6 +64,21 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     }
 
 
+#: peak bytes of one emulate task per complex sample of its S K streams (measured: about 80-110
+#: bytes per sample for K = 12-24, M = 64-256: xt, z, z_des, r, r_des and their indices)
+TASK_BYTES_PER_SAMPLE = 128.0
+#: the interpreter with numpy, scipy, numba and the kernels loaded (measured about 0.3 GB)
+BASE_PROCESS_BYTES = 4.0e8
+
+
+def task_memory_bytes(cfg, num_symbols: int) -> float:
+    """Estimated peak memory of one emulate task: TASK_BYTES_PER_SAMPLE x S x K x (M + 4)
+    x (N + N_cp) plus BASE_PROCESS_BYTES (bytes; an upper estimate for the paper's sizes)."""
+    samples = cfg.num_sats * cfg.num_users * (num_symbols + 4) * \
+        (cfg.fft_size + cfg.cyclic_prefix_length)
+    return TASK_BYTES_PER_SAMPLE * samples + BASE_PROCESS_BYTES
+
+
 class LevelError(ValueError):
     """A level list that cannot be parsed; the message says what is wrong (no option name)."""
 
@@ -80,6 +95,8 @@ def parse_levels(text: str) -> list[float]:
             if len(parts) != 3:
                 raise ValueError
             a, b, step = parts
+            if not all(np.isfinite(parts)):
+                raise LevelError(f"needs finite numbers in a:b:step (got {text!r})")
             if not step > 0:
                 raise LevelError(f"step must be > 0 in a:b:step (got {step:g})")
             if b < a:

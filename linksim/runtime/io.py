@@ -1,7 +1,8 @@
 """HDF5 files (h5py) for drops, their sCSI and figure numbers (DESIGN.md "Files").
 
-Every file is written through :func:`linksim.runtime.atomic.atomic_path`: it appears under its final
-name only when complete, and a failed write leaves neither a partial nor a temporary file.
+Every file is built in memory and written through :func:`linksim.runtime.atomic.atomic_h5`: it
+appears under its final name only when complete, a failed write leaves neither a partial nor a
+temporary file, and a full disk is a one-line ``OutputWriteError`` naming the final path.
 Each file carries its config (JSON attribute ``config``), seed and the linksim version, so a
 result can be traced and re-run.
 
@@ -62,28 +63,25 @@ def write_drop(path: str | Path, drop, cfg: Any, scsi=None) -> Path:
     drop : linksim.scenario.Drop; cfg : LinkConfig or its dict; scsi : linksim.scsi.Scsi | None.
     Returns the final path.
     """
-    import h5py
-
-    from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_h5
 
     final = Path(path)
-    with atomic_path(final) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["format"] = DROP_FORMAT
-            f.attrs["format_version"] = DROP_FORMAT_VERSION
-            f.attrs["linksim_version"] = _version()
-            f.attrs["seed"] = int(drop.seed)
-            f.attrs["drop_index"] = int(drop.drop_index)
-            f.attrs["time_s"] = float(drop.time_s)
-            f.attrs["config"] = json.dumps(_config_dict(cfg))
-            geo = f.create_group("geometry")
-            for name in _GEOMETRY_FIELDS:
-                geo.create_dataset(name, data=np.asarray(getattr(drop, name)))
-            if scsi is not None:
-                grp = f.create_group("scsi")
-                for name in _SCSI_FIELDS:
-                    grp.create_dataset(name, data=np.asarray(getattr(scsi, name)))
-                grp.attrs["antenna_size"] = np.asarray(scsi.antenna_size, dtype=np.int64)
+    with atomic_h5(final) as f:
+        f.attrs["format"] = DROP_FORMAT
+        f.attrs["format_version"] = DROP_FORMAT_VERSION
+        f.attrs["linksim_version"] = _version()
+        f.attrs["seed"] = int(drop.seed)
+        f.attrs["drop_index"] = int(drop.drop_index)
+        f.attrs["time_s"] = float(drop.time_s)
+        f.attrs["config"] = json.dumps(_config_dict(cfg))
+        geo = f.create_group("geometry")
+        for name in _GEOMETRY_FIELDS:
+            geo.create_dataset(name, data=np.asarray(getattr(drop, name)))
+        if scsi is not None:
+            grp = f.create_group("scsi")
+            for name in _SCSI_FIELDS:
+                grp.create_dataset(name, data=np.asarray(getattr(scsi, name)))
+            grp.attrs["antenna_size"] = np.asarray(scsi.antenna_size, dtype=np.int64)
     return final
 
 
@@ -122,18 +120,15 @@ def write_arrays_h5(path: str | Path, arrays: dict[str, np.ndarray],
     arrays : name -> array-like; attrs : name -> scalar, string, or dict/list (stored as JSON).
     The linksim version is added as attribute ``linksim_version``. Returns the final path.
     """
-    import h5py
-
-    from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_h5
 
     final = Path(path)
-    with atomic_path(final) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["linksim_version"] = _version()
-            for key, value in (attrs or {}).items():
-                f.attrs[key] = _attr_value(value)
-            for name, arr in arrays.items():
-                f.create_dataset(name, data=np.asarray(arr))
+    with atomic_h5(final) as f:
+        f.attrs["linksim_version"] = _version()
+        for key, value in (attrs or {}).items():
+            f.attrs[key] = _attr_value(value)
+        for name, arr in arrays.items():
+            f.create_dataset(name, data=np.asarray(arr))
     return final
 
 

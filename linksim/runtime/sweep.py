@@ -3,12 +3,13 @@
 A sweep is a list of :class:`Task` (one per drop and parameter point) and a top-level task
 function ``func(key: dict) -> dict[str, ndarray | scalar]`` that derives all its randomness
 from the key (``drop_rng(key["seed"], key["drop"], stream)``). :func:`run_sweep` runs the
-tasks that are not yet in the HDF5 store, on one of three back ends, appends each result to
+tasks that are not yet in the store (:mod:`linksim.runtime.store`: an SQLite task ledger, one
+transaction and one checksum per task), on one of three back ends, commits each result to
 the store as it finishes, and returns every result ordered by the task list::
 
     results = run_sweep(run_drop, [Task({"seed": 1, "drop": d, "power_dbw": p})
                                    for d in range(100) for p in (-10.0, 0.0)],
-                        store_path="out/fig5.h5",
+                        store_path="out/fig5.store.sqlite",
                         sweep_id={"name": "fig5", "seed": 1, "config": cfg.to_dict(),
                                   "version": linksim.__version__})
 
@@ -155,6 +156,7 @@ class SweepStats:
     threads_per_worker : int | None  numba/BLAS threads per worker (None: left as is)
     elapsed_s : float    wall time of the run
     interrupted : bool   stopped by Ctrl-C or a failure before all tasks finished
+    corrupt : int        stored tasks that failed their checksum and were recomputed
     """
 
     total: int = 0
@@ -165,6 +167,7 @@ class SweepStats:
     threads_per_worker: int | None = None
     elapsed_s: float = 0.0
     interrupted: bool = False
+    corrupt: int = 0
 
 
 last_run_stats: SweepStats | None = None
@@ -172,7 +175,7 @@ last_run_stats: SweepStats | None = None
 
 
 def store_path_for(out_dir: str | Path, name: str, sweep_id: Mapping[str, Any]) -> Path:
-    """The store of sweep ``sweep_id`` in ``out_dir``: ``<name>.store-<12 hex>.h5``.
+    """The store of sweep ``sweep_id`` in ``out_dir``: ``<name>.store-<12 hex>.sqlite``.
 
     The suffix is the SHA-256 of the sweep identity's canonical JSON, so a run with another
     seed or config gets its own store beside the first (both resumable) instead of a refusal,
@@ -180,7 +183,8 @@ def store_path_for(out_dir: str | Path, name: str, sweep_id: Mapping[str, Any]) 
     """
     from linksim.runtime.store import canonical_json, key_digest
 
-    return Path(out_dir) / f"{name}.store-{key_digest(canonical_json(dict(sweep_id)))[:12]}.h5"
+    digest = key_digest(canonical_json(dict(sweep_id)))[:12]
+    return Path(out_dir) / f"{name}.store-{digest}.sqlite"
 
 
 def available_cores() -> int:
@@ -312,8 +316,10 @@ def run_sweep(func: Callable[[dict[str, Any]], Mapping[str, Any]],
     tasks : Iterable[Task | Mapping]
         The tasks; mappings are turned into :class:`Task`. Duplicates raise ``ValueError``.
     store_path : str | Path | None
-        HDF5 store. Finished tasks are appended (and flushed) as they complete; tasks
-        already complete there are loaded, not computed. None: results are only returned.
+        Task ledger (SQLite, ``*.sqlite``). Each finished task is committed (one fsynced
+        transaction) as it completes; tasks stored there are loaded (checksum verified), not
+        computed; a task failing its checksum is recomputed (one line on stderr).
+        None: results are only returned.
     sweep_id : Mapping[str, Any] | None
         JSON-able identity of the sweep, required with ``store_path`` (name, seed, config
         dict, code version, ...); a store with a different identity is refused.
@@ -337,7 +343,9 @@ def run_sweep(func: Callable[[dict[str, Any]], Mapping[str, Any]],
     Raises
     ------
     SweepStoreError
-        The store is foreign, corrupt, of another sweep or in use (the file is untouched).
+        The store is foreign, corrupt, of another sweep or in use (the file is untouched);
+        its subclass StoreWriteError when a commit failed (disk full, I/O error: the tasks
+        committed before are kept).
     SweepError
         A task raised or a worker died (finished tasks are kept).
     KeyboardInterrupt
@@ -364,10 +372,16 @@ def run_sweep(func: Callable[[dict[str, Any]], Mapping[str, Any]],
         todo: list[Task] = []
         for task in task_list:
             if store is not None and store.has(task.digest):
-                results[task] = store.load(task.digest)
-            else:
-                todo.append(task)
+                loaded = store.load(task.digest)
+                if loaded is not None:
+                    results[task] = loaded
+                    continue
+                stats.corrupt += 1
+            todo.append(task)
         stats.cached = len(task_list) - len(todo)
+        if stats.corrupt:
+            print(f"linksim: sweep store {store.path}: {stats.corrupt} stored task(s) failed "
+                  "their checksum and are recomputed", file=sys.stderr, flush=True)
         if todo:
             chosen = _resolve_backend(backend, len(todo), workers, scheduler)
             stats.backend = chosen
@@ -510,10 +524,11 @@ def _run_dask(func: Callable, todo: Sequence[Task], record: Callable[[Task, Any]
                 client.run(_local_worker_setup, os.getpid())
         else:
             try:
-                client = Client(scheduler, timeout="30s")
+                client = Client(scheduler, timeout="5s")
                 n, threads = _cluster_threads(client)
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise SweepError(f"Dask scheduler {scheduler}: {' '.join(str(exc).split())}") \
+            except Exception as exc:  # noqa: BLE001  (not a Dask scheduler, or none)
+                raise SweepError(f"Dask scheduler {scheduler}: "
+                                 f"{' '.join(f'{type(exc).__name__}: {exc}'.split())[:300]}") \
                     from exc
         stats.workers, stats.threads_per_worker = n, threads
         by_future: dict[Any, Task] = {}

@@ -24,7 +24,7 @@ File layout (N drops, L levels, S satellites, K users, F features)::
 
 Generation runs through the shared sweep runner (linksim.runtime.sweep), one task per drop (key
 (seed, drop index)), in-process, on local processes or on Dask. Each finished drop is appended
-to the sweep store ``<out stem>.store.h5`` (:func:`store_path`) beside ``<out>``; rerunning the
+to the sweep store ``<out stem>.store.sqlite`` (:func:`store_path`) beside ``<out>``; rerunning the
 same command on an interrupted run keeps the finished drops and computes exactly the rest
 (Ctrl-C and SIGTERM are safe; a store of other options is refused). When every drop is done,
 ``<out>`` is assembled from the store's results (datasets chunked per drop), written under a
@@ -125,9 +125,9 @@ def dataset_task(key: dict[str, Any], *, cfg_dict: dict, label_fn: LabelFn = lab
 
 
 def store_path(out: str | Path) -> Path:
-    """The sweep store of the dataset ``out``: ``<out without suffix>.store.h5`` beside it."""
+    """The sweep store of the dataset ``out``: ``<out without suffix>.store.sqlite`` beside it."""
     out = Path(out)
-    return out.with_name(out.stem + ".store.h5")
+    return out.with_name(out.stem + ".store.sqlite")
 
 
 def dataset_sweep_id(cfg: LinkConfig, seed: int, label_fn: LabelFn) -> dict[str, Any]:
@@ -174,13 +174,12 @@ def _check_existing(path: Path, cfg: LinkConfig, seed: int, num_drops: int) -> N
 
 def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) -> None:
     """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
-    import h5py
-
-    from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.atomic import atomic_h5
 
     num_drops = len(results)
     s, k, nl = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
+    # built in memory, then written atomically: libhdf5 never meets a full disk
+    with atomic_h5(path) as h5:
         h5.attrs.update(format_version=FORMAT_VERSION, feature_version=FEATURE_VERSION,
                         seed=seed, num_drops=num_drops, num_users=k, num_sats=s,
                         config=json.dumps(cfg.to_dict(), sort_keys=True),
@@ -278,8 +277,10 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
     computed = stats.computed if stats is not None else 0
     complete = len(results) == num_drops
     if complete:
+        from linksim.runtime.store import remove_store
+
         _write_dataset(out, cfg, seed, list(results.values()))
-        store.unlink()
+        remove_store(store)
     return {"path": str(out if complete else store), "computed": computed,
             "done": len(results), "num_drops": num_drops, "complete": complete}
 

@@ -8,9 +8,11 @@ No iterations; N_t enters only the closed form (the network never sees it).
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -18,6 +20,13 @@ import torch
 from linksim.scsi import Scsi
 from precoders.dtn.features import FEATURE_VERSION, batch_features
 from precoders.dtn.network import DTN, DTNConfig, default_device
+
+#: torch intra-op threads of every CPU inference pass: float32 reductions are split by the
+#: thread count, so a fixed count makes the DTN's numbers independent of the machine's cores,
+#: the worker count and OMP_NUM_THREADS. 2 is the count the regression pins were made with
+#: (one thread would move the pinned DTN numbers by up to 1e-7 relative).
+#: LINKSIM_DTN_THREADS overrides it, for experiments only.
+INFERENCE_THREADS = int(os.environ.get("LINKSIM_DTN_THREADS", "2"))
 
 #: The shipped small model (trained at K = 12, S = 5; see model_small.json).
 DEFAULT_MODEL_PATH = Path(__file__).with_name("model_small.pt")
@@ -52,18 +61,35 @@ def _cached_model(path: str, device: str | None) -> DTN:
     return load_model(path, device)
 
 
+@contextlib.contextmanager
+def fixed_threads(threads: int = INFERENCE_THREADS) -> Iterator[None]:
+    """Run the block with ``threads`` torch intra-op threads, then restore the count."""
+    previous = torch.get_num_threads()
+    if previous == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 @torch.no_grad()
 def predict(model: DTN, scsis: Sequence[Scsi], power_w: float | Sequence[float] | np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
     """Network outputs for B drops with equal (S, K) (Algorithm 2, steps 2-5).
 
     power_w : scalar, float64 [B] or [B, S]. Returns U complex128 [B, K, S+1] (column 0 =
-    u_{k,0}) and omega float64 [B, K] in (0, 1).
+    u_{k,0}) and omega float64 [B, K] in (0, 1). On the CPU the pass runs with
+    :data:`INFERENCE_THREADS` torch threads (:func:`fixed_threads`), so the float32 numbers
+    do not depend on the thread count of the process.
     """
     dev = next(model.parameters()).device
     dtype = next(model.parameters()).dtype
     x = torch.from_numpy(batch_features(scsis, power_w)).to(device=dev, dtype=dtype)
-    out = model(x)
+    with fixed_threads() if dev.type == "cpu" else contextlib.nullcontext():
+        out = model(x)
     return (out.U.to(torch.complex128).cpu().numpy(),
             out.omega.to(torch.float64).cpu().numpy())
 

@@ -24,6 +24,9 @@ def bench(with_precoders, quick, no_reference, as_json, config_path, sets) -> No
     """(a) fractional delay + Doppler on 48 streams x 64 symbols; (b) one full drop, S = 5,
     K = 48, 14 symbols. Both against their numpy references, in one run."""
     cfg = load_cfg(config_path, sets)
+    if with_precoders and no_reference:
+        raise click.BadParameter("is used only without --precoders (it skips the numpy "
+                                 "reference of the waveform bench)", param_hint="--no-reference")
     if with_precoders:
         result = _bench_precoders(cfg, quick, as_json)
     else:

@@ -1,7 +1,7 @@
 """``linksim dataset``: generate the DTN training dataset (features + MS-JoCDWM labels, HDF5).
 
 One linksim.runtime.sweep task per drop; finished drops are kept in the sweep store
-``<out stem>.store.h5`` (resumable: rerunning the same command continues with the drops not
+``<out stem>.store.sqlite`` (resumable: rerunning the same command continues with the drops not
 yet done) and ``<out>`` is written atomically when every drop is finished.
 """
 
@@ -12,7 +12,14 @@ import sys
 
 import click
 
-from linksim.app.commands.common import config_options, json_option, load_cfg, seed_option
+from linksim.app.commands.common import (
+    config_options,
+    json_option,
+    load_cfg,
+    out_file_callback,
+    scheduler_callback,
+    seed_option,
+)
 
 
 @click.command("dataset")
@@ -24,12 +31,13 @@ from linksim.app.commands.common import config_options, json_option, load_cfg, s
               help="Satellites S (default: config num_sats).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/dataset/data.h5", show_default=True,
+              callback=out_file_callback,
               help="Output HDF5 file (written when complete; finished drops are kept in "
-                   "<out stem>.store.h5 until then).")
+                   "<out stem>.store.sqlite until then).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes (with --scheduler local: Dask workers); the file is "
                    "identical for any count and back end.")
-@click.option("--scheduler", default=None, metavar="ADDR|local",
+@click.option("--scheduler", default=None, metavar="ADDR|local", callback=scheduler_callback,
               help="Run on a Dask cluster: scheduler address tcp://host:port, or 'local' to "
                    "start a LocalCluster of --workers processes.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,

@@ -10,9 +10,11 @@ import click
 from linksim.app.commands.common import (
     PrecoderChoice,
     config_options,
+    given,
     json_option,
     load_cfg,
     out_option,
+    scheduler_callback,
     seed_option,
 )
 
@@ -48,35 +50,44 @@ if TYPE_CHECKING:
 @click.option("-v", "--verbose", is_flag=True, help="Also print per-user rates.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes.")
-@click.option("--scheduler", default=None, help="Dask scheduler address, or 'local'.")
+@click.option("--scheduler", default=None, callback=scheduler_callback,
+              help="Dask scheduler address, or 'local'.")
 @seed_option
 @out_option("emulate")
 @json_option
 @config_options
-def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symbols, scenario,
+@click.pass_context
+def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops, symbols, scenario,
             delay_error_ns, doppler_error_hz, phase_error_rad, verbose, workers, scheduler, seed,
             out_dir, as_json, config_path, sets) -> None:
     """Emulate real OFDM waveforms through precompensation, the multi-satellite channel and
     the receivers; print the measured and the analytical (eq. 19) sum rate per SNR point."""
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     if scenario == "single-path":
+        for name in ("snr_spec", "power_spec", "precoder", "model_path", "drops", "workers",
+                     "scheduler", "verbose", "users", "sats"):
+            if given(ctx, name):
+                opt = next(o for o in ctx.command.params if o.name == name).opts[-1]
+                raise click.BadParameter("is not used with --scenario single-path (one "
+                                         "satellite, one user, no precoder)", param_hint=opt)
         _single_path(cfg, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
                      as_json)
         return
-    from linksim.app.emulation_run import LevelError, parse_levels
-
-    if snr_spec is not None and power_spec is not None:
-        raise click.UsageError("give either --snr or --power-dbw, not both")
-    option, spec = ("--power-dbw", power_spec) if power_spec is not None else \
-        ("--snr", snr_spec or "0:30:5")
-    try:
-        levels = parse_levels(spec)
-    except LevelError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from None
-    kind = "power" if power_spec is not None else "snr"
+    for name, opt in (("delay_error_ns", "--delay-error-ns"),
+                      ("doppler_error_hz", "--doppler-error-hz"),
+                      ("phase_error_rad", "--phase-error-rad")):
+        if given(ctx, name):
+            raise click.BadParameter("is used only with --scenario single-path",
+                                     param_hint=opt)
+    if model_path is not None and precoder != "ms-jocdwm-dl":
+        raise click.BadParameter(f"is used only with --precoder ms-jocdwm-dl (got --precoder "
+                                 f"{precoder})", param_hint="--model")
+    levels, kind = _levels(snr_spec, power_spec)
     if precoder in ("ss-m", "ss-wm") and cfg.num_users > cfg.num_antennas:
         raise click.BadParameter(f"must be <= N_t = {cfg.num_antennas} for {precoder} "
                                  f"(got {cfg.num_users})", param_hint="--users")
+    _check_memory(cfg, symbols or cfg.num_observed_symbols, workers, len(levels) * drops,
+                  scheduler)
     from linksim.app.emulate_output import run_and_write
 
     summary = run_and_write(cfg, precoder, levels, kind, drops, symbols or
@@ -86,8 +97,64 @@ def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symb
         click.echo(json.dumps(summary, indent=2))
 
 
-def _single_path(cfg: LinkConfig, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
-                 as_json) -> None:
+#: reference SNR sweep bounds (dB); --power-dbw takes the bounds of the config's power_dbw
+SNR_RANGE_DB = (-100.0, 100.0)
+
+
+def _levels(snr_spec: str | None, power_spec: str | None) -> tuple[list[float], str]:
+    """The parsed, bounded levels of --snr or --power-dbw and their kind ('snr' | 'power')."""
+    from linksim.app.emulation_run import LevelError, parse_levels
+    from linksim.config import FIELDS
+
+    if snr_spec is not None and power_spec is not None:
+        raise click.UsageError("give either --snr or --power-dbw, not both")
+    if power_spec is not None:
+        meta = FIELDS["power_dbw"].metadata
+        option, spec, (lo, hi), kind = "--power-dbw", power_spec, (meta["lo"], meta["hi"]), \
+            "power"
+    else:
+        option, spec, (lo, hi), kind = "--snr", snr_spec, SNR_RANGE_DB, "snr"
+        if spec is None:
+            spec = "0:30:5"
+    if not spec.strip():
+        raise click.BadParameter("must not be empty (a:b:step or a comma list)",
+                                 param_hint=option)
+    try:
+        levels = parse_levels(spec)
+    except LevelError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+    bad = [v for v in levels if not lo <= v <= hi]
+    if bad:
+        raise click.BadParameter(f"values must be in [{lo:g}, {hi:g}] dB (got {bad[0]:g})",
+                                 param_hint=option)
+    return levels, kind
+
+
+def _check_memory(cfg: LinkConfig, num_symbols: int, workers: int, num_tasks: int,
+                  scheduler: str | None) -> None:
+    """Refuse a run whose tasks in flight cannot fit in this machine's free memory."""
+    from linksim.app.commands.common import memory_available_bytes
+    from linksim.app.emulation_run import task_memory_bytes
+
+    free = memory_available_bytes()
+    if free is None or (scheduler is not None and scheduler != "local"):
+        return
+    per_task = task_memory_bytes(cfg, num_symbols)
+    in_flight = max(1, min(workers, num_tasks))
+    if per_task > free:
+        raise click.BadParameter(
+            f"one drop needs about {per_task / 1e9:.1f} GB (S K (M + 4) (N + N_cp) samples), "
+            f"{free / 1e9:.1f} GB are free: lower --symbols (now {num_symbols}) or --users "
+            f"(now {cfg.num_users})", param_hint="--symbols")
+    if per_task * in_flight > free:
+        raise click.BadParameter(
+            f"{in_flight} workers need about {per_task * in_flight / 1e9:.1f} GB, "
+            f"{free / 1e9:.1f} GB are free: lower --workers to {int(free // per_task)}",
+            param_hint="--workers")
+
+
+def _single_path(cfg: LinkConfig, delay_error_ns, doppler_error_hz, phase_error_rad, symbols,
+                 seed, as_json) -> None:
     import math
 
     from linksim.single_path import run_single_path

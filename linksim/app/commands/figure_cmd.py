@@ -17,11 +17,28 @@ from typing import Any, Callable
 
 import click
 
-from linksim.app.commands.common import config_options, json_option, load_cfg, seed_option
+from linksim.app.commands.common import (
+    check_writable_dir,
+    config_options,
+    given,
+    json_option,
+    load_cfg,
+    scheduler_callback,
+    seed_option,
+)
 
 FIGURES: dict[str, str] = {
     "fig2": "validation.fig2:run",
     **{f"fig{n}": f"validation.figures:fig{n}" for n in range(5, 13)},
+}
+
+#: config fields each figure sets itself (its sweep axis or its fixed K): --set of them would
+#: be silently replaced, so it is refused
+FIGURE_OWNS: dict[str, tuple[str, ...]] = {
+    "fig2": ("num_users",), "fig5": ("num_users", "power_dbw"),
+    "fig6": ("num_users", "power_dbw"), "fig7": ("kappa_model", "kappa_db"),
+    "fig8": ("phase_error_var_rad2",), "fig9": ("num_sats",), "fig10": ("num_users",),
+    "fig12": ("num_users",),
 }
 
 
@@ -65,18 +82,34 @@ def resolve_figure(name: str) -> Callable[..., dict[str, Any]]:
 @seed_option
 @click.option("--workers", type=click.IntRange(min=1, max=256), default=1, show_default=True,
               help="Worker processes (results do not depend on it).")
-@click.option("--scheduler", default=None, metavar="ADDR|local",
+@click.option("--scheduler", default=None, metavar="ADDR|local", callback=scheduler_callback,
               help="Run the drops on a Dask cluster (tcp://host:port, or 'local').")
 @json_option
 @config_options
-def figure(name: str, out_dir: str | None, drops: int | None, seed: int, workers: int,
-           scheduler: str | None, as_json: bool, config_path: str | None,
+@click.pass_context
+def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None, seed: int,
+           workers: int, scheduler: str | None, as_json: bool, config_path: str | None,
            sets: tuple[str, ...]) -> None:
     """Reproduce figure NAME (fig2, fig5 ... fig12): PNG plus CSV/HDF5 numbers under --out."""
+    from linksim.config import parse_override
+
     cfg = load_cfg(config_path, sets)
+    for text in sets:
+        field = parse_override(text)[0]
+        if field in FIGURE_OWNS.get(name, ()):
+            raise click.BadParameter(f"{name} sets {field} itself (its sweep or fixed value); "
+                                     f"drop --set {field}", param_hint="--set")
+    if name == "fig12" and (given(ctx, "workers") or given(ctx, "scheduler")):
+        raise click.BadParameter("fig12 times every design in this process, one at a time",
+                                 param_hint="--scheduler" if given(ctx, "scheduler")
+                                 else "--workers")
+    out = Path(check_writable_dir(out_dir, "--out")) if out_dir is not None else \
+        Path("linksim-out/figure") / name
     run = resolve_figure(name)
-    out = Path(out_dir) if out_dir is not None else Path("linksim-out/figure") / name
-    summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
+    from linksim.runtime.atomic import atomic_group
+
+    with atomic_group():  # the PNG, CSV and HDF5 appear together or not at all
+        summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import click
 
-from linksim.app.commands.common import config_options, json_option, load_cfg, seed_option
+from linksim.app.commands.common import (
+    config_options,
+    json_option,
+    load_cfg,
+    out_file_callback,
+    seed_option,
+)
 
 
 @click.command()
@@ -16,11 +22,12 @@ from linksim.app.commands.common import config_options, json_option, load_cfg, s
 @click.option("--sats", type=click.IntRange(min=1, max=64), default=None,
               help="Cooperating satellites S (overrides num_sats).")
 @seed_option
-@click.option("--drop-index", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--drop-index", type=click.IntRange(min=0, max=2**63 - 1), default=0,
+              show_default=True,
               help="Index of the drop under the root seed.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/scenario/drop.h5", show_default=True,
-              help="Output HDF5 file.")
+              callback=out_file_callback, help="Output HDF5 file.")
 @config_options
 @json_option
 def scenario(users: int | None, sats: int | None, seed: int, drop_index: int, out_file: str,

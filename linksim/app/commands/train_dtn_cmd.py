@@ -10,19 +10,76 @@ import json
 
 import click
 
-from linksim.app.commands.common import json_option, seed_option
+from linksim.app.commands.common import (
+    check_finite,
+    json_option,
+    out_file_callback,
+    seed_option,
+)
+
+
+def _lr_callback(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    check_finite(value, "--lr", 0.0, 1.0)
+    if value <= 0:
+        raise click.BadParameter(f"must be in (0, 1] (got {value})", param_hint="--lr")
+    return value
+
+
+def _data_callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--data must be a file written by ``linksim dataset`` (checked read-only)."""
+    import h5py
+
+    try:
+        ok = h5py.is_hdf5(value)
+        if ok:
+            with h5py.File(value, "r") as h5:
+                ok = "features" in h5 and "U" in h5 and "feature_version" in h5.attrs
+    except OSError:
+        ok = False
+    if not ok:
+        raise click.BadParameter(f"{value} is not a dataset written by 'linksim dataset'",
+                                 param_hint="--data")
+    return value
+
+
+def check_device(value: str | None) -> str | None:
+    """None, 'cpu', or an available accelerator ('cuda', 'cuda:N', 'mps')."""
+    if value is None:
+        return value
+    import torch
+
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise click.BadParameter(f"unknown torch device {value!r} (cpu, cuda, cuda:N, mps)",
+                                 param_hint="--device") from None
+    if dev.type == "cpu":
+        return value
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise click.BadParameter(f"{value}: CUDA is not available here",
+                                     param_hint="--device")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise click.BadParameter(f"{value}: only {torch.cuda.device_count()} CUDA "
+                                     "device(s)", param_hint="--device")
+        return value
+    if dev.type == "mps" and getattr(torch.backends, "mps", None) is not None and \
+            torch.backends.mps.is_available():
+        return value
+    raise click.BadParameter(f"{value}: device type {dev.type!r} is not available here",
+                             param_hint="--device")
 
 
 @click.command("train-dtn")
 @click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="Dataset from 'linksim dataset'.")
+              callback=_data_callback, help="Dataset from 'linksim dataset'.")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/train-dtn/model.pt", show_default=True,
-              help="Model file (checkpoint: <out>.ckpt).")
+              callback=out_file_callback, help="Model file (checkpoint: <out>.ckpt).")
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=1e-3,
-              show_default=True, help="Adam learning rate (cosine-decayed to 5%).")
+@click.option("--lr", type=float, default=1e-3, callback=_lr_callback,
+              show_default=True, help="Adam learning rate in (0, 1] (cosine-decayed to 5%).")
 @click.option("--size", type=click.Choice(["small", "paper"]), default="small", show_default=True,
               help="Network size: small (d=64, N_b=2) or paper (d=128, N_b=4).")
 @click.option("--loss", "loss_kind", type=click.Choice(["si-nmse", "cosine"]), default="si-nmse",
@@ -41,6 +98,7 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
     from precoders.dtn.train import TrainConfig
     from precoders.dtn.train import train_dtn as run
 
+    check_device(device)
     terminate_as_interrupt()
 
     torch.set_num_threads(threads)

@@ -34,9 +34,10 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
     """Test the paper's analytical model against the waveforms: phase-error model (13)-(16),
     E e^{j theta} (25), inter-satellite independence (Remark 1, Fig. 2), achieved vs
     analytical rates (19). Writes report.html, validation.h5 and summary.json under --out;
-    the drops' results are kept in validate.store-<hash>.h5 there, so a rerun after an interruption
-    computes only the missing ones. The numbers do not depend on --workers / --scheduler
-    (default workers: one per core, fewer if the drops' waveforms would not fit in memory)."""
+    the drops' results are kept in validate.store-<hash>.sqlite there, so a rerun after an
+    interruption computes only the missing ones. The numbers do not depend on --workers /
+    --scheduler (default workers: one per core, fewer if the drops' waveforms would not fit
+    in memory)."""
     import dataclasses
 
     from validation.report import (
@@ -62,8 +63,11 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
         raise click.BadParameter(f"num_users must be <= N_t = {cfg.num_antennas} for the "
                                  f"single-satellite precoders (got {cfg.num_users})",
                                  param_hint="--set num_users")
-    summary = write_report(out_dir, cfg, seed, settings, workers=workers,
-                           scheduler=scheduler)
+    from linksim.runtime.atomic import atomic_group
+
+    with atomic_group():  # report.html, validation.h5 and summary.json appear together
+        summary = write_report(out_dir, cfg, seed, settings, workers=workers,
+                               scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
         return
