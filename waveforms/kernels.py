@@ -38,10 +38,10 @@ class KernelSet:
 
 
 def _numba() -> KernelSet:
-    from . import combine, delay, ofdm
+    from . import combine_gemm, delay, ofdm_fast
 
-    return KernelSet("numba", delay.delay_doppler, combine.combine_streams,
-                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+    return KernelSet("numba", delay.delay_doppler, combine_gemm.combine_streams_gemm,
+                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast)
 
 
 def _numpy() -> KernelSet:
