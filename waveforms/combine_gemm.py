@@ -23,7 +23,7 @@ import numpy as np
 
 from .combine import _check
 
-__all__ = ["combine_streams_gemm", "combine_flops", "DEFAULT_TILE"]
+__all__ = ["combine_streams_gemm", "combine_streams_any", "combine_flops", "DEFAULT_TILE"]
 
 DEFAULT_TILE = 1024
 
@@ -70,3 +70,16 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
                 n1 = min(t1 - oj, out_len)
                 out[s, order[r], n0:n1] = zt[r - lo, oj + n0 - t0:oj + n1 - t0]
     return out
+
+
+def combine_streams_any(streams: np.ndarray, gains: np.ndarray, offsets: np.ndarray,
+                        out_len: int) -> np.ndarray:
+    """complex64 streams -> :func:`combine_streams_gemm` (cgemm, complex64 out); otherwise the
+    sequential numba kernel :func:`waveforms.combine.combine_streams` (its double-precision
+    numbers are the pinned ones, which BLAS's summation order changes in the last bits)."""
+    if np.asarray(streams).dtype == np.complex64:
+        return combine_streams_gemm(streams, np.asarray(gains).astype(np.complex64), offsets,
+                                    out_len)
+    from .combine import combine_streams
+
+    return combine_streams(streams, gains, offsets, out_len)

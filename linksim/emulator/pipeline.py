@@ -53,6 +53,7 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
     r = at_receivers(stages.precode(settings, xt, coupling, plan))
     r_des = at_receivers(stages.precode_desired(xt, coupling, plan))
     noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len)
+    noise = noise.astype(settings.sample_dtype, copy=False)      # same draws in either precision
     m0 = -plan.first_symbol
     out = EmulationOutput(received=stages.receive(settings, r + noise, num_symbols),
                           symbols=data[:, m0:m0 + num_symbols],
