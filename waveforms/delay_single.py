@@ -94,7 +94,7 @@ def delay_doppler_single(x, x_start, src, delay_samples, doppler_cps, gain, out_
 
 
 def delay_doppler_any(x, *args, **kwargs):
-    """complex64 ``x`` -> :func:`delay_doppler_single`, else :func:`waveforms.delay.delay_doppler`."""
+    """complex64 ``x`` -> :func:`delay_doppler_single`, else the double kernel."""
     if np.asarray(x).dtype == np.complex64:
         return delay_doppler_single(x, *args, **kwargs)
     return _d.delay_doppler(x, *args, **kwargs)

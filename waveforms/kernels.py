@@ -14,8 +14,9 @@ Sets: ``numba`` (the compiled kernels, default; OFDM by scipy.fft, bit-identical
 references), ``numpy`` (the plain references: tests, benchmarks), ``fast`` (as ``numba`` but
 the combine as tiled BLAS GEMMs: equal to rounding, not bit-identical in double), ``torch``
 (every kernel in PyTorch, imported on first use; :mod:`waveforms.torch_kernels`). The
-compiled sets keep the samples' precision: complex64 in, complex64 out (single precision). A new back end joins with :func:`register_kernel_set`; its loader is called on
-first use, so naming a set imports nothing heavy.
+compiled sets keep the samples' precision: complex64 in, complex64 out (single precision).
+A new back end joins with :func:`register_kernel_set`; its loader is called on first use,
+so naming a set imports nothing heavy.
 
 >>> kernel_set("numpy").name
 'numpy'

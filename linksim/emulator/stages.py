@@ -103,7 +103,7 @@ def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_st
     is frame symbol b + plan.first_symbol, and x[:, 0] is at absolute sample x_start.
     Draws the data from ``rng`` (first, before the noise).
     """
-    from waveforms.symbols_fast import qam_symbols_fast as qam_symbols   # same values, faster
+    from waveforms.symbols_fast import qam_symbols_fast as qam_symbols  # same values, faster
 
     num = settings.numerology
     bins = used_bins(settings)
