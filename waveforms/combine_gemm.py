@@ -18,11 +18,11 @@ complex64 result (cgemm), otherwise complex128.
 
 Threads: the tiles' GEMMs are small (r ~ J W / L rows), and a multi-threaded BLAS splitting
 each of them loses most of its time synchronising (on a loaded 2-core machine the combine
-ran at 0.2 GFLOP/s against 7 GFLOP/s single-threaded). So the satellites run on a pool of
-``os.cpu_count()`` Python threads (BLAS releases the GIL) with numpy's bundled OpenBLAS set
-to one thread for the duration (restored after; without that library the BLAS keeps its own
-setting). Every output element is computed by one GEMM call whatever the thread count, so
-results do not depend on it.
+ran at 0.2 GFLOP/s against 7 GFLOP/s single-threaded). So the tiles run on a pool of
+``os.cpu_count()`` Python threads, contiguous runs of tiles each (BLAS releases the GIL),
+with numpy's bundled OpenBLAS set to one thread for the duration (restored after; without
+that library the BLAS keeps its own setting). Every output element is computed by one GEMM
+call whatever the thread count, so results do not depend on it.
 """
 
 from __future__ import annotations
@@ -108,14 +108,19 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
     out = np.empty((s_count, j_count, out_len), dtype=dtype)
     tile = max(int(tile), 1)
 
-    def one_satellite(s: int) -> None:
+    sats = []
+    for s in range(s_count):
         order = np.argsort(offsets[s], kind="stable")
         o = offsets[s, order]
-        a = np.ascontiguousarray(gains[s, order])          # [J, K], rows by offset
-        x = streams[s]
-        end = int(o[-1]) + out_len
-        for t0 in range(int(o[0]), end, tile):
-            t1 = min(t0 + tile, end)
+        sats.append((order, o, np.ascontiguousarray(gains[s, order])))   # rows by offset
+    tiles = [(s, t0) for s, (_, o, _) in enumerate(sats)
+             for t0 in range(int(o[0]), int(o[-1]) + out_len, tile)]
+
+    def run_tiles(chunk: list[tuple[int, int]]) -> None:
+        for s, t0 in chunk:
+            order, o, a = sats[s]
+            x = streams[s]
+            t1 = min(t0 + tile, int(o[-1]) + out_len)
             lo = int(np.searchsorted(o, t0 - out_len, side="right"))   # o_j + W > t0
             hi = int(np.searchsorted(o, t1, side="left"))              # o_j < t1
             if hi <= lo:
@@ -127,14 +132,16 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
                 n1 = min(t1 - oj, out_len)
                 out[s, order[r], n0:n1] = zt[r - lo, oj + n0 - t0:oj + n1 - t0]
 
-    workers = min(workers or os.cpu_count() or 1, s_count)
+    # tiles write disjoint (row, sample) ranges: contiguous chunks of tiles per thread
+    workers = max(1, min(workers or os.cpu_count() or 1, len(tiles)))
+    bounds = np.linspace(0, len(tiles), workers + 1).astype(int)
+    chunks = [tiles[bounds[w]:bounds[w + 1]] for w in range(workers)]
     with single_threaded_blas():
-        if workers <= 1:
-            for s in range(s_count):
-                one_satellite(s)
+        if workers == 1:
+            run_tiles(tiles)
         else:
             with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(one_satellite, range(s_count)))
+                list(pool.map(run_tiles, chunks))
     return out
 
 
