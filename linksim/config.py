@@ -119,6 +119,9 @@ class LinkConfig:
                          help="'qpsk', '16qam', '64qam' or 'gaussian' data symbols")
     backend: str = _f("numba", group="emulation", choice=True,
                       help="waveform kernel set: 'numba' (compiled) or 'numpy' (references)")
+    precision: str = _f("double", group="emulation", choice=True,
+                        help="waveform samples: 'double' (complex128) or 'single' (complex64; "
+                             "geometry, delays, times and phases stay float64)")
 
     # ----------------------------------------------------------------- derived
     @property
@@ -164,7 +167,8 @@ _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "modulation": ("qpsk", "16qam", "64qam", "gaussian"),
             "w_step": ("exact", "paper"),
             # the kernel sets of waveforms.kernels (a test keeps the two lists equal)
-            "backend": ("numba", "numpy")}
+            "backend": ("numba", "numpy", "fast", "torch"),
+            "precision": ("double", "single")}
 
 
 def _range_text(f: dataclasses.Field) -> str:

@@ -10,9 +10,13 @@ contracts of the numpy references in this package:
     ofdm_demodulate(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
                     used_bins, backoff_samples)
 
-Sets: ``numba`` (the compiled kernels, default), ``numpy`` (the plain references: tests,
-benchmarks). A new back end joins with :func:`register_kernel_set`; its loader is called on
-first use, so naming a set imports nothing heavy.
+Sets: ``numba`` (the compiled kernels, default; OFDM by scipy.fft, bit-identical to the
+references), ``numpy`` (the plain references: tests, benchmarks), ``fast`` (as ``numba`` but
+the combine as tiled BLAS GEMMs: equal to rounding, not bit-identical in double), ``torch``
+(every kernel in PyTorch, imported on first use; :mod:`waveforms.torch_kernels`). The
+compiled sets keep the samples' precision: complex64 in, complex64 out (single precision).
+A new back end joins with :func:`register_kernel_set`; its loader is called on first use,
+so naming a set imports nothing heavy.
 
 >>> kernel_set("numpy").name
 'numpy'
@@ -38,10 +42,10 @@ class KernelSet:
 
 
 def _numba() -> KernelSet:
-    from . import combine, delay, ofdm
+    from . import combine_gemm, delay_single, ofdm_fast
 
-    return KernelSet("numba", delay.delay_doppler, combine.combine_streams,
-                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+    return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
+                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast)
 
 
 def _numpy() -> KernelSet:
@@ -51,7 +55,21 @@ def _numpy() -> KernelSet:
                      ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
 
 
-_LOADERS: dict[str, Callable[[], KernelSet]] = {"numba": _numba, "numpy": _numpy}
+def _fast() -> KernelSet:
+    from . import combine_gemm, delay_single, ofdm_fast
+
+    return KernelSet("fast", delay_single.delay_doppler_any, combine_gemm.combine_streams_gemm,
+                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast)
+
+
+def _torch() -> KernelSet:
+    from . import torch_kernels
+
+    return torch_kernels.kernel_set()
+
+
+_LOADERS: dict[str, Callable[[], KernelSet]] = {"numba": _numba, "numpy": _numpy,
+                                                 "fast": _fast, "torch": _torch}
 _LOADED: dict[str, KernelSet] = {}
 
 

@@ -15,6 +15,7 @@ from linksim.emulator import stages
 from linksim.emulator.output import EmulationOutput
 from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
+from linksim.emulator.streamed import received_by_satellite
 
 
 def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
@@ -43,16 +44,11 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
         raise ValueError(f"num_symbols must be >= 1 (got {num_symbols})")
     plan = stages.plan_burst(settings, channel, estimates, num_symbols)
     data, x, x_start = stages.generate_bursts(settings, rng, k_count, plan)
-    xt = stages.precompensate(settings, x, x_start, estimates, plan)
     links = np.arange(s_count * k_count, dtype=np.int64)
-
-    def at_receivers(z_rows: np.ndarray) -> np.ndarray:
-        y = stages.propagate(settings, z_rows, links, channel, plan)
-        return y.reshape(s_count, k_count, plan.rx_len).sum(0)
-
-    r = at_receivers(stages.precode(settings, xt, coupling, plan))
-    r_des = at_receivers(stages.precode_desired(xt, coupling, plan))
+    # one satellite at a time (same numbers, a fifth of the memory): linksim.emulator.streamed
+    r, r_des = received_by_satellite(settings, x, x_start, channel, estimates, coupling, plan)
     noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len)
+    noise = noise.astype(settings.sample_dtype, copy=False)      # same draws in either precision
     m0 = -plan.first_symbol
     out = EmulationOutput(received=stages.receive(settings, r + noise, num_symbols),
                           symbols=data[:, m0:m0 + num_symbols],
@@ -60,6 +56,7 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
                           noise=stages.receive(settings, noise, num_symbols),
                           burst_symbols=data, first_symbol_index=plan.first_symbol)
     if components:
+        xt = stages.precompensate(settings, x, x_start, estimates, plan)
         z_all = stages.precode_components(xt, coupling, plan)
         y_all = stages.propagate(settings, z_all, np.repeat(links, k_count), channel, plan)
         out.components = stages.receive(settings, y_all, num_symbols).reshape(

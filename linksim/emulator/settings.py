@@ -45,6 +45,8 @@ class EmulatorSettings:
     timing_backoff_samples : int     receiver DFT window start before the CP end, 0..N_cp
     modulation : str                 'qpsk', '16qam', '64qam' or 'gaussian' data symbols
     backend : str                    kernel set name (waveforms.kernels: 'numba', 'numpy')
+    precision : str                  waveform samples 'double' (complex128) or 'single'
+                                     (complex64); delays, times, phases always float64
     """
 
     numerology: Numerology
@@ -53,13 +55,24 @@ class EmulatorSettings:
     timing_backoff_samples: int = 0
     modulation: str = "gaussian"
     backend: str = "numba"
+    precision: str = "double"
 
     @classmethod
     def from_config(cls, cfg: LinkConfig, **changes: Any) -> EmulatorSettings:
         """The settings of ``cfg``; keyword arguments replace single fields."""
         settings = cls(Numerology.from_config(cfg), cfg.carrier_hz, cfg.fractional_delay_taps,
-                       cfg.timing_backoff_samples, cfg.modulation, cfg.backend)
+                       cfg.timing_backoff_samples, cfg.modulation, cfg.backend,
+                       cfg.precision)
         return replace(settings, **changes) if changes else settings
+
+    @property
+    def sample_dtype(self):
+        """numpy dtype of the waveform samples: complex128 (double) or complex64 (single)."""
+        import numpy as np
+
+        if self.precision not in ("double", "single"):
+            raise ValueError(f"precision must be one of double, single (got {self.precision!r})")
+        return np.dtype(np.complex64 if self.precision == "single" else np.complex128)
 
     def replace(self, **changes: Any) -> EmulatorSettings:
         return replace(self, **changes)

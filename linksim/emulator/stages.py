@@ -98,12 +98,13 @@ def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_st
     is frame symbol b + plan.first_symbol, and x[:, 0] is at absolute sample x_start.
     Draws the data from ``rng`` (first, before the noise).
     """
-    from waveforms.ofdm import qam_symbols
+    from waveforms.symbols_fast import qam_symbols_fast as qam_symbols  # same values, faster
 
     num = settings.numerology
     bins = used_bins(settings)
     data = qam_symbols(rng, settings.modulation, (num_streams, plan.num_burst_symbols, bins.size))
-    x = settings.kernels.ofdm_modulate(data, num.fft_size, num.cyclic_prefix_length, bins)
+    x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
+                                       num.fft_size, num.cyclic_prefix_length, bins)
     return data, x, plan.first_symbol * num.symbol_length
 
 
@@ -142,6 +143,7 @@ def precode(settings: EmulatorSettings, xt: np.ndarray, coupling: np.ndarray,
     Returns complex128 [S J, win_len], row s J + j.
     """
     s_count, j_count = coupling.shape[:2]
+    coupling = coupling.astype(settings.sample_dtype, copy=False)
     z = settings.kernels.combine_streams(xt, coupling, plan.offsets, plan.win_len)
     return z.reshape(s_count * j_count, plan.win_len)
 
@@ -155,7 +157,8 @@ def precode_desired(xt: np.ndarray, coupling: np.ndarray, plan: BurstPlan) -> np
     """Only user j's own stream in z_{s,j}: A[s,j,j] x~_{s,j}. complex128 [S J, win_len]."""
     s_count, k_count = coupling.shape[:2]
     jj = np.arange(k_count)
-    z = coupling[:, jj, jj][:, :, None] * np.take_along_axis(xt, _windows(xt, plan), axis=2)
+    a_jj = coupling[:, jj, jj].astype(xt.dtype, copy=False)[:, :, None]   # keeps the precision
+    z = a_jj * np.take_along_axis(xt, _windows(xt, plan), axis=2)
     return z.reshape(s_count * k_count, plan.win_len)
 
 

@@ -55,7 +55,16 @@ def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json) -> dict:
                     f"max rel diff {b['max_rel_diff']:.1e}" if "numpy_s" in b else ""))
         click.echo(f"    threads={b['numba_threads']} cpus={b['cpu_count']} "
                    f"MALLOC_MMAP_THRESHOLD_={b['MALLOC_MMAP_THRESHOLD_']}")
-    return {"delay_doppler": a, "full_drop": b}
+    return {"delay_doppler": a, "full_drop": b} | _bench_speed(cfg, quick, as_json, a)
+
+
+def _bench_speed(cfg, quick, as_json, delay) -> dict:
+    from linksim.app.bench_speed import bench_speed, format_speed
+
+    c = bench_speed(cfg, quick=quick, delay=delay)
+    if not as_json:
+        click.echo("\n".join(format_speed(c)))
+    return {"speed": c}
 
 
 def _bench_precoders(cfg: LinkConfig, quick, as_json) -> dict:

@@ -1,0 +1,433 @@
+"""Benchmarks of issue 17 (speed near the machine's limit), each against its references in the
+same run: repeats are interleaved (reference, candidate, reference, ...) and the median is
+reported, so a machine shared with other jobs shifts both sides alike and the ratios stay
+meaningful; the absolute times do not.
+
+    gemm_rates       the machine's zgemm / cgemm GFLOP/s (512^3 complex matrix products)
+    bench_ofdm       OFDM modulation and demodulation, 64 users x 14 symbols, N = 1024:
+                     numpy (complex128), the fused scipy.fft path (double and single),
+                     plain torch.fft complex64, and the torch kernel set
+    bench_combine    the precoding combine (S = 5, K = 48 at a drop's window sizes): the
+                     sequential numba kernel, tiled GEMMs (double, single), next to zgemm/cgemm
+    bench_drop_stages  a full drop (S = 5, K = 48, 14 symbols) by stage, with each stage's
+                     GFLOP/s, in double and single, peak traced memory, and the drop under
+                     another allocator setting (MALLOC_MMAP_THRESHOLD_) in a subprocess
+    speed_goals      the issue's goals and whether this run met them
+
+FLOP conventions: a complex FFT of size N is 5 N log2 N flops; a complex multiply-add is 8;
+the FIR's real-tap complex-sample MAC is 4 (waveforms.bench).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+
+import numpy as np
+
+
+def _median_interleaved(fns: dict, repeats: int) -> dict:
+    """{name: median seconds} with the candidates timed in turn within every repeat."""
+    times = {k: [] for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def machine_settings() -> dict:
+    import numba
+    import scipy
+
+    from waveforms.ofdm_fast import fft_workers
+
+    out = {"cpu_count": os.cpu_count(), "numba_threads": int(numba.get_num_threads()),
+           "fft_workers": fft_workers(), "numpy": np.__version__, "scipy": scipy.__version__,
+           "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+    for var in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        out[var] = os.environ.get(var)
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+        out["torch_threads"] = torch.get_num_threads()
+        out["torch_cuda"] = bool(torch.cuda.is_available())
+    except ImportError:                                   # torch is optional here
+        out["torch"] = None
+    return out
+
+
+def gemm_rates(size: int = 512, repeats: int = 5) -> dict:
+    """zgemm / cgemm GFLOP/s of numpy's BLAS on [size, size] products (8 size^3 flops)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size))
+    a32 = a.astype(np.complex64)
+    a @ a
+    t = _median_interleaved({"z": lambda: a @ a, "c": lambda: a32 @ a32}, repeats)
+    flops = 8.0 * size ** 3
+    return {"size": size, "zgemm_gflops": flops / t["z"] / 1e9,
+            "cgemm_gflops": flops / t["c"] / 1e9}
+
+
+def _fft_flops(n: int, count: int) -> float:
+    return 5.0 * n * math.log2(n) * count
+
+
+def bench_ofdm(num_users: int = 64, num_symbols: int = 14, fft_size: int = 1024,
+               cp: int = 72, num_used: int = 612, repeats: int = 7) -> dict:
+    """Modulation and demodulation of num_users x num_symbols symbols by every path."""
+    import torch
+
+    from waveforms.ofdm import ofdm_demodulate, ofdm_modulate, used_subcarrier_bins
+    from waveforms.ofdm_fast import ofdm_demodulate_fast, ofdm_modulate_fast
+    from waveforms.torch_kernels import ofdm_demodulate_torch, ofdm_modulate_torch
+
+    rng = np.random.default_rng(1)
+    bins = used_subcarrier_bins(fft_size, num_used)
+    X = (rng.standard_normal((num_users, num_symbols, num_used))
+         + 1j * rng.standard_normal((num_users, num_symbols, num_used))) * np.sqrt(0.5)
+    X32 = X.astype(np.complex64)
+    bins_t = torch.as_tensor(bins)
+    Xt = torch.as_tensor(X32)
+
+    def torch_plain_mod():                      # plain torch.fft complex64: map, IFFT, CP
+        grid = torch.zeros((num_users, num_symbols, fft_size), dtype=torch.complex64)
+        grid[:, :, bins_t] = Xt
+        body = torch.fft.ifft(grid, dim=-1, norm="ortho")
+        return torch.cat((body[:, :, fft_size - cp:], body), dim=-1).reshape(num_users, -1)
+
+    x_ref = ofdm_modulate(X, fft_size, cp, bins)
+    x32 = x_ref.astype(np.complex64)
+    xt = torch.as_tensor(x32)
+    lsym = fft_size + cp
+
+    def torch_plain_demod():
+        w = xt.reshape(num_users, num_symbols, lsym)[:, :, cp:]
+        return torch.fft.fft(w, dim=-1, norm="ortho")[:, :, bins_t]
+
+    mods = {"numpy_c128": lambda: ofdm_modulate(X, fft_size, cp, bins),
+            "fused_c128": lambda: ofdm_modulate_fast(X, fft_size, cp, bins),
+            "fused_c64": lambda: ofdm_modulate_fast(X32, fft_size, cp, bins),
+            "torch_fft_c64": torch_plain_mod,
+            "torch_set_c64": lambda: ofdm_modulate_torch(X32, fft_size, cp, bins)}
+    demods = {"numpy_c128": lambda: ofdm_demodulate(x_ref, 0, num_symbols, fft_size, cp, bins),
+              "fused_c128": lambda: ofdm_demodulate_fast(x_ref, 0, num_symbols, fft_size, cp,
+                                                         bins),
+              "fused_c64": lambda: ofdm_demodulate_fast(x32, 0, num_symbols, fft_size, cp, bins),
+              "torch_fft_c64": torch_plain_demod,
+              "torch_set_c64": lambda: ofdm_demodulate_torch(x32, 0, num_symbols, fft_size, cp,
+                                                             bins)}
+    for fn in (*mods.values(), *demods.values()):
+        fn()                                                        # warm-up (plans, pages)
+    t_mod = _median_interleaved(mods, repeats)
+    t_dem = _median_interleaved(demods, repeats)
+    samples = num_users * num_symbols * lsym
+    Y_ref = ofdm_demodulate(x_ref, 0, num_symbols, fft_size, cp, bins)
+
+    def rel(a, b):
+        a = a.numpy() if hasattr(a, "numpy") else a
+        return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
+
+    agreement = {
+        "mod_fused_c128": rel(mods["fused_c128"](), x_ref),
+        "mod_fused_c64": rel(mods["fused_c64"](), x_ref),
+        "mod_torch_fft_c64": rel(torch_plain_mod(), x_ref),
+        "demod_fused_c128": rel(demods["fused_c128"](), Y_ref),
+        "demod_fused_c64": rel(demods["fused_c64"](), Y_ref),
+        "demod_torch_fft_c64": rel(torch_plain_demod(), Y_ref)}
+    return {"job": f"{num_users} users x {num_symbols} symbols, N={fft_size}, Ncp={cp}",
+            "repeats": repeats,
+            "mod_msamples_per_s": {k: samples / v / 1e6 for k, v in t_mod.items()},
+            "demod_msamples_per_s": {k: samples / v / 1e6 for k, v in t_dem.items()},
+            "mod_seconds": t_mod, "demod_seconds": t_dem,
+            "mod_gflops_fused_c64": _fft_flops(fft_size, num_users * num_symbols)
+            / t_mod["fused_c64"] / 1e9,
+            "mod_fused_c64_vs_torch_fft": t_mod["torch_fft_c64"] / t_mod["fused_c64"],
+            "demod_fused_c64_vs_torch_fft": t_dem["torch_fft_c64"] / t_dem["fused_c64"],
+            "mod_fused_c128_vs_numpy": t_mod["numpy_c128"] / t_mod["fused_c128"],
+            "demod_fused_c128_vs_numpy": t_dem["numpy_c128"] / t_dem["fused_c128"],
+            "max_rel_diff": agreement}
+
+
+def bench_combine(num_sats: int = 5, num_users: int = 48, tx_len: int = 106_215,
+                  win_len: int = 15_397, repeats: int = 3, rates: dict | None = None) -> dict:
+    """The combine at a full drop's sizes (defaults: S = 5, K = 48, 14 symbols)."""
+    from waveforms.combine import combine_streams, combine_streams_reference
+    from waveforms.combine_gemm import combine_flops, combine_streams_gemm
+
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((num_sats, num_users, tx_len))
+         + 1j * rng.standard_normal((num_sats, num_users, tx_len)))
+    a = rng.standard_normal((num_sats, num_users, num_users)) + 1j * rng.standard_normal(
+        (num_sats, num_users, num_users))
+    off = rng.integers(0, tx_len - win_len + 1, (num_sats, num_users))
+    x32, a32 = x.astype(np.complex64), a.astype(np.complex64)
+    fns = {"numba_sequential_c128": lambda: combine_streams(x, a, off, win_len),
+           "gemm_c128": lambda: combine_streams_gemm(x, a, off, win_len),
+           "gemm_c64": lambda: combine_streams_gemm(x32, a32, off, win_len)}
+    for fn in fns.values():
+        fn()
+    t = _median_interleaved(fns, repeats)
+    ref = combine_streams_reference(x, a, off, win_len)
+    flops = combine_flops(num_sats, num_users, num_users, win_len)
+    rates = rates or gemm_rates()
+    g = {k: flops / v / 1e9 for k, v in t.items()}
+    scale = np.max(np.abs(ref))
+    return {"job": f"S={num_sats} K={num_users} L={tx_len} W={win_len}",
+            "gflop": flops / 1e9, "seconds": t, "gflops": g,
+            "fraction_of_zgemm": {k: v / rates["zgemm_gflops"] for k, v in g.items()
+                                  if "c128" in k},
+            "fraction_of_cgemm": {"gemm_c64": g["gemm_c64"] / rates["cgemm_gflops"]},
+            "zgemm_gflops": rates["zgemm_gflops"], "cgemm_gflops": rates["cgemm_gflops"],
+            "max_rel_diff": {k: float(np.max(np.abs(fn() - ref)) / scale)
+                             for k, fn in fns.items()}}
+
+
+def _drop_case(cfg, num_users, num_sats, seed=0):
+    from linksim.emulator import EmulatorSettings, draw_link_state
+    from linksim.ratemodel import coupling
+    from linksim.scenario import draw_drop
+    from linksim.scsi import scsi_from_drop
+    from precoders import design
+
+    cfg = cfg.replace(num_users=num_users, num_sats=num_sats)
+    drop = draw_drop(cfg, seed, 0)
+    scsi = scsi_from_drop(drop, cfg)
+    W = design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W
+    links = draw_link_state(cfg, drop, scsi, seed, 0)
+    return EmulatorSettings.from_config(cfg), links, coupling(scsi.steering, W), scsi
+
+
+def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
+    """One drop, stage by stage as emulate_links runs them: ({stage: seconds}, out, plan)."""
+    from linksim.emulator import stages
+    from linksim.scenario import drop_rng
+
+    ch, est = links.channel(), links.estimates()
+    k = ch.num_users
+    s_count = ch.num_sats
+    rng = drop_rng(seed, 0, 3)
+    t, tic = {}, time.perf_counter
+    t0 = tic()
+    plan = stages.plan_burst(settings, ch, est, num_symbols)
+    from waveforms.symbols_fast import qam_symbols_fast
+
+    bins = stages.used_bins(settings)
+    t1 = tic()
+    data = qam_symbols_fast(rng, settings.modulation, (k, plan.num_burst_symbols, bins.size))
+    t2 = tic()
+    num = settings.numerology
+    x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
+                                       num.fft_size, num.cyclic_prefix_length, bins)
+    t3 = tic()
+    xt = stages.precompensate(settings, x, plan.first_symbol * num.symbol_length, est, plan)
+    t4 = tic()
+    z = stages.precode(settings, xt, a, plan)
+    t5 = tic()
+    links_ = np.arange(s_count * k, dtype=np.int64)
+    r = stages.propagate(settings, z, links_, ch, plan).reshape(s_count, k, -1).sum(0)
+    t6 = tic()
+    zd = stages.precode_desired(xt, a, plan)
+    rd = stages.propagate(settings, zd, links_, ch, plan).reshape(s_count, k, -1).sum(0)
+    t7 = tic()
+    noise = stages.draw_noise(rng, scsi.noise_power_w, k, plan.rx_len).astype(
+        settings.sample_dtype, copy=False)
+    t8 = tic()
+    received = stages.receive(settings, r + noise, num_symbols)
+    stages.receive(settings, rd, num_symbols)
+    stages.receive(settings, noise, num_symbols)
+    t9 = tic()
+    t = {"plan": t1 - t0, "data_symbols": t2 - t1, "ofdm_modulate": t3 - t2,
+         "precompensate": t4 - t3, "combine": t5 - t4, "propagate": t6 - t5,
+         "desired_path": t7 - t6, "noise": t8 - t7, "receive_3_dfts": t9 - t8}
+    return t, received, plan
+
+
+def _stage_flops(settings, plan, k, s_count, num_symbols) -> dict:
+    from waveforms.bench import FLOPS_PER_TAP_MAC
+    from waveforms.combine_gemm import combine_flops
+
+    num = settings.numerology
+    taps = settings.fractional_delay_taps
+    fir = FLOPS_PER_TAP_MAC * taps
+    return {"ofdm_modulate": _fft_flops(num.fft_size, k * plan.num_burst_symbols),
+            "precompensate": fir * s_count * k * plan.tx_len,
+            "combine": combine_flops(s_count, k, k, plan.win_len),
+            "propagate": fir * s_count * k * plan.rx_len,
+            "desired_path": fir * s_count * k * plan.rx_len + 8.0 * s_count * k * plan.win_len,
+            "receive_3_dfts": _fft_flops(num.fft_size, 3 * k * num_symbols)}
+
+
+def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
+                      repeats: int = 3, variants: tuple = (("numba", "double"),
+                                                           ("numba", "single"),
+                                                           ("fast", "double"),
+                                                           ("fast", "single"))) -> dict:
+    """A full drop by stage for every (backend, precision) variant, interleaved, medians."""
+    settings, links, a, scsi = _drop_case(cfg, num_users, num_sats)
+    cases = {f"{b}_{p}": settings.replace(backend=b, precision=p) for b, p in variants}
+    for st in cases.values():
+        _staged_drop(st, links, a, scsi, num_symbols)               # warm-up, compilation
+    per = {name: [] for name in cases}
+    outs = {}
+    for _ in range(repeats):
+        for name, st in cases.items():
+            t, outs[name], plan = _staged_drop(st, links, a, scsi, num_symbols)
+            per[name].append(t)
+    flops = _stage_flops(settings, plan, num_users, num_sats, num_symbols)
+    ref = outs[next(iter(cases))]
+    res = {"job": f"full drop S={num_sats} K={num_users} M={num_symbols}",
+           "repeats": repeats, "stage_gflop": {k: v / 1e9 for k, v in flops.items()},
+           "total_gflop": sum(flops.values()) / 1e9, "variants": {}}
+    for name, rows in per.items():
+        med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
+        total = float(np.median([sum(r.values()) for r in rows]))
+        err = np.sum(np.abs(outs[name] - ref) ** 2) / np.sum(np.abs(ref) ** 2)
+        res["variants"][name] = {
+            "seconds": total, "stage_seconds": med,
+            "stage_gflops": {k: flops[k] / med[k] / 1e9 for k in flops if med[k] > 0},
+            "gflops_overall": sum(flops.values()) / total / 1e9,
+            "nmse_db_vs_first": float(10 * np.log10(err)) if err > 0 else None}
+    return res
+
+
+def peak_memory_mib(cfg, num_users=48, num_sats=5, num_symbols=14, backend="numba",
+                    precision="double") -> float:
+    """Peak traced allocation (numpy buffers included) of one full emulate_links call."""
+    from linksim.emulator import emulate_links
+    from linksim.scenario import drop_rng
+
+    settings, links, a, scsi = _drop_case(cfg, num_users, num_sats)
+    st = settings.replace(backend=backend, precision=precision)
+    tracemalloc.start()
+    emulate_links(st, links.channel(), links.estimates(), a, scsi.noise_power_w,
+                  drop_rng(0, 0, 3), num_symbols)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def drop_seconds_with_env(env_changes: dict, num_users=48, num_sats=5, num_symbols=14,
+                          precision="double", repeats=3) -> float | None:
+    """Median seconds of emulate_links in a fresh process with environment changes (the
+    allocator's effect: glibc reads MALLOC_* only at start)."""
+    code = ("import json,time,numpy as np;from linksim.config import build_config;"
+            "from linksim.app.bench_speed import _drop_case;"
+            "from linksim.emulator import emulate_links;from linksim.scenario import drop_rng;"
+            f"s,l,a,sc=_drop_case(build_config(),{num_users},{num_sats});"
+            f"s=s.replace(precision='{precision}');ts=[]\n"
+            f"for _ in range({repeats + 1}):\n"
+            " t=time.perf_counter();emulate_links(s,l.channel(),l.estimates(),a,"
+            f"sc.noise_power_w,drop_rng(0,0,3),{num_symbols});ts.append(time.perf_counter()-t)\n"
+            "print(json.dumps(float(np.median(ts[1:]))))")
+    env = dict(os.environ) | {k: str(v) for k, v in env_changes.items()}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                       timeout=900)
+    if p.returncode != 0:
+        return None
+    return float(json.loads(p.stdout.strip().splitlines()[-1]))
+
+
+GOALS = {"drop_seconds": 0.1, "drop_peak_mib": 400.0, "combine_fraction_of_gemm": 0.5,
+         "ofdm_vs_torch_fft": 1.0, "delay_doppler_gflops_today": 27.0}
+
+
+def speed_goals(ofdm: dict, combine: dict, drop: dict, memory: dict, delay: dict) -> dict:
+    """The issue's goals with this run's numbers (met: True/False)."""
+    best_name = min(drop["variants"], key=lambda k: drop["variants"][k]["seconds"])
+    best = drop["variants"][best_name]["seconds"]
+    comb = max(combine["fraction_of_zgemm"].get("gemm_c128", 0.0),
+               combine["fraction_of_cgemm"]["gemm_c64"])
+    ofdm_ratio = min(ofdm["mod_fused_c64_vs_torch_fft"], ofdm["demod_fused_c64_vs_torch_fft"])
+    mem = min(memory.values())
+    return {
+        "drop_seconds": {"goal": GOALS["drop_seconds"], "best": best, "variant": best_name,
+                         "met": best <= GOALS["drop_seconds"]},
+        "drop_peak_mib": {"goal": GOALS["drop_peak_mib"], "per_variant": memory,
+                          "met": mem <= GOALS["drop_peak_mib"]},
+        "combine_fraction_of_gemm": {"goal": GOALS["combine_fraction_of_gemm"], "best": comb,
+                                     "met": comb >= GOALS["combine_fraction_of_gemm"]},
+        "ofdm_vs_torch_fft": {"goal": GOALS["ofdm_vs_torch_fft"], "worst": ofdm_ratio,
+                              "met": ofdm_ratio >= GOALS["ofdm_vs_torch_fft"]},
+        "delay_doppler_gflops": {"goal": GOALS["delay_doppler_gflops_today"],
+                                 "measured": delay.get("gflops_numba"),
+                                 "met": (delay.get("gflops_numba") or 0.0)
+                                 >= GOALS["delay_doppler_gflops_today"]}}
+
+
+def bench_speed(cfg, quick: bool = False, delay: dict | None = None) -> dict:
+    """Every issue-17 benchmark in one run (``quick``: small jobs, a smoke run)."""
+    if quick:
+        sizes = dict(num_users=12, num_sats=2, num_symbols=4)
+        ofdm = bench_ofdm(num_users=8, num_symbols=4, repeats=3)
+        rates = gemm_rates(size=128, repeats=3)
+        combine = bench_combine(num_sats=2, num_users=8, tx_len=6000, win_len=2000, repeats=2,
+                                rates=rates)
+        drop = bench_drop_stages(cfg, repeats=1, **sizes)
+        alloc = {}
+    else:
+        sizes = dict(num_users=48, num_sats=5, num_symbols=14)
+        ofdm = bench_ofdm()
+        rates = gemm_rates()
+        combine = bench_combine(rates=rates)
+        drop = bench_drop_stages(cfg, **sizes)
+        big = 1 << 30
+        alloc = {"default": drop_seconds_with_env({}),
+                 "MALLOC_MMAP_THRESHOLD_=1GiB,MALLOC_TRIM_THRESHOLD_=2GiB":
+                 drop_seconds_with_env({"MALLOC_MMAP_THRESHOLD_": big,
+                                        "MALLOC_TRIM_THRESHOLD_": 2 * big})}
+    memory = {f"{b}_{p}": peak_memory_mib(cfg, backend=b, precision=p, **sizes)
+              for b, p in (("numba", "double"), ("numba", "single"))}
+    res = {"machine": machine_settings(), "gemm": rates, "ofdm": ofdm, "combine": combine,
+           "drop_stages": drop, "peak_memory_mib": memory, "allocator_drop_seconds": alloc}
+    res["goals"] = speed_goals(ofdm, combine, drop, memory, delay or {})
+    return res
+
+
+def format_speed(res: dict) -> list[str]:
+    """The speed section as text lines (the numbers of the JSON, rounded)."""
+    m, g, o, c, d = (res["machine"], res["gemm"], res["ofdm"], res["combine"],
+                     res["drop_stages"])
+    lines = [f"(c) speed (issue 17), medians of interleaved repeats; machine: cpus="
+             f"{m['cpu_count']} numba_threads={m['numba_threads']} fft_workers="
+             f"{m['fft_workers']} torch_threads={m.get('torch_threads')} load="
+             f"{m['load_average_1min']} MALLOC_MMAP_THRESHOLD_={m['MALLOC_MMAP_THRESHOLD_']}",
+             f"    GEMM {g['size']}^3: zgemm {g['zgemm_gflops']:.1f} GFLOP/s, cgemm "
+             f"{g['cgemm_gflops']:.1f} GFLOP/s",
+             f"    OFDM {o['job']} (Msamples/s):"]
+    for key in ("mod", "demod"):
+        rates = o[f"{key}_msamples_per_s"]
+        lines.append(f"      {key:<6}" + "  ".join(f"{k} {v:.0f}" for k, v in rates.items()))
+    lines.append(f"      fused c64 / torch.fft c64: mod {o['mod_fused_c64_vs_torch_fft']:.2f}x, "
+                 f"demod {o['demod_fused_c64_vs_torch_fft']:.2f}x")
+    lines.append(f"    combine {c['job']}: " + ", ".join(
+        f"{k} {v:.1f} GFLOP/s" for k, v in c["gflops"].items())
+        + f" (gemm_c128 = {c['fraction_of_zgemm']['gemm_c128']:.2f} of zgemm, gemm_c64 = "
+        f"{c['fraction_of_cgemm']['gemm_c64']:.2f} of cgemm)")
+    lines.append(f"    {d['job']}, {d['total_gflop']:.2f} GFLOP:")
+    for name, v in d["variants"].items():
+        stages = "  ".join(f"{k} {1e3 * s:.0f}ms" + (f"/{v['stage_gflops'][k]:.1f}GF/s"
+                                                      if k in v["stage_gflops"] else "")
+                           for k, s in v["stage_seconds"].items())
+        nmse = v["nmse_db_vs_first"]
+        lines.append(f"      {name:<13} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
+                     + (f", NMSE {nmse:.0f} dB" if nmse is not None else "") + f"): {stages}")
+    lines.append("    peak traced memory of a drop (MiB): " + ", ".join(
+        f"{k} {v:.0f}" for k, v in res["peak_memory_mib"].items()))
+    if res["allocator_drop_seconds"]:
+        lines.append("    drop seconds by allocator setting (fresh process): " + ", ".join(
+            f"{k}: {v:.3f}" if v is not None else f"{k}: failed"
+            for k, v in res["allocator_drop_seconds"].items()))
+    for name, goal in res["goals"].items():
+        shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in goal.items()
+                 if k != "per_variant"}
+        lines.append(f"    goal {name}: {shown}")
+    return lines

@@ -1,0 +1,56 @@
+"""The transmit side one satellite at a time: the same stages, the same numbers, a fraction of
+the memory.
+
+``emulate_links`` needs at the receivers only r = sum_s y_s and r_des = sum_s y_des,s, where
+y_s is satellite s's contribution (precompensate -> precode -> propagate, math.md eq. 4-9).
+Every stage acts per satellite (per (s, i) stream, per (s, j) window, per link row), so
+running them on one satellite's slice of the estimates, coupling, channel and burst plan
+gives exactly the rows the all-satellite call gives, and adding the y_s in satellite order
+repeats numpy's axis-0 sum of the [S, K, L] stack operation for operation: the result is
+bit-identical. Peak memory drops from S K tx_len (all precompensated streams, plus S K
+windows twice) to K tx_len: at S = 5, K = 48, 14 symbols from ~0.39 GiB of streams to
+~0.08 GiB in double.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from linksim.emulator import stages
+from linksim.emulator.paths import PathSet
+from linksim.emulator.settings import EmulatorSettings
+
+
+def _sat(paths: PathSet, s: int) -> PathSet:
+    poly = None if paths.delay_poly_s is None else paths.delay_poly_s[s:s + 1]
+    return PathSet(paths.delay_s[s:s + 1], paths.doppler_hz[s:s + 1], paths.gain[s:s + 1],
+                   poly)
+
+
+def _plan(plan: stages.BurstPlan, s: int) -> stages.BurstPlan:
+    return replace(plan, win_start=plan.win_start[s:s + 1], tx_start=plan.tx_start[s:s + 1],
+                   offsets=plan.offsets[s:s + 1])
+
+
+def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: int,
+                          channel: PathSet, estimates: PathSet, coupling: np.ndarray,
+                          plan: stages.BurstPlan) -> tuple[np.ndarray, np.ndarray]:
+    """(r, r_des): every receiver's samples [K, rx_len] (all streams; own stream only),
+    summed over satellites, computed one satellite at a time."""
+    s_count, k_count = channel.num_sats, channel.num_users
+    rows = np.arange(k_count, dtype=np.int64)
+    r = r_des = None
+    for s in range(s_count):
+        plan_s, est_s, ch_s = _plan(plan, s), _sat(estimates, s), _sat(channel, s)
+        xt = stages.precompensate(settings, x, x_start, est_s, plan_s)
+        a = coupling[s:s + 1]
+        y = stages.propagate(settings, stages.precode(settings, xt, a, plan_s), rows, ch_s,
+                             plan_s)
+        y_des = stages.propagate(settings, stages.precode_desired(xt, a, plan_s), rows, ch_s,
+                                 plan_s)
+        del xt
+        r = y if r is None else r + y
+        r_des = y_des if r_des is None else r_des + y_des
+    return r, r_des
