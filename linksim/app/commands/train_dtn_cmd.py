@@ -15,7 +15,9 @@ from linksim.app.commands.common import json_option, seed_option
 
 @click.command("train-dtn")
 @click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="Dataset from 'linksim dataset'.")
+              multiple=True,
+              help="Dataset from 'linksim dataset'; repeat for several (any K and S: each "
+                   "mini-batch holds one shape).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/train-dtn/model.pt", show_default=True,
               help="Model file (checkpoint: <out>.ckpt).")
@@ -32,8 +34,9 @@ from linksim.app.commands.common import json_option, seed_option
               help="CPU threads for torch.")
 @seed_option
 @json_option
-def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: float, size: str,
-              loss_kind: str, device: str | None, threads: int, seed: int, as_json: bool) -> None:
+def train_dtn(data_file: tuple[str, ...], out_file: str, epochs: int, batch_size: int,
+              lr: float, size: str, loss_kind: str, device: str | None, threads: int,
+              seed: int, as_json: bool) -> None:
     """Train the dense Transformer network of MS-JoCDWM-DL (resumes from <out>.ckpt)."""
     import torch
 
@@ -46,7 +49,7 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
     torch.set_num_threads(threads)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, size=size, loss=loss_kind,
                        seed=seed)
-    summary = run(data_file, out_file, tcfg, device=device)
+    summary = run(list(data_file), out_file, tcfg, device=device)
     if as_json:
         click.echo(json.dumps({k: v for k, v in summary.items()}))
     else:
