@@ -88,7 +88,7 @@ def _prepare(scsi: Scsi, power_w, weights, max_iterations, rate_threshold):
 @single_threaded
 def design_jowm(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray | None = None,
                 w_step: str = "paper", max_iterations: int = 100, rate_threshold: float = 1e-4,
-                init: np.ndarray | None = None) -> DesignResult:
+                init: np.ndarray | None = None, power_equality: bool = True) -> DesignResult:
     """MS-JoWM: joint conventional WMMSE of problem (28)-(29) over all satellites.
 
     Same arguments and result as :func:`precoders.cdwmmse.design`; U is complex128 [K, 1]
@@ -98,7 +98,8 @@ def design_jowm(scsi: Scsi, power_w: float | np.ndarray, *, weights: np.ndarray 
     model, power, alpha = _prepare(scsi, power_w, weights, max_iterations, rate_threshold)
     Wt0 = initial_coefficients(model, power, init)
     out = alternate(model, WmmseFamily(), power, alpha, Wt0, variant=w_step,
-                    max_iterations=int(max_iterations), rate_threshold=float(rate_threshold))
+                    max_iterations=int(max_iterations), rate_threshold=float(rate_threshold),
+                    equality=bool(power_equality))
     return _result("ms-jowm", model, out["Wt"], out)
 
 

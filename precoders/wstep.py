@@ -332,13 +332,16 @@ def paper_multipliers(lam_num: float, power: np.ndarray) -> np.ndarray:
 
 
 def w_step(model: ReducedModel, prob: WStepProblem, power: np.ndarray, lam_num: float,
-           variant: str, lam_prev: np.ndarray | None = None
+           variant: str, lam_prev: np.ndarray | None = None, equality: bool = False
            ) -> tuple[np.ndarray, np.ndarray]:
     """One W-step. Returns (coefficients complex128 [S, r, K], lambda float64 [S]).
 
     variant 'paper': lambda from (44), precoder (43), then per-satellite scaling to P_s.
     variant 'exact': lambda from :meth:`WStepSolver.exact_multipliers` (the constrained
     minimiser; a satellite whose power would exceed P_s by rounding is scaled down to P_s).
+    With ``equality`` the 'exact' step then meets (37) with equality: every satellite is scaled
+    to P_s (a satellite left below its budget by the inequality-constrained minimiser is scaled
+    up, as the paper's variant scales after (43)-(44)).
     """
     solver = WStepSolver(model, prob)
     lam44 = paper_multipliers(lam_num, power)
@@ -348,6 +351,8 @@ def w_step(model: ReducedModel, prob: WStepProblem, power: np.ndarray, lam_num: 
     lam0 = lam44 if lam_prev is None else np.where(np.isfinite(lam_prev), lam_prev, lam44)
     lam = solver.exact_multipliers(power, lam0, lam44)
     Wt = solver.precoder(lam)
+    if equality:
+        return scale_to_power(Wt, power), lam
     p = np.sum(np.abs(Wt) ** 2, axis=(1, 2))
     over = p > power
     if np.any(over):
@@ -361,7 +366,7 @@ W_STEPS = ("paper", "exact")
 def alternate(model: ReducedModel, family: Family, power: np.ndarray, alpha: np.ndarray,
               Wt0: np.ndarray, *, variant: str, max_iterations: int, rate_threshold: float,
               evaluate: Callable[[np.ndarray], tuple[float, float]] | None = None,
-              keep_iterates: bool = False) -> dict:
+              keep_iterates: bool = False, equality: bool = False) -> dict:
     """Alternating optimisation of Algorithm 1 (steps 3-10) for one family.
 
     Per iteration: receivers and weights of the current W (eq. 38 / 91), the W-step, the
@@ -370,7 +375,7 @@ def alternate(model: ReducedModel, family: Family, power: np.ndarray, alpha: np.
     WMMSE family) changes by less than ``rate_threshold``, or after ``max_iterations``.
     ``evaluate(Wt) -> (sum_rate, weighted_sum_rate)`` gives the recorded true rates (default:
     under ``model``). Returns a dict with Wt, history lists, iterations, converged, rx, lam
-    and (if asked) the list of iterates.
+    and (if asked) the list of iterates. ``equality`` goes to :func:`w_step` ('exact' only).
     """
     if variant not in W_STEPS:
         raise ValueError(f"w_step must be one of {', '.join(W_STEPS)} (got {variant!r})")
@@ -397,7 +402,7 @@ def alternate(model: ReducedModel, family: Family, power: np.ndarray, alpha: np.
     for it in range(1, max_iterations + 1):
         rx_used = rx
         prob, lam_num = family.problem(model, rx, alpha, active)
-        Wt, lam = w_step(model, prob, power, lam_num, variant, lam)
+        Wt, lam = w_step(model, prob, power, lam_num, variant, lam, equality)
         stats = link_stats(model, Wt)
         new_obj = family.objective(stats, alpha)
         rate, wsr = own_eval(Wt, stats)

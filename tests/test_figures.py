@@ -69,6 +69,36 @@ class TestFig11:
         assert final["surrogate"] == pytest.approx(final["rate"], rel=1e-3)
 
 
+class TestFig12:
+    def test_warm_medians_spread_and_run_ordering(self, cfg, tmp_path, monkeypatch):
+        monkeypatch.setattr(figures, "FIG12_USERS", (4, 6))
+        small = cfg.replace(antenna_size=(4, 4), num_sats=3, max_iterations=5)
+        calls = []
+        real = figures._design
+
+        def counting(name, scsi, power_w, c, w_step):
+            calls.append((name, scsi.num_users))
+            return real(name, scsi, power_w, c, w_step)
+
+        monkeypatch.setattr(figures, "_design", counting)
+        s = figures.fig12(small, tmp_path, 1, 0, 1, True, repeats=2, runs=2)
+        _files_written(s, 12)
+        m = len(s["methods"])
+        # per run: one untimed warm-up per (method, K), then drops x K x repeats x methods
+        assert len(calls) == 2 * (2 * m + 1 * 2 * 2 * m)
+        arrays, attrs = read_arrays_h5(tmp_path / "fig12.h5")
+        sec = arrays["seconds"]
+        assert sec.shape == (2, 1, 2, m, 2) and np.all(sec > 0)
+        med = np.median(np.moveaxis(sec, (2, 3), (0, 1)).reshape(2, m, -1), axis=-1)
+        np.testing.assert_allclose(arrays["median_seconds"], med, rtol=1e-12)
+        for i, name in enumerate(s["methods"]):
+            assert s["p25_seconds"][name][0] <= s["median_seconds"][name][0] \
+                <= s["p75_seconds"][name][0]
+        assert len(s["ordering_per_run"]) == 2
+        assert s["checks"]["ordering_stable_across_runs"] == (
+            s["ordering_per_run"][0] == s["ordering_per_run"][1])
+
+
 def test_dl_hook_adds_the_method(monkeypatch):
     assert figures.DL_METHOD not in figures.figure_methods()
     monkeypatch.setattr(figures, "dl_available", lambda: True)

@@ -221,8 +221,10 @@ class TestMonotoneExactWStep:
     def test_jowm_exact_is_monotone_in_its_surrogate(self, seed):
         rng = np.random.default_rng(200 + seed)
         scsi = random_scsi(rng, S=3, K=6, nx=2, ny=3, physical=True)
+        # the inequality-constrained step (power_equality=False) is the monotone one; the
+        # default then scales to P_s (eq. 37 with equality), which need not be monotone
         res = design("ms-jowm", scsi, 10 ** rng.uniform(-2, 1), w_step="exact",
-                     max_iterations=60, rate_threshold=0.0)
+                     max_iterations=60, rate_threshold=0.0, power_equality=False)
         h = res.history["objective"]
         assert np.all(np.diff(h) >= -1e-9 * np.abs(h[1:]))
 

@@ -464,12 +464,57 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
     return summary
 
 
-def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-          *, scheduler: str | None = None) -> dict[str, Any]:
-    """Fig. 12: wall time of one design per method vs K (FIG12_USERS), mean over drops.
+#: repeats per (drop, K, method) of Fig. 12 and the number of independent timing runs
+FIG12_REPEATS = 3
+FIG12_RUNS = 2
 
-    Timings always run in this process, one design at a time (``workers`` is recorded but
-    not used, so that parallel drops do not distort them).
+
+def time_designs(cfg: LinkConfig, methods: Sequence[str], Ks: Sequence[int], drops: int, seed: int,
+                 repeats: int = FIG12_REPEATS) -> dict[str, np.ndarray]:
+    """Wall time of single designs, in this process, one at a time, warm.
+
+    Warm-up: before any timing, every method designs once at every K on drop 0 (not timed:
+    imports, the DTN model load and first-call costs such as numba/torch initialisation).
+    Then for every drop, K and method ``repeats`` timed designs (methods interleaved per drop
+    so that machine-load drifts hit them alike). Returns seconds float64 [D, X, M, R] and
+    iterations float64 [D, X, M].
+    """
+    scsi_of = {}
+    for d in range(drops):
+        for j, (scsi, _) in enumerate(_scsi_points(cfg, "num_users", Ks, seed, d)):
+            scsi_of[d, j] = scsi
+    power = 10 ** (cfg.power_dbw / 10)
+    for j in range(len(Ks)):
+        for name in methods:
+            _timed_design(name, scsi_of[0, j], power, cfg, cfg.w_step)
+    seconds = np.zeros((drops, len(Ks), len(methods), repeats))
+    iterations = np.zeros((drops, len(Ks), len(methods)))
+    for d in range(drops):
+        for j in range(len(Ks)):
+            for r in range(repeats):
+                for m, name in enumerate(methods):
+                    res, dt = _timed_design(name, scsi_of[d, j], power, cfg, cfg.w_step)
+                    seconds[d, j, m, r] = dt
+                    iterations[d, j, m] = res.iterations
+    return {"seconds": seconds, "iterations": iterations}
+
+
+def _ordering(median: np.ndarray, methods: Sequence[str]) -> list[list[str]]:
+    """Per K, the methods from fastest to slowest by median time ([X, M] -> X lists)."""
+    return [[methods[i] for i in np.argsort(row, kind="stable")] for row in median]
+
+
+def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
+          *, scheduler: str | None = None, repeats: int = FIG12_REPEATS,
+          runs: int = FIG12_RUNS) -> dict[str, Any]:
+    """Fig. 12: wall time of one design per method vs K (FIG12_USERS), as a benchmark.
+
+    ``runs`` independent timing runs (:func:`time_designs`, each with its own warm-up) of
+    ``drops`` drops x ``repeats`` repeats. Per method and K: the median over all runs, drops
+    and repeats, the 25-75 % spread and min/max (the bars show the median with the 25-75 %
+    range); the ordering check compares the per-K ordering of the medians of each run.
+    Timings always run in this process, one design at a time (``workers`` is recorded but not
+    used, so that parallel drops do not distort them).
     """
     import matplotlib
 
@@ -480,42 +525,54 @@ def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
 
     t0 = time.monotonic()
     drops = DEFAULT_DROPS[12] if drops is None else int(drops)
-    if drops < 1 or workers < 1:
-        raise ValueError(f"drops and workers must be >= 1 (got {drops}, {workers})")
+    if drops < 1 or workers < 1 or repeats < 1 or runs < 1:
+        raise ValueError(f"drops, workers, repeats and runs must be >= 1 (got {drops}, "
+                         f"{workers}, {repeats}, {runs})")
     methods = figure_methods()
     xs = list(FIG12_USERS)
-    cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
-    keys = [{"figure": 12, "seed": int(seed), "drop": d, "config": cfg_json, "axis": "num_users",
-             "x": tuple(xs), "methods": tuple(methods), "w_step": cfg.w_step}
-            for d in range(drops)]
-    res = _run_tasks(rate_task, keys, 1, "fig12 drops")
-    seconds = np.stack([r["seconds"] for r in res])  # [D, X, M]
-    iterations = np.stack([r["iterations"] for r in res])
-    mean_s = seconds.mean(axis=0)
-    per_it = (seconds / np.maximum(iterations, 1)).mean(axis=0)
+    per_run = [time_designs(cfg, methods, xs, drops, seed, repeats) for _ in range(runs)]
+    seconds = np.stack([r["seconds"] for r in per_run])  # [runs, D, X, M, R]
+    iterations = per_run[0]["iterations"]
+    flat = np.moveaxis(seconds, (2, 3), (0, 1)).reshape(len(xs), len(methods), -1)
+    med = np.median(flat, axis=-1)
+    q25, q75 = np.percentile(flat, 25, axis=-1), np.percentile(flat, 75, axis=-1)
+    run_med = np.median(seconds.transpose(0, 2, 3, 1, 4).reshape(runs, len(xs), len(methods),
+                                                                 -1), axis=-1)
+    orders = [_ordering(run_med[r], methods) for r in range(runs)]
+    stable = all(o == orders[0] for o in orders)
+    per_it = np.median(seconds / np.maximum(iterations, 1)[None, ..., None],
+                       axis=(0, 1, 4))
 
     files = _files(out_dir, 12)
     write_arrays_h5(files["h5"], {"K": np.asarray(xs), "seconds": seconds,
-                                  "iterations": iterations, "mean_seconds": mean_s,
-                                  "mean_seconds_per_iteration": per_it},
+                                  "iterations": iterations, "median_seconds": med,
+                                  "p25_seconds": q25, "p75_seconds": q75,
+                                  "median_seconds_per_iteration": per_it},
                     {"figure": "fig12", "methods": methods, "seed": int(seed), "drops": drops,
-                     "w_step": cfg.w_step, "config": cfg.to_dict(),
-                     "power_dbw": float(cfg.power_dbw)})
-    header = ["K"] + [f"{m}_{q}" for m in methods for q in ("seconds", "seconds_per_iteration")]
+                     "repeats": int(repeats), "runs": int(runs), "w_step": cfg.w_step,
+                     "config": cfg.to_dict(), "power_dbw": float(cfg.power_dbw),
+                     "seconds_axes": "run, drop, K, method, repeat (warm: warm-up excluded)"})
+    header = ["K"] + [f"{m}_{q}" for m in methods
+                      for q in ("median_s", "p25_s", "p75_s", "median_s_per_iteration")]
     _write_csv(files["csv"], header,
-               [[xs[j]] + [v for m in range(len(methods)) for v in (mean_s[j, m], per_it[j, m])]
+               [[xs[j]] + [v for m in range(len(methods))
+                           for v in (med[j, m], q25[j, m], q75[j, m], per_it[j, m])]
                 for j in range(len(xs))])
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     width = 0.8 / len(methods)
     for m, name in enumerate(methods):
-        ax.bar(np.arange(len(xs)) + (m - (len(methods) - 1) / 2) * width, mean_s[:, m],
-               width=width, color=STYLES.get(name, ("k",))[0], label=LABELS.get(name, name))
+        pos = np.arange(len(xs)) + (m - (len(methods) - 1) / 2) * width
+        ax.bar(pos, med[:, m], width=width, color=STYLES.get(name, ("k",))[0],
+               label=LABELS.get(name, name))
+        ax.errorbar(pos, med[:, m], yerr=[med[:, m] - q25[:, m], q75[:, m] - med[:, m]],
+                    fmt="none", ecolor="black", capsize=2, lw=0.8)
     ax.set_xticks(np.arange(len(xs)), [f"K = {k}" for k in xs])
     ax.set_yscale("log")
-    ax.set_ylabel("Running time per design [s]")
+    ax.set_ylabel("Running time per design [s] (median, 25-75 %)")
     ax.set_title(f"Fig. 12: running time, S = {cfg.num_sats}, N_t = {cfg.num_antennas}, "
-                 f"P = {cfg.power_dbw} dBW ({drops} drops)", fontsize=10)
+                 f"P = {cfg.power_dbw} dBW ({runs} runs x {drops} drops x {repeats})",
+                 fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     _save_png(fig, files["png"])
@@ -524,16 +581,24 @@ def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
     ratio = per_it[:, idx["ms-jocdwm"]] / per_it[:, idx["ms-jowm"]]
     summary = {
         "figure": "fig12", "K": xs, "methods": methods,
-        "mean_seconds": {m: [float(v) for v in mean_s[:, i]] for i, m in enumerate(methods)},
-        "mean_seconds_per_iteration": {m: [float(v) for v in per_it[:, i]]
-                                       for i, m in enumerate(methods)},
+        "median_seconds": {m: [float(v) for v in med[:, i]] for i, m in enumerate(methods)},
+        "p25_seconds": {m: [float(v) for v in q25[:, i]] for i, m in enumerate(methods)},
+        "p75_seconds": {m: [float(v) for v in q75[:, i]] for i, m in enumerate(methods)},
+        "min_seconds": {m: [float(v) for v in flat[:, i].min(-1)] for i, m in enumerate(methods)},
+        "max_seconds": {m: [float(v) for v in flat[:, i].max(-1)] for i, m in enumerate(methods)},
+        "median_seconds_per_iteration": {m: [float(v) for v in per_it[:, i]]
+                                         for i, m in enumerate(methods)},
         "jocdwm_over_jowm_per_iteration": [float(v) for v in ratio],
-        "drops": drops, "seed": int(seed), "workers": 1, "w_step": cfg.w_step,
-        "files": {k: str(v) for k, v in files.items()},
+        "ordering_per_run": orders, "checks": {"ordering_stable_across_runs": bool(stable)},
+        "drops": drops, "repeats": int(repeats), "runs": int(runs), "seed": int(seed),
+        "workers": 1, "w_step": cfg.w_step, "files": {k: str(v) for k, v in files.items()},
         "elapsed_s": round(time.monotonic() - t0, 3)}
+    if DL_METHOD in idx:
+        summary["dl_speedup_over_jocdwm"] = [
+            float(v) for v in med[:, idx["ms-jocdwm"]] / med[:, idx[DL_METHOD]]]
     summary["headline"] = (
-        f"MS-JoCDWM {mean_s[-1, idx['ms-jocdwm']]:.3f} s, MS-JoWM "
-        f"{mean_s[-1, idx['ms-jowm']]:.3f} s per design at K = {xs[-1]}; per-iteration ratio "
-        + ", ".join(f"{r:.2f}" for r in ratio))
+        f"median MS-JoCDWM {med[-1, idx['ms-jocdwm']]:.3f} s, MS-JoWM "
+        f"{med[-1, idx['ms-jowm']]:.3f} s per design at K = {xs[-1]}; ordering "
+        f"{'stable' if stable else 'NOT stable'} across {runs} runs")
     json.dumps(summary)
     return summary

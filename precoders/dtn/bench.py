@@ -82,6 +82,13 @@ def _sum_rate(scsi, W) -> float:
     return weighted_sum_rate(scsi, W)
 
 
+def _spread(t: list[float]) -> dict:
+    """Warm design times: mean (seconds_per_drop), median and the 25 / 75 % quantiles (s)."""
+    a = np.asarray(t, dtype=np.float64)
+    return {"seconds_per_drop": float(a.mean()), "median_s": float(np.median(a)),
+            "p25_s": float(np.percentile(a, 25)), "p75_s": float(np.percentile(a, 75))}
+
+
 def bench_dtn(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
               antenna_size: tuple[int, int] = (16, 16), drops: int = 3, seed: int = 0,
               power_levels_dbw: Sequence[float] | None = None,
@@ -89,11 +96,13 @@ def bench_dtn(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
     """Design time per drop and power level, MS-JoCDWM-DL vs ``baseline``, at each K.
 
     The DTN time covers features, the network forward pass and the closed form (45)
-    (model loading and a warm-up call excluded; one drop at a time, no batching); the baseline
+    (model loading and a warm-up call of each method excluded; one drop at a time, no
+    batching); the baseline
     runs Algorithm 1 with the config defaults (I_max = 100, threshold 1e-4). Both are timed on
     the same drops at every level of ``power_levels_dbw`` (default: the config's seven levels).
-    One row per (method, K) with seconds_per_drop (mean per design), sum_rate (eq. 19, mean)
-    and, for the DTN, speedup (baseline time / DTN time); thread settings are in every row.
+    One row per (method, K) with seconds_per_drop (mean per design), median_s, p25_s, p75_s,
+    sum_rate (eq. 19, mean) and, for the DTN, speedup (median baseline time / median DTN
+    time); thread settings are in every row.
     """
     from linksim.config import build_config
     from precoders import design
@@ -110,24 +119,26 @@ def bench_dtn(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
                             else cfg.power_levels_dbw, dtype=np.float64)
         powers = 10.0 ** (levels / 10.0)
         scsis = [drop_scsi(cfg, seed, d) for d in range(drops)]
-        design_dl(model, scsis[0], powers[0])
-        t_dl = t_base = 0.0
+        design_dl(model, scsis[0], powers[0])  # warm-up (not timed)
+        design(baseline, scsis[0], powers[0])
+        t_dl, t_base = [], []
         dl_rates, base_rates = [], []
         for scsi in scsis:
             for p in powers:
                 t0 = time.perf_counter()
                 W = design_dl(model, scsi, p).W
-                t_dl += time.perf_counter() - t0
+                t_dl.append(time.perf_counter() - t0)
                 dl_rates.append(_sum_rate(scsi, W))
                 t0 = time.perf_counter()
                 W = design(baseline, scsi, p).W
-                t_base += time.perf_counter() - t0
+                t_base.append(time.perf_counter() - t0)
                 base_rates.append(_sum_rate(scsi, W))
         n = len(scsis) * len(powers)
         common = {"K": int(K), "S": int(S), "N_t": int(np.prod(antenna_size)),
                   "designs": n, **settings}
-        rows.append({"precoder": baseline, "seconds_per_drop": t_base / n,
+        rows.append({"precoder": baseline, **_spread(t_base),
                      "sum_rate": float(np.mean(base_rates)), **common})
-        rows.append({"precoder": "ms-jocdwm-dl", "seconds_per_drop": t_dl / n,
-                     "sum_rate": float(np.mean(dl_rates)), "speedup": t_base / t_dl, **common})
+        rows.append({"precoder": "ms-jocdwm-dl", **_spread(t_dl),
+                     "sum_rate": float(np.mean(dl_rates)),
+                     "speedup": float(np.median(t_base) / np.median(t_dl)), **common})
     return rows

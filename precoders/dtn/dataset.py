@@ -15,12 +15,17 @@ File layout (N drops, L levels, S satellites, K users, F features)::
     omega                float64 [N, L, K]
     wsr                  float64 [N, L]        sum rate of the label precoder (eq. 19), bit/s/Hz
     iterations           int32 [N, L]          Algorithm 1 iterations
+    lam                  float64 [N, L, S]     the label's multipliers lambda_s (format 2)
+    wsr_closed_form      float64 [N, L]        sum rate of (45) on the label (U, omega) (format 2)
+    link                 float64 [N, 4]        (phase_error_var_rad2, kappa_db or nan, N_x, N_y)
+                                               of each drop (format 2; varies with --mix)
     power_levels_dbw     float64 [L]
     scsi/{gamma,kappa,vartheta_x,vartheta_y} float64 [N, S, K], scsi/rho complex128 [N, S, K],
     scsi/noise_power_w   float64 [N, K]        (steering vectors are rebuilt from vartheta at any
                                                 N_t by :func:`stored_scsi`)
     attrs: format_version, feature_version, seed, num_drops, num_users, num_sats,
-           config (JSON of LinkConfig), label_algorithm
+           config (JSON of LinkConfig), label_algorithm, label_w_step (the config's
+           w_step, default 'exact'), label_fn (label_drop, or label_drop_mixed for --mix)
 
 Generation runs through the shared sweep runner (linksim.runtime.sweep), one task per drop (key
 (seed, drop index)), in-process, on local processes or on Dask. Each finished drop is appended
@@ -46,9 +51,16 @@ from linksim.config import LinkConfig, build_config
 from linksim.scsi import Scsi
 from precoders.dtn.features import FEATURE_VERSION, NUM_FEATURES, scsi_features
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 LABEL_ALGORITHM = "ms-jocdwm"
 _SCSI_REAL = ("gamma", "kappa", "vartheta_x", "vartheta_y")
+#: random stream of :func:`mixed_config` (separate from the drop's streams 0-4)
+MIX_STREAM = 100
+#: ranges of the per-drop link mix (``linksim dataset --mix``): each setting keeps the
+#: config value with probability 1/2, else is drawn from these ranges
+MIX_PHASE_VAR_RAD2 = (0.0, 3.0)
+MIX_KAPPA_DB = (-10.0, 30.0)
+MIX_ANTENNA_SIZES = ((8, 8), (16, 16), (32, 32))
 
 
 @dataclass
@@ -56,7 +68,10 @@ class DropSample:
     """Everything stored for one drop (L power levels).
 
     features float32 [L, S, K, F]; U complex128 [L, K, S+1]; omega float64 [L, K];
-    wsr float64 [L]; iterations int32 [L]; scsi : the drop's sCSI.
+    wsr float64 [L]; iterations int32 [L]; scsi : the drop's sCSI; lam float64 [L, S]: the
+    label's multipliers lambda_s; wsr_closed_form float64 [L]: sum rate of (45) applied to the
+    label (U, omega) (how well the closed form represents the label); link float64 [4]:
+    (phase_error_var_rad2, kappa_db or nan for the elevation model, N_x, N_y) of the drop.
     """
 
     features: np.ndarray
@@ -65,6 +80,9 @@ class DropSample:
     wsr: np.ndarray
     iterations: np.ndarray
     scsi: Scsi
+    lam: np.ndarray | None = None
+    wsr_closed_form: np.ndarray | None = None
+    link: np.ndarray | None = None
 
 
 def drop_scsi(cfg: LinkConfig, seed: int, drop_index: int) -> Scsi:
@@ -76,26 +94,43 @@ def drop_scsi(cfg: LinkConfig, seed: int, drop_index: int) -> Scsi:
     return scsi_from_drop(draw_drop(cfg, seed, drop_index), cfg)
 
 
+def link_params(cfg: LinkConfig) -> np.ndarray:
+    """(phase_error_var_rad2, kappa_db or nan for 'ntn-urban-los', N_x, N_y), float64 [4]."""
+    kdb = cfg.kappa_db if cfg.kappa_model == "fixed" else np.nan
+    return np.array([cfg.phase_error_var_rad2, kdb, *cfg.antenna_size], dtype=np.float64)
+
+
 def label_scsi(scsi: Scsi, cfg: LinkConfig) -> DropSample:
-    """Features and MS-JoCDWM labels of one drop at every level of cfg.power_levels_dbw."""
+    """Features and MS-JoCDWM labels of one drop at every level of cfg.power_levels_dbw.
+
+    The labels come from Algorithm 1 with the config's W-step (``cfg.w_step``, default
+    'exact', the one the figures use): U and omega are the receivers and weights that produced
+    the final W, lam its multipliers. ``wsr_closed_form`` is the sum rate of the closed form
+    (45) on (U, omega): for 'paper' it equals ``wsr``; for 'exact' it differs only through the
+    multipliers (measured >= 0.999 of ``wsr``, docs/model.md), so (45) represents the labels.
+    """
     from linksim.ratemodel import weighted_sum_rate
-    from precoders.cdwmmse import design
+    from precoders.cdwmmse import closed_form_precoder, design
 
     levels = np.asarray(cfg.power_levels_dbw, dtype=np.float64)
     s, k = scsi.num_sats, scsi.num_users
     out = DropSample(features=np.zeros((len(levels), s, k, NUM_FEATURES), np.float32),
                      U=np.zeros((len(levels), k, s + 1), np.complex128),
                      omega=np.zeros((len(levels), k)), wsr=np.zeros(len(levels)),
-                     iterations=np.zeros(len(levels), np.int32), scsi=scsi)
+                     iterations=np.zeros(len(levels), np.int32), scsi=scsi,
+                     lam=np.zeros((len(levels), s)), wsr_closed_form=np.zeros(len(levels)),
+                     link=link_params(cfg))
     for li, p_dbw in enumerate(levels):
         power_w = 10.0 ** (p_dbw / 10.0)
-        # the paper's W-step: its (U, omega) reproduce W through the closed form (45) exactly
         res = design(scsi, power_w, max_iterations=cfg.max_iterations,
-                     rate_threshold=cfg.rate_threshold, w_step="paper")
+                     rate_threshold=cfg.rate_threshold, w_step=cfg.w_step)
         out.features[li] = scsi_features(scsi, power_w)
         out.U[li] = res.U
         out.omega[li] = res.omega
+        out.lam[li] = res.lam
         out.wsr[li] = weighted_sum_rate(scsi, res.W)
+        out.wsr_closed_form[li] = weighted_sum_rate(
+            scsi, closed_form_precoder(scsi, res.U, res.omega, power_w))
         out.iterations[li] = res.iterations
     return out
 
@@ -103,6 +138,37 @@ def label_scsi(scsi: Scsi, cfg: LinkConfig) -> DropSample:
 def label_drop(cfg_dict: dict, seed: int, drop_index: int) -> tuple[int, DropSample]:
     """Default label function: (drop_index, :func:`label_scsi` of drop ``drop_index``)."""
     cfg = build_config(cfg_dict)
+    return drop_index, label_scsi(drop_scsi(cfg, seed, drop_index), cfg)
+
+
+def mixed_config(cfg: LinkConfig, seed: int, drop_index: int) -> LinkConfig:
+    """The link settings of drop ``drop_index`` in a mixed dataset (``linksim dataset --mix``).
+
+    From drop_rng(seed, i, MIX_STREAM), independently, each with probability 1/2 (else the
+    config value): phase_error_var_rad2 ~ U(MIX_PHASE_VAR_RAD2); the Rician factor
+    kappa_model = 'fixed' with kappa_db ~ U(MIX_KAPPA_DB); antenna_size uniform over
+    MIX_ANTENNA_SIZES (N_t = 64, 256, 1024). K, S, the powers and the geometry stay.
+    """
+    from linksim.scenario import drop_rng
+
+    rng = drop_rng(seed, drop_index, MIX_STREAM)
+    u = rng.random(6)
+    upd: dict[str, Any] = {}
+    if u[0] < 0.5:
+        lo, hi = MIX_PHASE_VAR_RAD2
+        upd["phase_error_var_rad2"] = float(lo + (hi - lo) * u[1])
+    if u[2] < 0.5:
+        lo, hi = MIX_KAPPA_DB
+        upd["kappa_model"], upd["kappa_db"] = "fixed", float(lo + (hi - lo) * u[3])
+    if u[4] < 0.5:
+        n = len(MIX_ANTENNA_SIZES)
+        upd["antenna_size"] = list(MIX_ANTENNA_SIZES[min(int(u[5] * n), n - 1)])
+    return build_config(cfg.to_dict() | upd) if upd else cfg
+
+
+def label_drop_mixed(cfg_dict: dict, seed: int, drop_index: int) -> tuple[int, DropSample]:
+    """Label function of ``--mix``: :func:`label_scsi` under :func:`mixed_config`."""
+    cfg = mixed_config(build_config(cfg_dict), seed, drop_index)
     return drop_index, label_scsi(drop_scsi(cfg, seed, drop_index), cfg)
 
 
@@ -119,6 +185,12 @@ def dataset_task(key: dict[str, Any], *, cfg_dict: dict, label_fn: LabelFn = lab
     out = {"features": np.asarray(d.features), "U": np.asarray(d.U),
            "omega": np.asarray(d.omega), "wsr": np.asarray(d.wsr),
            "iterations": np.asarray(d.iterations)}
+    s, nl = d.U.shape[2] - 1, d.U.shape[0]
+    nan = np.full(nl, np.nan)
+    out["lam"] = np.asarray(d.lam) if d.lam is not None else np.full((nl, s), np.nan)
+    out["wsr_closed_form"] = np.asarray(d.wsr_closed_form) if d.wsr_closed_form is not None \
+        else nan
+    out["link"] = np.asarray(d.link) if d.link is not None else np.full(4, np.nan)
     for name in (*_SCSI_REAL, "rho", "noise_power_w"):
         out[f"scsi.{name}"] = np.asarray(getattr(d.scsi, name))
     return out
@@ -172,7 +244,8 @@ def _check_existing(path: Path, cfg: LinkConfig, seed: int, num_drops: int) -> N
                               f"{have[1]} drops); choose another --out or delete it")
 
 
-def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) -> None:
+def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict],
+                   label_fn: LabelFn = label_drop) -> None:
     """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
     from linksim.runtime.atomic import atomic_h5
 
@@ -183,7 +256,8 @@ def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) 
         h5.attrs.update(format_version=FORMAT_VERSION, feature_version=FEATURE_VERSION,
                         seed=seed, num_drops=num_drops, num_users=k, num_sats=s,
                         config=json.dumps(cfg.to_dict(), sort_keys=True),
-                        label_algorithm=LABEL_ALGORITHM)
+                        label_algorithm=LABEL_ALGORITHM, label_w_step=cfg.w_step,
+                        label_fn=f"{label_fn.__module__}.{label_fn.__qualname__}")
         h5.create_dataset("done", data=np.ones(num_drops, dtype=bool))
         h5.create_dataset("power_levels_dbw", data=np.asarray(cfg.power_levels_dbw, np.float64))
 
@@ -200,6 +274,9 @@ def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict]) 
         ds("omega", "omega", (nl, k), np.float64)
         ds("wsr", "wsr", (nl,), np.float64)
         ds("iterations", "iterations", (nl,), np.int32)
+        ds("lam", "lam", (nl, s), np.float64)
+        ds("wsr_closed_form", "wsr_closed_form", (nl,), np.float64)
+        ds("link", "link", (4,), np.float64)
         for name in _SCSI_REAL:
             ds(f"scsi/{name}", f"scsi.{name}", (s, k), np.float64)
         ds("scsi/rho", "scsi.rho", (s, k), np.complex128)
@@ -279,7 +356,7 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
     if complete:
         from linksim.runtime.store import remove_store
 
-        _write_dataset(out, cfg, seed, list(results.values()))
+        _write_dataset(out, cfg, seed, list(results.values()), label_fn)
         remove_store(store)
     return {"path": str(out if complete else store), "computed": computed,
             "done": len(results), "num_drops": num_drops, "complete": complete}
@@ -288,10 +365,13 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
 def stored_scsi(h5, drop_index: int, antenna_size: tuple[int, int] | None = None) -> Scsi:
     """The sCSI of a stored drop, with steering rebuilt at ``antenna_size``.
 
-    h5 : an open h5py.File of this module's layout; antenna_size default: the dataset's config.
+    h5 : an open h5py.File of this module's layout; antenna_size default: the drop's own
+    (``link``, format 2), else the dataset's config.
     """
     from linksim.channel import upa_steering
 
+    if antenna_size is None and "link" in h5:
+        antenna_size = tuple(int(x) for x in h5["link"][drop_index][2:])
     if antenna_size is None:
         antenna_size = tuple(json.loads(h5.attrs["config"])["antenna_size"])
     g = {name: h5[f"scsi/{name}"][drop_index] for name in _SCSI_REAL}
@@ -315,7 +395,8 @@ def load_arrays(path: str | Path) -> dict:
             raise ValueError(f"{path}: feature_version {h5.attrs.get('feature_version')} != "
                              f"{FEATURE_VERSION}; regenerate the dataset")
         done = h5["done"][...]
+        opt = {name: h5[name][...] for name in ("lam", "wsr_closed_form", "link") if name in h5}
         return {"features": h5["features"][...], "U": h5["U"][...], "omega": h5["omega"][...],
-                "wsr": h5["wsr"][...], "done": done,
+                "wsr": h5["wsr"][...], "done": done, **opt,
                 "attrs": {k: (v.item() if isinstance(v, np.generic) else v)
                           for k, v in h5.attrs.items()}}

@@ -137,6 +137,36 @@ def load_training_arrays(data: str | Path | Sequence[str | Path]) -> dict:
     return out
 
 
+def load_groups(data: str | Path | Sequence[str | Path]) -> list[dict]:
+    """The datasets ``data`` grouped by shape (levels, S, K, F): files of one shape are
+    concatenated (:func:`load_training_arrays`), groups keep the order of first appearance."""
+    from precoders.dtn.dataset import load_arrays
+
+    paths = [data] if isinstance(data, (str, Path)) else list(data)
+    by_shape: dict[tuple, list] = {}
+    for p in paths:
+        with_shape = load_arrays(p)["features"].shape[1:]
+        by_shape.setdefault(with_shape, []).append(p)
+    groups = []
+    for files in by_shape.values():
+        arrays = load_training_arrays(files)
+        arrays["paths"] = [str(f) for f in files]
+        groups.append(arrays)
+    return groups
+
+
+def _batches(groups: list[dict], batch_size: int, gen: torch.Generator
+             ) -> list[tuple[int, torch.Tensor]]:
+    """One epoch of mini-batches over shape groups: each group's samples shuffled and cut into
+    batches of ``batch_size`` (one shape per batch), then the batches of all groups shuffled."""
+    out = []
+    for g, data in enumerate(groups):
+        order = torch.randperm(data["x"].shape[0], generator=gen)
+        out += [(g, order[a:a + batch_size]) for a in range(0, len(order), batch_size)]
+    perm = torch.randperm(len(out), generator=gen).tolist()
+    return [out[i] for i in perm]
+
+
 def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
               tcfg: TrainConfig | None = None,
               model_cfg: DTNConfig | None = None, device: str | None = None,
@@ -146,7 +176,9 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
 
     Parameters
     ----------
-    data : HDF5 dataset (:mod:`precoders.dtn.dataset`), or several with the same (S, K)
+    data : HDF5 dataset (:mod:`precoders.dtn.dataset`), or several, of any (S, K): files of
+           one shape are concatenated, every mini-batch holds one shape (:func:`_batches`),
+           the validation loss is the sample-weighted mean over the shapes' held-out drops
     out : model file; ``<out>.ckpt`` is the resumable checkpoint
     tcfg : TrainConfig (default TrainConfig()); model_cfg : default SIZES[tcfg.size]
     device : 'cpu', 'cuda', ...; default CUDA when available, else CPU
@@ -169,14 +201,25 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
     out = Path(out)
     ckpt_file = checkpoint_path(out)
 
-    arrays = load_training_arrays(data)
-    train, val = prepare_tensors(arrays, tcfg.val_fraction)
-    attrs = arrays["attrs"]
+    groups = load_groups(data)
+    split = [prepare_tensors(a, tcfg.val_fraction) for a in groups]
+    train_groups = [t for t, _ in split]
+    val_groups = [v for _, v in split]
     paths = [data] if isinstance(data, (str, Path)) else list(data)
-    data_info = {"path": [str(p) for p in paths], "num_drops": int(attrs["num_drops"]),
-                 "num_users": int(attrs["num_users"]), "num_sats": int(attrs["num_sats"]),
-                 "seed": int(attrs["seed"]), "config": attrs["config"],
-                 "train_samples": int(train["x"].shape[0]), "val_samples": int(val["x"].shape[0])}
+    n_train = sum(int(t["x"].shape[0]) for t in train_groups)
+    n_val = sum(int(v["x"].shape[0]) for v in val_groups)
+    first = groups[0]["attrs"]
+    data_info = {"path": [str(p) for p in paths],
+                 "num_drops": int(sum(int(a["attrs"]["num_drops"]) for a in groups)),
+                 "num_users": int(first["num_users"]), "num_sats": int(first["num_sats"]),
+                 "seed": int(first["seed"]), "config": first["config"],
+                 "groups": [{"num_users": int(a["attrs"]["num_users"]),
+                             "num_sats": int(a["attrs"]["num_sats"]),
+                             "num_drops": int(a["attrs"]["num_drops"]),
+                             "label_w_step": str(a["attrs"].get("label_w_step", "paper")),
+                             "label_fn": str(a["attrs"].get("label_fn", "")),
+                             "files": a["paths"]} for a in groups],
+                 "train_samples": n_train, "val_samples": n_val}
 
     torch.manual_seed(tcfg.seed)
     model = DTN(model_cfg).to(dev)
@@ -202,8 +245,9 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
         torch.set_rng_state(ck["torch_rng_state"])
         log(f"resuming from {ckpt_file} after epoch {start_epoch}")
 
-    n = train["x"].shape[0]
-    steps_per_epoch = max(1, math.ceil(n / tcfg.batch_size))
+    n = n_train
+    steps_per_epoch = sum(max(1, math.ceil(int(t["x"].shape[0]) / tcfg.batch_size))
+                          for t in train_groups)
     total_steps = tcfg.epochs * steps_per_epoch
     t_run = time.monotonic()
     last_epoch = tcfg.epochs
@@ -213,15 +257,14 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
         t0 = time.monotonic()
         model.train()
         gen = torch.Generator().manual_seed(tcfg.seed * 100_003 + epoch)
-        order = torch.randperm(n, generator=gen)
+        batches = _batches(train_groups, tcfg.batch_size, gen)
         running, seen = 0.0, 0
         with Progress(steps_per_epoch, f"epoch {epoch + 1}/{tcfg.epochs}", enabled=progress) as bar:
-            for b in range(steps_per_epoch):
+            for b, (g, sel) in enumerate(batches):
                 step = epoch * steps_per_epoch + b
                 for group in opt.param_groups:
                     group["lr"] = tcfg.lr * _lr_factor(step, total_steps, tcfg.lr_final_ratio)
-                sel = order[b * tcfg.batch_size:(b + 1) * tcfg.batch_size]
-                x, U, w = (train[k][sel].to(dev) for k in ("x", "U", "omega"))
+                x, U, w = (train_groups[g][k][sel].to(dev) for k in ("x", "U", "omega"))
                 pred = model(x)
                 loss = training_loss(pred.U, U, pred.omega, w, tcfg.lam, tcfg.loss)
                 opt.zero_grad(set_to_none=True)
@@ -233,7 +276,8 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
                 seen += len(sel)
                 bar.label = f"epoch {epoch + 1}/{tcfg.epochs} train {running / seen:.4f}"
                 bar.update()
-        val_loss = evaluate(model, val, tcfg, dev)
+        val_loss = sum(evaluate(model, v, tcfg, dev) * int(v["x"].shape[0])
+                       for v in val_groups) / max(n_val, 1)
         rec = {"epoch": epoch + 1, "train_loss": running / max(seen, 1), "val_loss": val_loss,
                "lr": opt.param_groups[0]["lr"], "seconds": time.monotonic() - t0}
         history.append(rec)
@@ -253,5 +297,5 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
     return {"epochs_done": len(history), "best_epoch": best["epoch"],
             "best_val_loss": best["val_loss"], "history": history,
             "num_parameters": count_parameters(model), "train_samples": int(n),
-            "val_samples": int(val["x"].shape[0]), "seconds": time.monotonic() - t_run,
+            "val_samples": n_val, "seconds": time.monotonic() - t_run,
             "device": str(dev), "out": str(out)}

@@ -42,22 +42,28 @@ from linksim.app.commands.common import (
                    "start a LocalCluster of --workers processes.")
 @click.option("--limit", type=click.IntRange(min=0), default=None,
               help="Stop after this many new drops (kept in the store; rerun to continue).")
+@click.option("--mix", is_flag=True, default=False,
+              help="Vary the link per drop: each of phase_error_var_rad2 (0..3 rad^2), a fixed "
+                   "kappa_db (-10..30 dB) and antenna_size (8x8, 16x16, 32x32) is drawn with "
+                   "probability 1/2, else the config value.")
 @seed_option
 @config_options
 @json_option
 def dataset(drops: int, users: int | None, sats: int | None, out_file: str, workers: int,
-            scheduler: str | None, limit: int | None, seed: int, config_path: str | None,
-            sets: tuple[str, ...], as_json: bool) -> None:
+            scheduler: str | None, limit: int | None, mix: bool, seed: int,
+            config_path: str | None, sets: tuple[str, ...], as_json: bool) -> None:
     """Generate the DTN training dataset: per drop, the features (eq. 56-57) at each of the
-    seven power levels and the MS-JoCDWM labels (U, omega). The label array size is the
-    config's antenna_size (e.g. --set antenna_size=[8,8])."""
-    from precoders.dtn.dataset import generate_dataset
+    seven power levels and the MS-JoCDWM labels (U, omega) of the config's w_step (default
+    'exact'). The label array size is the config's antenna_size (e.g. --set
+    antenna_size=[8,8]); --mix varies the link per drop."""
+    from precoders.dtn.dataset import generate_dataset, label_drop, label_drop_mixed
 
     terminate_as_interrupt()
 
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     summary = generate_dataset(out_file, cfg, drops, seed=seed, workers=workers,
-                               max_new_drops=limit, scheduler=scheduler)
+                               max_new_drops=limit, scheduler=scheduler,
+                               label_fn=label_drop_mixed if mix else label_drop)
     if as_json:
         click.echo(json.dumps(summary))
     else:

@@ -25,8 +25,15 @@ def _lr_callback(ctx: click.Context, param: click.Parameter, value: float) -> fl
     return value
 
 
-def _data_callback(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """--data must be a file written by ``linksim dataset`` (checked read-only)."""
+def _data_callback(ctx: click.Context, param: click.Parameter,
+                   value: tuple[str, ...]) -> tuple[str, ...]:
+    """Every --data must be a file written by ``linksim dataset`` (checked read-only)."""
+    for path in value:
+        _check_dataset_file(path)
+    return value
+
+
+def _check_dataset_file(value: str) -> None:
     import h5py
 
     try:
@@ -39,7 +46,6 @@ def _data_callback(ctx: click.Context, param: click.Parameter, value: str) -> st
     if not ok:
         raise click.BadParameter(f"{value} is not a dataset written by 'linksim dataset'",
                                  param_hint="--data")
-    return value
 
 
 def check_device(value: str | None) -> str | None:
@@ -72,7 +78,9 @@ def check_device(value: str | None) -> str | None:
 
 @click.command("train-dtn")
 @click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False), required=True,
-              callback=_data_callback, help="Dataset from 'linksim dataset'.")
+              multiple=True, callback=_data_callback,
+              help="Dataset from 'linksim dataset'; repeat for several (any K and S: each "
+                   "mini-batch holds one shape).")
 @click.option("--out", "out_file", type=click.Path(dir_okay=False),
               default="linksim-out/train-dtn/model.pt", show_default=True,
               callback=out_file_callback, help="Model file (checkpoint: <out>.ckpt).")
@@ -89,8 +97,9 @@ def check_device(value: str | None) -> str | None:
               help="CPU threads for torch.")
 @seed_option
 @json_option
-def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: float, size: str,
-              loss_kind: str, device: str | None, threads: int, seed: int, as_json: bool) -> None:
+def train_dtn(data_file: tuple[str, ...], out_file: str, epochs: int, batch_size: int,
+              lr: float, size: str, loss_kind: str, device: str | None, threads: int,
+              seed: int, as_json: bool) -> None:
     """Train the dense Transformer network of MS-JoCDWM-DL (resumes from <out>.ckpt)."""
     import torch
 
@@ -104,7 +113,7 @@ def train_dtn(data_file: str, out_file: str, epochs: int, batch_size: int, lr: f
     torch.set_num_threads(threads)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, size=size, loss=loss_kind,
                        seed=seed)
-    summary = run(data_file, out_file, tcfg, device=device)
+    summary = run(list(data_file), out_file, tcfg, device=device)
     if as_json:
         click.echo(json.dumps({k: v for k, v in summary.items()}))
     else:
