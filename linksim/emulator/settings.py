@@ -45,6 +45,9 @@ class EmulatorSettings:
     timing_backoff_samples : int     receiver DFT window start before the CP end, 0..N_cp
     modulation : str                 'qpsk', '16qam', '64qam' or 'gaussian' data symbols
     backend : str                    kernel set name (waveforms.kernels: 'numba', 'numpy')
+    receiver : str                   'genie' (no pilots) or 'dmrs-ls' / 'dmrs-lmmse': the burst
+                                     carries DMRS pilots (linksim.emulator.dmrs)
+    dmrs_symbols : tuple[int, ...]   DMRS symbols of the 14-symbol slot
     """
 
     numerology: Numerology
@@ -53,12 +56,16 @@ class EmulatorSettings:
     timing_backoff_samples: int = 0
     modulation: str = "gaussian"
     backend: str = "numba"
+    receiver: str = "genie"
+    dmrs_symbols: tuple[int, ...] = (2, 11)
 
     @classmethod
     def from_config(cls, cfg: LinkConfig, **changes: Any) -> EmulatorSettings:
         """The settings of ``cfg``; keyword arguments replace single fields."""
         settings = cls(Numerology.from_config(cfg), cfg.carrier_hz, cfg.fractional_delay_taps,
                        cfg.timing_backoff_samples, cfg.modulation, cfg.backend)
+        settings = replace(settings, receiver=cfg.receiver,
+                           dmrs_symbols=tuple(cfg.dmrs_symbols))
         return replace(settings, **changes) if changes else settings
 
     def replace(self, **changes: Any) -> EmulatorSettings:
