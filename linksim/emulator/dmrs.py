@@ -12,8 +12,11 @@ Slot layout (TS 38.211 Sec. 7.4.1.1, PDSCH mapping type A, single-symbol DMRS):
   2n, 2n + 1 of each pair;
 * the pilot on subcarrier 2n + Delta of slot symbol l is sqrt(2) w_f(n mod 2) r_k(n), with
   r_k(n) = ((1 - 2 c(2n)) + j (1 - 2 c(2n + 1))) / sqrt(2) the QPSK of the length-31 Gold
-  sequence c with c_init = (2^17 (14 n_s + l + 1)(2 N_ID + 1) + 2 N_ID) mod 2^31, N_ID = k
-  (a scrambling identity per user), n_s = slot index mod 20 (30 kHz: 20 slots per frame);
+  sequence c with c_init = (2^17 (14 n_s + l + 1)(2 N_ID + 1) + 2 N_ID) mod 2^31,
+  n_s = slot index mod 20 (30 kHz: 20 slots per frame) and the scrambling identity
+  N_ID = floor(k / 4): the four users of one port group share it (as co-scheduled NR users
+  on orthogonal ports share their DMRS scrambling, which the OCC needs), the next four get
+  the next identity;
 * the other comb of a DMRS symbol is empty ("CDM groups without data" = 2, as NR with more
   than two ports) and the pilot is boosted by 3 dB (NR's DMRS-to-data EPRE ratio for two CDM
   groups), so every DMRS symbol has the data symbols' unit power per subcarrier on average.
@@ -80,7 +83,7 @@ def pilot_symbols(num_users: int, frame_symbols: np.ndarray, num_used: int) -> n
     k = np.arange(num_users, dtype=np.int64)
     slot = np.mod(np.floor_divide(frame_symbols, SLOT_SYMBOLS), SLOTS_PER_FRAME)
     sym = np.mod(frame_symbols, SLOT_SYMBOLS)
-    n_id = k[:, None]
+    n_id = (k // NUM_PORTS)[:, None]
     c_init = np.mod((2 ** 17) * (SLOT_SYMBOLS * slot[None, :] + sym[None, :] + 1)
                     * (2 * n_id + 1) + 2 * n_id, 2 ** 31)               # [K, D]
     n_comb = (num_used + 1) // 2

@@ -70,6 +70,10 @@ def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symb
     if precoder in ("ss-m", "ss-wm") and cfg.num_users > cfg.num_antennas:
         raise click.BadParameter(f"must be <= N_t = {cfg.num_antennas} for {precoder} "
                                  f"(got {cfg.num_users})", param_hint="--users")
+    if cfg.receiver != "genie" and symbols is not None and symbols <= min(cfg.dmrs_symbols):
+        raise click.BadParameter(f"must be in [{min(cfg.dmrs_symbols) + 1}, 100000] to observe "
+                                 f"a DMRS symbol with receiver={cfg.receiver} (got {symbols})",
+                                 param_hint="--symbols")
     from linksim.app.emulate_output import run_and_write
 
     summary = run_and_write(cfg, precoder, levels, kind, drops, symbols or
