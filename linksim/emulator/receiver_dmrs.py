@@ -134,7 +134,7 @@ def qam_ber_awgn(modulation: str, snr: np.ndarray) -> np.ndarray:
     return total / k_axis
 
 
-def gmi(y: np.ndarray, h_hat: np.ndarray, x: np.ndarray, iterations: int = 80) -> np.ndarray:
+def gmi(y: np.ndarray, h_hat: np.ndarray, x: np.ndarray, iterations: int = 40) -> np.ndarray:
     """GMI (bit per RE) of a Gaussian codebook decoded with exp(-s |y - h_hat x|^2), s
     optimised per row; y, h_hat, x complex [K, ...] (the REs of each row averaged)."""
     k_count = y.shape[0]
