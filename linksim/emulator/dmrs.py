@@ -35,6 +35,8 @@ are drawn first (the random stream is unchanged) and overwritten (:func:`insert_
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 #: OFDM symbols per slot (NR, normal CP)
@@ -79,6 +81,13 @@ def dmrs_mask(frame_symbols: np.ndarray, dmrs_symbols: tuple[int, ...]) -> np.nd
 def pilot_symbols(num_users: int, frame_symbols: np.ndarray, num_used: int) -> np.ndarray:
     """The DMRS symbol content of every user at the given frame symbols (all assumed to be
     DMRS symbols): complex128 [K, D, Q] (pilot on the user's comb, 0 on the other comb)."""
+    key = tuple(int(m) for m in np.asarray(frame_symbols, dtype=np.int64))
+    return _pilot_symbols(int(num_users), key, int(num_used)).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _pilot_symbols(num_users: int, frame_symbols: tuple[int, ...], num_used: int
+                   ) -> np.ndarray:
     frame_symbols = np.asarray(frame_symbols, dtype=np.int64)
     k = np.arange(num_users, dtype=np.int64)
     slot = np.mod(np.floor_divide(frame_symbols, SLOT_SYMBOLS), SLOTS_PER_FRAME)

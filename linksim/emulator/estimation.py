@@ -76,12 +76,23 @@ def time_weights(num_symbols: int, dmrs_index: np.ndarray) -> np.ndarray:
 
 
 def _pairs(num_used: int, group: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Comb subcarriers of a CDM group, their pair index, and the pair centres (float)."""
+    """Comb subcarriers of a CDM group, the REs per pair (2, the last one 1 if the comb is
+    odd), and the pair centres (float)."""
     sub = np.arange(group, num_used, 2, dtype=np.int64)
     pair = np.arange(sub.size) // 2
     counts = np.bincount(pair)
     centre = np.bincount(pair, weights=sub.astype(float)) / counts
-    return sub, pair, centre
+    return sub, counts, centre
+
+
+@functools.lru_cache(maxsize=32)
+def _linear_interp(num_used: int, group: int) -> np.ndarray:
+    """float64 [pairs, Q]: linear interpolation from the pair centres to every subcarrier
+    (edge values held), as a matrix: H^ = h @ matrix."""
+    _, _, centre = _pairs(num_used, group)
+    q_axis = np.arange(num_used, dtype=float)
+    eye = np.eye(centre.size)
+    return np.stack([np.interp(q_axis, centre, eye[p]) for p in range(centre.size)])
 
 
 @functools.lru_cache(maxsize=32)
@@ -123,31 +134,33 @@ def estimate_channel(received: np.ndarray, method: str, dmrs_symbols: tuple[int,
     d_count = int(is_dmrs.sum())
     gain = np.empty((k_count, d_count, q_count), dtype=np.complex128)
     noise_var = np.empty(k_count)
-    q_axis = np.arange(q_count, dtype=float)
-    for k in range(k_count):
-        sub, pair, centre = _pairs(q_count, int(groups[k]))
-        p = pilots[k][:, sub]
-        raw = received[k][is_dmrs][:, sub] / p                         # [D, n]
-        counts = np.bincount(pair)
-        h_pair = (np.stack([np.bincount(pair, weights=raw[d].real)
-                            + 1j * np.bincount(pair, weights=raw[d].imag)
-                            for d in range(d_count)]) / counts)         # [D, pairs]
-        resid = raw - h_pair[:, pair]
+    y_dmrs = received[:, is_dmrs]
+    for group in (0, 1):
+        users = np.flatnonzero(groups == group)
+        if users.size == 0:
+            continue
+        sub, counts, _ = _pairs(q_count, group)
+        p = pilots[users][:, :, sub]
+        raw = y_dmrs[users][:, :, sub] / p                              # [Ku, D, n]
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        h_pair = np.add.reduceat(raw, starts, axis=2) / counts         # [Ku, D, pairs]
+        resid = raw - np.repeat(h_pair, counts, axis=2)
         dof = d_count * (sub.size - counts.size)
         pilot_power = float(np.mean(np.abs(p) ** 2))
-        noise_var[k] = (pilot_power * float(np.sum(np.abs(resid) ** 2)) / dof if dof > 0
-                        else 0.0)
+        nv = (pilot_power * np.sum(np.abs(resid) ** 2, axis=(1, 2)) / dof if dof > 0
+              else np.zeros(users.size))
+        noise_var[users] = nv
         if method == "dmrs-ls":
-            for d in range(d_count):
-                gain[k, d] = (np.interp(q_axis, centre, h_pair[d].real)
-                              + 1j * np.interp(q_axis, centre, h_pair[d].imag))
+            gain[users] = h_pair @ _linear_interp(q_count, group)
             continue
-        var_pair = noise_var[k] / pilot_power / counts                 # [pairs]
-        power = max(float(np.mean(np.abs(h_pair) ** 2) - np.mean(var_pair)), 0.0)
-        reg = max(float(np.mean(var_pair)) / power if power > 0 else 1.0, LMMSE_FLOOR)
-        lam, left, right = _lmmse_basis(q_count, int(groups[k]), subcarrier_spacing_hz, pdp,
+        var_pair = np.mean(1.0 / counts) * nv / pilot_power             # [Ku]
+        power = np.mean(np.abs(h_pair) ** 2, axis=(1, 2)) - var_pair
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reg = np.where(power > 0, var_pair / power, 1.0)
+        reg = np.maximum(reg, LMMSE_FLOOR)
+        lam, left, right = _lmmse_basis(q_count, group, subcarrier_spacing_hz, pdp,
                                         float(delay_spread_s))
-        gain[k] = ((h_pair @ right) / (lam + reg)[None, :]) @ left
+        gain[users] = ((h_pair @ right) / (lam[None, None, :] + reg[:, None, None])) @ left
     t = time_weights(m_count, np.flatnonzero(is_dmrs))                 # [M, D]
     channel = np.einsum("md,kdq->kmq", t, gain)
     return ChannelEstimate(channel=channel, noise_var=noise_var, pilot_gain=gain, dmrs=is_dmrs)
