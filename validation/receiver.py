@@ -46,13 +46,16 @@ def pick_levels(levels, max_levels: int) -> list[float]:
 def receiver_task(cfg, seed: int, drop_index: int, num_symbols: int, names: list[str],
                   max_levels: int = 0) -> dict[str, Any]:
     """One drop: arrays [P, L, 1, K] rate_genie, rate_analytical, rate_<m>, rate_<m>_net,
-    evm_<m>_db for m in dmrs_ls, dmrs_lmmse; and power_dbw [L]."""
+    evm_<m>_db for m in dmrs_ls, dmrs_lmmse; and power_dbw [L]. Empty when the observed
+    symbols hold no DMRS symbol."""
     from linksim.emulator import measure
     from linksim.emulator.receiver_dmrs import DmrsReceiver, dmrs_receive
     from linksim.ratemodel import coupling, expected_rates
     from validation.drop_response import drop_response
     from validation.rates import design_precoder
 
+    if num_symbols <= min(cfg.dmrs_symbols):
+        return {}                                   # no DMRS symbol observed: no comparison
     pilot_cfg = cfg.replace(receiver="dmrs-ls")
     r = drop_response(pilot_cfg, seed, drop_index, num_symbols)
     levels = pick_levels(cfg.power_levels_dbw, max_levels)

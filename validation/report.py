@@ -300,6 +300,7 @@ def add_receiver_part(arrays: dict, summary: dict, results: list, names: list[st
     appended to the summary table."""
     from validation import receiver
 
+    results = [res for res in results if res]
     if not results:
         return
     res = receiver.merge(results)
