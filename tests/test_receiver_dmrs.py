@@ -144,6 +144,7 @@ def test_ls_estimate_mse_on_awgn_equals_closed_form():
     # the noise variance from the pair residuals is unbiased
     r = nvar / var
     assert abs(r.mean() - 1) < 4 * r.std(ddof=1) / np.sqrt(r.size)
+    assert r.std(ddof=1) / np.sqrt(r.size) < 0.02
     # without interpolation (the pair centres, DMRS symbols) the error is sigma^2 / 4
     assert (var / 4 * _ls_interp_factor(q, 0).mean() * t) < var / 4
 
@@ -197,6 +198,11 @@ def test_estimated_rate_below_genie_and_approaches_it_on_a_static_flat_channel()
                 c = 0.25 * _ls_interp_factor(q, 0).mean() * _time_factor(m)[~dmrs_mask(
                     np.arange(m), DMRS)].mean()
                 g2 = np.abs(h.ravel()) ** 2
+                # the receiver's own SINR estimate: E|H^|^2 = |h|^2 + c var over its sigma^2
+                # (sigma^2 from 2 x 153 pair residuals: relative std 1/sqrt(306), 0.25 dB;
+                # 4 std errors = 1 dB)
+                assert np.allclose(10 * np.log10(rx.sinr_pilot * var / (g2 + c * var)), 0.0,
+                                   atol=1.0)
                 want = np.log2(1 + g2 / var) - np.log2(1 + g2 / (var * (1 + c)))
                 if snr_db >= 20:
                     assert np.mean(gap) == pytest.approx(np.mean(want), abs=0.03)

@@ -70,7 +70,8 @@ def run_and_write(cfg, precoder: str, levels: list[float], kind: str, drops: int
 
 #: per-user arrays [level, drop, user] of a DMRS receiver (emulation_run.receiver_point)
 RECEIVER_ARRAYS = ("rate_receiver", "rate_receiver_net", "rate_receiver_evm", "evm_db",
-                   "sinr_post_db", "ber", "noise_var_est_w", "estimation_nmse_db")
+                   "sinr_post_db", "ber", "noise_var_est_w", "sinr_pilot_db",
+                   "estimation_nmse_db")
 
 
 def add_receiver_summary(summary: dict, arrays: dict, receiver: str, drops: int) -> None:

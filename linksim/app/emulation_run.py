@@ -70,7 +70,8 @@ def receiver_point(cfg, emu, meas) -> dict[str, np.ndarray]:
     """The DMRS receiver's numbers of one task (cfg.receiver != 'genie'), per user [K]:
     rate_receiver (GMI with the estimated channel, bit per data RE), rate_receiver_net (with
     the pilot overhead), rate_receiver_evm (log2(1 + 1/EVM^2)), evm_db, sinr_post_db, ber
-    (NaN for gaussian data), noise_var_est_w, estimation_nmse_db (vs the genie's gain)."""
+    (NaN for gaussian data), noise_var_est_w, sinr_pilot_db (the receiver's own SINR
+    estimate from the pilots), estimation_nmse_db (vs the genie's gain)."""
     from linksim.emulator.receiver_dmrs import DmrsReceiver, dmrs_receive
 
     rx = dmrs_receive(DmrsReceiver.from_config(cfg), emu.received, emu.symbols,
@@ -79,7 +80,7 @@ def receiver_point(cfg, emu, meas) -> dict[str, np.ndarray]:
         return {"rate_receiver": rx.rate, "rate_receiver_net": rx.rate_net,
                 "rate_receiver_evm": rx.rate_evm, "evm_db": 20 * np.log10(rx.evm),
                 "sinr_post_db": 10 * np.log10(rx.sinr_post), "ber": rx.ber,
-                "noise_var_est_w": rx.noise_var,
+                "noise_var_est_w": rx.noise_var, "sinr_pilot_db": 10 * np.log10(rx.sinr_pilot),
                 "estimation_nmse_db": 10 * np.log10(rx.estimation_mse),
                 "data_fraction": np.float64(rx.data_fraction)}
 

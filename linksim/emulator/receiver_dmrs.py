@@ -74,6 +74,8 @@ class DmrsMeasurement:
                      given (diagnostic only), else NaN
     data_fraction : float, data REs / observed REs
     estimate : ChannelEstimate
+    sinr_pilot : the receiver's own SINR estimate, mean |H^|^2 on the data REs / noise_var
+                 (what link adaptation would use)
     """
 
     noise_var: np.ndarray
@@ -86,6 +88,7 @@ class DmrsMeasurement:
     estimation_mse: np.ndarray
     data_fraction: float
     estimate: ChannelEstimate
+    sinr_pilot: np.ndarray
 
 
 def hard_decision(x: np.ndarray, modulation: str) -> tuple[np.ndarray, np.ndarray]:
@@ -197,4 +200,5 @@ def dmrs_receive(rx: DmrsReceiver, received: np.ndarray, symbols: np.ndarray,
         mse = np.full(received.shape[0], np.nan)
     return DmrsMeasurement(noise_var=est.noise_var, evm=np.sqrt(evm2), sinr_post=sinr, ber=ber,
                            rate=rate, rate_net=rate * fraction, rate_evm=np.log2(1.0 + sinr),
-                           estimation_mse=mse, data_fraction=fraction, estimate=est)
+                           estimation_mse=mse, data_fraction=fraction, estimate=est,
+                           sinr_pilot=np.mean(np.abs(h) ** 2, axis=(1, 2)) / est.noise_var)
