@@ -122,6 +122,16 @@ class LinkConfig:
     precision: str = _f("double", group="emulation", choice=True,
                         help="waveform samples: 'double' (complex128) or 'single' (complex64; "
                              "geometry, delays, times and phases stay float64)")
+    receiver: str = _f("genie", group="emulation", choice=True,
+                       help="receiver of the rates: 'genie' (desired component known), "
+                            "'dmrs-ls' or 'dmrs-lmmse' (channel estimated from DMRS pilots)")
+    dmrs_symbols: tuple[int, ...] = _f((2, 11), 0, 13, group="emulation", choice=True,
+                                       help="DMRS symbols of the 14-symbol slot (receiver != "
+                                            "genie; type 1, comb 2)")
+    dmrs_pdp: str = _f("exponential", group="emulation", choice=True,
+                       help="power delay profile dmrs-lmmse assumes: 'exponential' or 'flat'")
+    dmrs_delay_spread_s: float = _f(100e-9, 0.0, 1e-5, group="emulation", choice=True,
+                                    help="rms delay spread dmrs-lmmse assumes")
 
     # ----------------------------------------------------------------- derived
     @property
@@ -168,7 +178,9 @@ _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "w_step": ("exact", "paper"),
             # the kernel sets of waveforms.kernels (a test keeps the two lists equal)
             "backend": ("numba", "numpy", "fast", "torch"),
-            "precision": ("double", "single")}
+            "precision": ("double", "single"),
+            "receiver": ("genie", "dmrs-ls", "dmrs-lmmse"),
+            "dmrs_pdp": ("exponential", "flat")}
 
 
 def _range_text(f: dataclasses.Field) -> str:
@@ -269,6 +281,13 @@ def _check_consistency(cfg: LinkConfig) -> None:
     if cfg.fractional_delay_taps % 2:
         raise ConfigError(f"fractional_delay_taps must be an even integer in [2, 512] "
                           f"(got {cfg.fractional_delay_taps})")
+    if len(set(cfg.dmrs_symbols)) != len(cfg.dmrs_symbols):
+        raise ConfigError(f"dmrs_symbols must be distinct slot symbols in [0, 13] "
+                          f"(got {list(cfg.dmrs_symbols)})")
+    if cfg.receiver != "genie" and cfg.num_observed_symbols <= min(cfg.dmrs_symbols):
+        raise ConfigError(f"num_observed_symbols must be in [{min(cfg.dmrs_symbols) + 1}, "
+                          f"100000] to observe a DMRS symbol with receiver={cfg.receiver} "
+                          f"(got {cfg.num_observed_symbols})")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

@@ -69,7 +69,8 @@ class ValidationSettings:
     drops : drops with full waveforms (items 1, 3, 4); phase_drops : drops per variance of
     item 2; geometry_drops : drops of the Fig. 2 geometric fraction; num_symbols : observed
     OFDM symbols; ergodic_samples : Monte Carlo samples of the ergodic rate; include_dl :
-    also the DTN precoder when its model is available.
+    also the DTN precoder when its model is available; receiver_levels : power levels of the
+    genie-vs-DMRS-receiver comparison (validation.receiver; 0: all).
     """
 
     drops: int = 12
@@ -78,10 +79,12 @@ class ValidationSettings:
     num_symbols: int = 14
     ergodic_samples: int = 4000
     include_dl: bool = True
+    receiver_levels: int = 0
 
     @classmethod
     def quick(cls) -> "ValidationSettings":
-        return cls(drops=2, phase_drops=4, geometry_drops=50, ergodic_samples=1000)
+        return cls(drops=2, phase_drops=4, geometry_drops=50, ergodic_samples=1000,
+                   receiver_levels=3)
 
 
 def component_bytes(cfg: LinkConfig, num_symbols: int) -> float:
@@ -91,7 +94,7 @@ def component_bytes(cfg: LinkConfig, num_symbols: int) -> float:
 
 # --------------------------------------------------------------------------- running
 #: the parts of a validation run, one task each per drop (sweeps: one task per axis)
-PARTS = ("drop", "phase", "sweep", "geometry")
+PARTS = ("drop", "phase", "sweep", "geometry", "receiver")
 
 
 def validation_tasks(seed: int, settings: ValidationSettings,
@@ -101,6 +104,8 @@ def validation_tasks(seed: int, settings: ValidationSettings,
     geometry drop ("geometry"); the heavy waveform drops first."""
     keys: list[dict[str, Any]] = [{"seed": seed, "part": "drop", "drop": d}
                                   for d in range(settings.drops)]
+    keys += [{"seed": seed, "part": "receiver", "drop": d, "levels": settings.receiver_levels}
+             for d in range(settings.drops)]
     keys += [{"seed": seed, "part": "phase", "variance": float(v), "drop": d}
              for v in variances for d in range(settings.phase_drops)]
     keys += [{"seed": seed, "part": "sweep", "axis": axis} for axis in ("doppler", "delay")]
@@ -131,6 +136,11 @@ def validation_task(key: dict[str, Any], *, cfg_dict: dict[str, Any], num_symbol
     if part == "sweep":
         sweep = phase_model.sweep_doppler if key["axis"] == "doppler" else phase_model.sweep_delay
         return sweep(cfg, num_symbols=num_symbols, seed=seed)
+    if part == "receiver":
+        from validation.receiver import receiver_task
+
+        return receiver_task(cfg, seed, int(key["drop"]), num_symbols, list(names),
+                             int(key["levels"]))
     if part == "geometry":
         pairs, hits = independence.geometric_counts(cfg, seed, int(key["drop"]))
         return {"pairs": pairs, "hits": hits}
@@ -285,7 +295,26 @@ def run_validation(cfg: LinkConfig, seed: int, settings: ValidationSettings, pro
                             rho, independence.correlation_stats(
                                 pairs, num_samples, cfg.cyclic_prefix_length / cfg.fft_size),
                             power, geo, pairs, rate_res, worst)
+    add_receiver_part(arrays, summary, by_part["receiver"], names, cfg)
     return {"arrays": arrays, "summary": summary}
+
+
+def add_receiver_part(arrays: dict, summary: dict, results: list, names: list[str],
+                      cfg) -> None:
+    """validation.receiver: arrays under receiver/, summary key "receiver", its verdict rows
+    appended to the summary table."""
+    from validation import receiver
+
+    results = [res for res in results if res]
+    if not results:
+        return
+    res = receiver.merge(results)
+    for key, value in res.items():
+        arrays[f"receiver/{key}"] = value
+    part = receiver.summarise(res, names)
+    part["dmrs_symbols"] = list(cfg.dmrs_symbols)
+    summary["receiver"] = _clean(part)
+    summary["table"] = summary["table"] + summary["receiver"]["table"]
 
 
 def _worst_pair_range(response, A: np.ndarray, pairs, power: dict) -> dict[str, float]:

@@ -51,6 +51,7 @@ def _f(x: Any, fmt: str = ".3f") -> str:
 
 def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: LinkConfig) -> str:
     """The report as one HTML string."""
+    from validation.receiver import render_section as receiver_section
     from validation.report_figures import all_figures
 
     figs = all_figures(arrays, summary)
@@ -268,6 +269,7 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: Lin
         _table(["P (dBW)", "measured", "analytical (19)", ""], rank_rows),
         swap_txt,
         _img(figs["user_scatter"], "per-user scatter"),
+        receiver_section(arrays, s),
         "<p class='note'>Numbers: validation.h5 (all arrays) and summary.json next to this "
         "file.</p></body></html>",
     ]

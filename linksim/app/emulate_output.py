@@ -35,6 +35,8 @@ def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str
     shape = (len(levels), drops)
     arrays = {name: np.zeros(shape + (k,)) for name in
               ("rate_measured", "rate_analytical", "sinr_measured_db")}
+    if cfg.receiver != "genie":
+        arrays |= {name: np.zeros(shape + (k,)) for name in RECEIVER_ARRAYS}
     power = np.zeros(shape)
     snr = np.zeros(shape)
     for key, res in zip(keys, results.values()):
@@ -47,7 +49,7 @@ def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str
     sum_anal = arrays["rate_analytical"].sum(-1)
     _write_h5(out / "emulate.h5", arrays, power, snr, levels, kind, cfg_dict,
               {"seed": seed, "precoder": precoder, "drops": drops, "num_symbols": num_symbols,
-               "level_kind": kind, "linksim_version": __version__})
+               "level_kind": kind, "linksim_version": __version__, "receiver": cfg.receiver})
     summary = {
         "precoder": precoder, "seed": seed, "drops": drops, "num_symbols": num_symbols,
         "level_kind": kind, "output": str(out / "emulate.h5"),
@@ -62,9 +64,39 @@ def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str
              "per_user_analytical": arrays["rate_analytical"][i].mean(0).tolist()}
             for i, level in enumerate(levels)],
     }
+    if cfg.receiver != "genie":
+        add_receiver_summary(summary, arrays, cfg.receiver, drops)
     if not quiet:
         _print_table(summary, verbose)
     return summary
+
+
+#: per-user arrays [level, drop, user] of a DMRS receiver (emulation_run.receiver_point)
+RECEIVER_ARRAYS = ("rate_receiver", "rate_receiver_net", "rate_receiver_evm", "evm_db",
+                   "sinr_post_db", "ber", "noise_var_est_w", "sinr_pilot_db",
+                   "estimation_nmse_db")
+
+
+def add_receiver_summary(summary: dict, arrays: dict, receiver: str, drops: int) -> None:
+    """The DMRS receiver's sum rates next to the genie's, per point: mean over drops, their
+    standard errors, and the estimation loss (genie - receiver) with its paired standard
+    error over drops; per-user EVM (dB, mean) and BER (mean)."""
+    summary["receiver"] = receiver
+    genie = arrays["rate_measured"].sum(-1)
+    for i, p in enumerate(summary["points"]):
+        est = arrays["rate_receiver"][i].sum(-1)
+        net = arrays["rate_receiver_net"][i].sum(-1)
+        loss = genie[i] - est
+        p["sum_rate_receiver"] = float(est.mean())
+        p["sum_rate_receiver_net"] = float(net.mean())
+        p["sum_rate_receiver_std_err"] = (float(est.std(ddof=1) / np.sqrt(drops))
+                                          if drops > 1 else None)
+        p["estimation_loss"] = float(loss.mean())
+        p["estimation_loss_std_err"] = (float(loss.std(ddof=1) / np.sqrt(drops))
+                                        if drops > 1 else None)
+        p["per_user_receiver"] = arrays["rate_receiver"][i].mean(0).tolist()
+        p["per_user_evm_db"] = arrays["evm_db"][i].mean(0).tolist()
+        p["per_user_ber"] = arrays["ber"][i].mean(0).tolist()
 
 
 def _task(key: dict, *, cfg_dict, precoder, seed, kind, num_symbols, model_path) -> dict:
@@ -94,10 +126,25 @@ def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> 
 def _print_table(summary: dict, verbose: bool) -> None:
     print(f"precoder {summary['precoder']}, {summary['drops']} drop(s), "
                f"{summary['num_symbols']} symbols, seed {summary['seed']}")
-    print(f"{'SNR dB':>8}{'P dBW':>9}{'measured':>11}{'analytical':>12}  (sum rate, bit/s/Hz)")
+    rx = summary.get("receiver")
+    if rx is not None:
+        print(f"receiver {rx}: GMI with the estimated channel per data RE; 'net' with the "
+              "pilot overhead; measured = genie")
+    head = "" if rx is None else f"{rx:>12}{'net':>9}"
+    print(f"{'SNR dB':>8}{'P dBW':>9}{'measured':>11}{'analytical':>12}{head}"
+          "  (sum rate, bit/s/Hz)")
     for p in summary["points"]:
+        tail = "" if rx is None else (f"{p['sum_rate_receiver']:>12.3f}"
+                                      f"{p['sum_rate_receiver_net']:>9.3f}")
         print(f"{p['snr_db_mean']:>8.2f}{p['power_dbw_mean']:>9.2f}"
-                   f"{p['sum_rate_measured']:>11.3f}{p['sum_rate_analytical']:>12.3f}")
+                   f"{p['sum_rate_measured']:>11.3f}{p['sum_rate_analytical']:>12.3f}{tail}")
+        if verbose and rx is not None:
+            rate = " ".join(f"{v:.2f}" for v in p["per_user_receiver"])
+            evm = " ".join(f"{v:.1f}" for v in p["per_user_evm_db"])
+            ber = " ".join("n/a" if v != v else f"{v:.1e}" for v in p["per_user_ber"])
+            print(f"{'':>8}  per user {rx}:  {rate}")
+            print(f"{'':>8}  per user EVM dB:    {evm}")
+            print(f"{'':>8}  per user BER:       {ber}")
         if verbose:
             meas = " ".join(f"{v:.2f}" for v in p["per_user_measured"])
             anal = " ".join(f"{v:.2f}" for v in p["per_user_analytical"])

@@ -13,9 +13,12 @@ averaged over all (s, k) links) over the mean noise power per subcarrier.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from linksim.config import LinkConfig
 
 
 def power_from_snr_dbw(snr_db: float, gamma: np.ndarray, noise_power_w: np.ndarray) -> float:
@@ -52,8 +55,9 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     power_w = 10 ** (power_dbw / 10)
     kwargs: dict[str, Any] = {} if model_path is None else {"model_path": model_path}
     W = design_with_config(precoder, scsi, power_w, cfg, **kwargs).W
-    _, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
-    return {
+    emu, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
+    extra = {} if cfg.receiver == "genie" else receiver_point(cfg, emu, meas)
+    return extra | {
         "rate_measured": meas.rate,
         "rate_analytical": expected_rates(scsi, W),
         "sinr_measured_db": 10 * np.log10(meas.sinr),
@@ -77,6 +81,25 @@ def task_memory_bytes(cfg, num_symbols: int) -> float:
     samples = cfg.num_sats * cfg.num_users * (num_symbols + 4) * \
         (cfg.fft_size + cfg.cyclic_prefix_length)
     return TASK_BYTES_PER_SAMPLE * samples + BASE_PROCESS_BYTES
+
+
+def receiver_point(cfg: LinkConfig, emu, meas) -> dict[str, np.ndarray]:
+    """The DMRS receiver's numbers of one task (cfg.receiver != 'genie'), per user [K]:
+    rate_receiver (GMI with the estimated channel, bit per data RE), rate_receiver_net (with
+    the pilot overhead), rate_receiver_evm (log2(1 + 1/EVM^2)), evm_db, sinr_post_db, ber
+    (NaN for gaussian data), noise_var_est_w, sinr_pilot_db (the receiver's own SINR
+    estimate from the pilots), estimation_nmse_db (vs the genie's gain)."""
+    from linksim.emulator.receiver_dmrs import DmrsReceiver, dmrs_receive
+
+    rx = dmrs_receive(DmrsReceiver.from_config(cfg), emu.received, emu.symbols,
+                      meas.desired_gain)
+    with np.errstate(divide="ignore"):
+        return {"rate_receiver": rx.rate, "rate_receiver_net": rx.rate_net,
+                "rate_receiver_evm": rx.rate_evm, "evm_db": 20 * np.log10(rx.evm),
+                "sinr_post_db": 10 * np.log10(rx.sinr_post), "ber": rx.ber,
+                "noise_var_est_w": rx.noise_var, "sinr_pilot_db": 10 * np.log10(rx.sinr_pilot),
+                "estimation_nmse_db": 10 * np.log10(rx.estimation_mse),
+                "data_fraction": np.float64(rx.data_fraction)}
 
 
 class LevelError(ValueError):

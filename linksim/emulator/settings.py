@@ -47,6 +47,9 @@ class EmulatorSettings:
     backend : str                    kernel set name (waveforms.kernels: 'numba', 'numpy')
     precision : str                  waveform samples 'double' (complex128) or 'single'
                                      (complex64); delays, times, phases always float64
+    receiver : str                   'genie' (no pilots) or 'dmrs-ls' / 'dmrs-lmmse': the burst
+                                     carries DMRS pilots (linksim.emulator.dmrs)
+    dmrs_symbols : tuple[int, ...]   DMRS symbols of the 14-symbol slot
     """
 
     numerology: Numerology
@@ -56,6 +59,8 @@ class EmulatorSettings:
     modulation: str = "gaussian"
     backend: str = "numba"
     precision: str = "double"
+    receiver: str = "genie"
+    dmrs_symbols: tuple[int, ...] = (2, 11)
 
     @classmethod
     def from_config(cls, cfg: LinkConfig, **changes: Any) -> EmulatorSettings:
@@ -63,6 +68,8 @@ class EmulatorSettings:
         settings = cls(Numerology.from_config(cfg), cfg.carrier_hz, cfg.fractional_delay_taps,
                        cfg.timing_backoff_samples, cfg.modulation, cfg.backend,
                        cfg.precision)
+        settings = replace(settings, receiver=cfg.receiver,
+                           dmrs_symbols=tuple(cfg.dmrs_symbols))
         return replace(settings, **changes) if changes else settings
 
     @property

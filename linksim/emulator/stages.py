@@ -96,13 +96,18 @@ def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_st
 
     Returns (data complex128 [K, B, Q], x complex128 [K, B (N + N_cp)], x_start): data[:, b]
     is frame symbol b + plan.first_symbol, and x[:, 0] is at absolute sample x_start.
-    Draws the data from ``rng`` (first, before the noise).
+    Draws the data from ``rng`` (first, before the noise); with ``settings.receiver !=
+    'genie'`` the DMRS symbols are then overwritten by the pilots (linksim.emulator.dmrs).
     """
     from waveforms.symbols_fast import qam_symbols_fast as qam_symbols  # same values, faster
 
     num = settings.numerology
     bins = used_bins(settings)
     data = qam_symbols(rng, settings.modulation, (num_streams, plan.num_burst_symbols, bins.size))
+    if settings.receiver != "genie":
+        from linksim.emulator.dmrs import insert_pilots
+
+        data = insert_pilots(data, plan.first_symbol, settings.dmrs_symbols)
     x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
                                        num.fft_size, num.cyclic_prefix_length, bins)
     return data, x, plan.first_symbol * num.symbol_length

@@ -88,6 +88,10 @@ def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops,
                                  f"(got {cfg.num_users})", param_hint="--users")
     _check_memory(cfg, symbols or cfg.num_observed_symbols, workers, len(levels) * drops,
                   scheduler)
+    if cfg.receiver != "genie" and symbols is not None and symbols <= min(cfg.dmrs_symbols):
+        raise click.BadParameter(f"must be in [{min(cfg.dmrs_symbols) + 1}, 100000] to observe "
+                                 f"a DMRS symbol with receiver={cfg.receiver} (got {symbols})",
+                                 param_hint="--symbols")
     from linksim.app.emulate_output import run_and_write
 
     summary = run_and_write(cfg, precoder, levels, kind, drops, symbols or
