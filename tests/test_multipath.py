@@ -246,3 +246,42 @@ class TestSelectiveMeasure:
         flat = measure(EmulationOutput(received=received, symbols=x, desired=desired,
                                        noise=noise))
         assert np.all(np.abs(flat.rate - true_rate) > np.abs(meas.rate - true_rate))
+
+
+class TestEmulateCommand:
+    @pytest.mark.parametrize("precoder", ["mrt", "ss-m", "ss-wm", "ms-sepwm", "ms-jowm",
+                                          "ms-jocdwm"])
+    def test_every_precoder_runs_on_ntn_tdl_c(self, precoder):
+        from linksim.emulator import emulate_drop
+        from linksim.scenario import draw_drop
+        from linksim.scsi import scsi_from_drop
+        from validation.rates import design_precoder
+
+        cfg = CFG.replace(channel_profile="ntn-tdl-c", delay_spread_s=1e-7, max_iterations=5)
+        drop = draw_drop(cfg, 1, 0)
+        scsi = scsi_from_drop(drop, cfg)
+        W = design_precoder(precoder, scsi, 10 ** (cfg.power_dbw / 10), cfg)
+        meas = emulate_drop(cfg, drop, scsi, W, 1, 0)[1]
+        assert np.all(np.isfinite(meas.rate)) and np.all(meas.rate > 0)
+
+    def test_cli_records_the_profile(self, tmp_path):
+        import json
+        import subprocess
+        import sys
+
+        import h5py
+
+        p = subprocess.run([sys.executable, "-m", "linksim", "emulate", "--snr", "10",
+                            "--users", "4", "--sats", "2", "--symbols", "2",
+                            "--set", "channel_profile=ntn-tdl-c", "--set", "delay_spread_s=1e-7",
+                            "--out", str(tmp_path / "e")],
+                           capture_output=True, text=True, timeout=600)
+        assert p.returncode == 0, p.stderr
+        with h5py.File(tmp_path / "e" / "emulate.h5") as f:
+            cfg = json.loads(f.attrs["config_json"])
+        assert cfg["channel_profile"] == "ntn-tdl-c" and cfg["delay_spread_s"] == 1e-7
+        bad = subprocess.run([sys.executable, "-m", "linksim", "emulate", "--set",
+                              "channel_profile=tdl-z"], capture_output=True, text=True,
+                             timeout=600)
+        assert bad.returncode == 2 and "channel_profile" in bad.stderr
+        assert "Traceback" not in bad.stderr
