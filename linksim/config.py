@@ -84,6 +84,22 @@ class LinkConfig:
                          help="Rician factor when kappa_model = 'fixed'")
     kappa_spread_db: float = _f(0.0, 0.0, 20.0, group="channel", choice=True,
                                 help="log-normal spread of kappa per link (0 = the mean)")
+    channel_profile: str = _f("flat", group="channel", choice=True,
+                              help="'flat' (one Rician path, the paper) or a TR 38.811 "
+                                   "NTN-TDL profile 'ntn-tdl-a'..'ntn-tdl-d'")
+    delay_spread_s: float = _f(1e-7, 0.0, 1e-4, group="channel", choice=True,
+                               help="RMS delay spread scaling the NTN-TDL delays "
+                                    "(TR 38.901 7.7.3)")
+    ue_speed_mps: float = _f(0.0, 0.0, 500.0, group="channel", choice=True,
+                             help="user speed: Doppler spread f_D = v/lambda of the NLOS taps")
+    multipath_kappa: str = _f("scsi", group="channel", choice=True,
+                              help="LOS tap power: 'scsi' (kappa/(kappa+1) of the sCSI kappa, "
+                                   "NLOS power over the taps) or 'table' (the profile's K)")
+    doppler_sinusoids: int = _f(16, 1, 1024, group="channel", choice=True,
+                                help="sinusoids (paths) per NLOS tap when ue_speed_mps > 0")
+    selective_window_subcarriers: int = _f(2, 0, 1000, group="channel", choice=True,
+                                           help="half-width of the subcarrier window of the "
+                                                "per-subcarrier else-power (non-flat profiles)")
 
     # --- compensation errors (Sec. II-B, V) ---
     phase_error_var_rad2: float = _f(0.5, 0.0, 20.0, group="errors", choice=True,
@@ -176,6 +192,8 @@ FIELDS = {f.name: f for f in dataclasses.fields(LinkConfig)}
 _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "modulation": ("qpsk", "16qam", "64qam", "gaussian"),
             "w_step": ("exact", "paper"),
+            "channel_profile": ("flat", "ntn-tdl-a", "ntn-tdl-b", "ntn-tdl-c", "ntn-tdl-d"),
+            "multipath_kappa": ("scsi", "table"),
             # the kernel sets of waveforms.kernels (a test keeps the two lists equal)
             "backend": ("numba", "numpy", "fast", "torch"),
             "precision": ("double", "single"),

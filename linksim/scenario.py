@@ -97,6 +97,7 @@ class Stream(IntEnum):
     DATA_NOISE = 3      #: data symbols and receiver noise of the waveform emulation
     KAPPA_SPREAD = 4    #: Rician-factor spread of the sCSI
     ERGODIC = 10        #: ergodic Monte Carlo of the validation rates
+    MULTIPATH = 12      #: NTN-TDL tap gains, sinusoid angles and phases (linksim.multipath)
 
 
 def drop_rng(seed: int, drop_index: int, stream: int = Stream.GEOMETRY) -> np.random.Generator:

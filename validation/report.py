@@ -588,10 +588,12 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
     out.mkdir(parents=True, exist_ok=True)
     result = run_validation(cfg, seed, settings, progress, store_dir=out,
                             workers=workers, scheduler=scheduler)
+    from validation import multipath
+    multipath.extend_report(result, cfg, seed, settings, out)    # NTN-TDL rows (section 5)
     summary = result["summary"]
     write_h5(out / "validation.h5", result["arrays"], summary, cfg)
     write_json(out / "summary.json", summary)
-    html = render_html(result["arrays"], summary, cfg)
+    html = render_html(result["arrays"], summary, cfg, result.get("multipath_figures"))
     with atomic_path(out / "report.html") as tmp:
         tmp.write_text(html)
     return summary

@@ -49,7 +49,8 @@ def _f(x: Any, fmt: str = ".3f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
 
-def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: LinkConfig) -> str:
+def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: LinkConfig,
+                multipath_figures: dict[str, bytes] | None = None) -> str:
     """The report as one HTML string."""
     from validation.receiver import render_section as receiver_section
     from validation.report_figures import all_figures
@@ -273,4 +274,6 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: Lin
         "<p class='note'>Numbers: validation.h5 (all arrays) and summary.json next to this "
         "file.</p></body></html>",
     ]
+    from validation.multipath import html_section
+    parts.insert(len(parts) - 1, html_section(summary, multipath_figures))   # section 6
     return "\n".join(parts)

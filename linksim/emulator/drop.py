@@ -48,8 +48,14 @@ def emulate_drop(cfg: LinkConfig, drop: Drop, scsi: Scsi, W: np.ndarray, seed: i
 
     if links is None:
         links = draw_link_state(cfg, drop, scsi, seed, drop_index)
-    out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
+    channel = links.channel()
+    if cfg.channel_profile != "flat":     # NTN-TDL paths around the first arrival (stream 12)
+        from linksim.multipath import multipath_channel
+        channel = multipath_channel(cfg, links, scsi, seed, drop_index)
+    out = emulate_links(EmulatorSettings.from_config(cfg), channel, links.estimates(),
                         coupling(scsi.steering, W), scsi.noise_power_w,
                         drop_rng(seed, drop_index, Stream.DATA_NOISE),
                         num_symbols or cfg.num_observed_symbols, components)
+    if cfg.channel_profile != "flat":
+        return out, measure(out, cfg.selective_window_subcarriers)
     return out, measure(out)

@@ -19,6 +19,10 @@ class LinkMeasurement:
     else_power : float64 [K]          mean power of Y_j - G_j X_j (ICI, ISI, interference, noise)
     sinr : float64 [K]                desired_power / else_power
     rate : float64 [K]                mean over q of log2(1 + |G_j[q]|^2 / else_power)
+    else_power_subcarrier : float64 [K, Q] or None   the per-subcarrier else-power of the
+                                      frequency-selective measure (linksim.emulator.selective;
+                                      then else_power is its mean over q and rate averages
+                                      log2(1 + |G_j[q]|^2 / else_j[q])); None on the flat path
     """
 
     desired_gain: np.ndarray
@@ -26,9 +30,10 @@ class LinkMeasurement:
     else_power: np.ndarray
     sinr: np.ndarray
     rate: np.ndarray
+    else_power_subcarrier: np.ndarray | None = None
 
 
-def measure(out: EmulationOutput) -> LinkMeasurement:
+def measure(out: EmulationOutput, window_subcarriers: int | None = None) -> LinkMeasurement:
     """SINR and achieved rate of every user, measured from the samples (eq. 19's SINR).
 
     The coherent gain G_j[q] is estimated from the desired component alone (user j's own
@@ -37,9 +42,22 @@ def measure(out: EmulationOutput) -> LinkMeasurement:
     "else". The channel is frequency-flat and static over the burst, so the else-power is
     averaged over subcarriers and symbols (an unbiased, low-variance estimate) and the rate is
     log2(1 + |G_j[q]|^2 / else_j) averaged over subcarriers.
+
+    window_subcarriers : None for the flat channel (the above); an int w >= 0 for a
+    frequency-selective channel: the else-power per subcarrier (noise from all samples plus
+    the rest averaged over the symbols and +-w subcarriers, linksim.emulator.selective).
     """
     x = out.symbols
     gain = (out.desired * x.conj()).sum(axis=1) / (np.abs(x) ** 2).sum(axis=1)
+    if window_subcarriers is not None:
+        from linksim.emulator.selective import selective_else_power
+
+        else_q = selective_else_power(out.received, x, out.noise, gain, window_subcarriers)
+        power_q = np.abs(gain) ** 2
+        rate_q = np.log2(1.0 + power_q / else_q).mean(axis=1)
+        else_mean = else_q.mean(axis=1)
+        return LinkMeasurement(gain, power_q.mean(axis=1), else_mean,
+                               power_q.mean(axis=1) / else_mean, rate_q, else_q)
     residual = out.received - gain[:, None, :] * x
     else_power = np.mean(np.abs(residual) ** 2, axis=(1, 2))
     power_q = np.abs(gain) ** 2

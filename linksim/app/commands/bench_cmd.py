@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 @config_options
 def bench(with_precoders, quick, no_reference, as_json, config_path, sets) -> None:
     """(a) fractional delay + Doppler on 48 streams x 64 symbols; (b) one full drop, S = 5,
-    K = 48, 14 symbols. Both against their numpy references, in one run."""
+    K = 48, 14 symbols. Both against their numpy references, in one run. (c) that drop with
+    the NTN-TDL-C profile (3 paths per link) against the flat drop, time per path."""
     cfg = load_cfg(config_path, sets)
     if with_precoders and no_reference:
         raise click.BadParameter("is used only without --precoders (it skips the numpy "
@@ -55,7 +56,22 @@ def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json) -> dict:
                     f"max rel diff {b['max_rel_diff']:.1e}" if "numpy_s" in b else ""))
         click.echo(f"    threads={b['numba_threads']} cpus={b['cpu_count']} "
                    f"MALLOC_MMAP_THRESHOLD_={b['MALLOC_MMAP_THRESHOLD_']}")
-    return {"delay_doppler": a, "full_drop": b} | _bench_speed(cfg, quick, as_json, a)
+    c = _bench_multipath(cfg, k, as_json)
+    return {"delay_doppler": a, "full_drop": b, "multipath_drop": c} | \
+        _bench_speed(cfg, quick, as_json, a)
+
+
+def _bench_multipath(cfg: LinkConfig, num_users: int, as_json: bool) -> dict:
+    """(c) the same drop with NTN-TDL-C (3 paths per link) against flat, in this run."""
+    from linksim.app.bench_multipath import bench_multipath_drop
+
+    c = bench_multipath_drop(cfg, num_users=num_users)
+    if not as_json:
+        click.echo(f"(c) {c['job']}: flat {c['flat_s']:.3f} s, {c['paths']} paths "
+                   f"{c['tdl_s']:.3f} s ({c['tdl_over_flat']:.2f}x); per path "
+                   f"{c['tdl_s_per_path']:.3f} s vs flat {c['flat_s_per_path']:.3f} s, "
+                   f"marginal {c['marginal_s_per_extra_path']:.3f} s per extra path")
+    return c
 
 
 def _bench_speed(cfg, quick, as_json, delay) -> dict:
