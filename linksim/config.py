@@ -134,7 +134,8 @@ class LinkConfig:
     modulation: str = _f("gaussian", group="emulation", choice=True,
                          help="'qpsk', '16qam', '64qam' or 'gaussian' data symbols")
     backend: str = _f("numba", group="emulation", choice=True,
-                      help="waveform kernel set: 'numba' (compiled) or 'numpy' (references)")
+                      help="waveform kernel set: 'numba' (compiled), 'numpy' (references), "
+                           "'fast' (fused FFT, GEMM combine) or 'torch' (PyTorch)")
     precision: str = _f("double", group="emulation", choice=True,
                         help="waveform samples: 'double' (complex128) or 'single' (complex64; "
                              "geometry, delays, times and phases stay float64)")

@@ -31,7 +31,7 @@ def rel(a, b):
 
 class TestFusedOfdm:
     @pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
-    @pytest.mark.parametrize("set_name", ["numba", "torch"])
+    @pytest.mark.parametrize("set_name", ["numba", "fast", "torch"])
     def test_fused_ofdm_equals_the_reference(self, dtype, set_name):
         ks = kernel_set(set_name)
         rng = np.random.default_rng(1)
@@ -81,6 +81,20 @@ class TestGemmCombine:
         assert rel(combine_streams_gemm(x, a, off, 400, tile=tile), ref) < 1e-13
         z32 = combine_streams_any(x.astype(np.complex64), a, off, 400)
         assert z32.dtype == np.complex64 and rel(z32, ref) < 1e-6
+
+    def test_double_default_keeps_the_pinned_kernels(self):
+        # the default set in double is exactly the kernels the pins were made with
+        from waveforms import combine, ofdm
+
+        ks = kernel_set("numba")
+        rng = np.random.default_rng(8)
+        bins = used_subcarrier_bins(64, 30)
+        X = cn(rng, 2, 2, 30)
+        assert np.array_equal(ks.ofdm_modulate(X, 64, 8, bins), ofdm.ofdm_modulate(X, 64, 8, bins))
+        x, a = cn(rng, 1, 3, 300), cn(rng, 1, 2, 3)
+        off = np.array([[0, 50]])
+        assert np.array_equal(ks.combine_streams(x, a, off, 200),
+                              combine.combine_streams(x, a, off, 200))
 
     def test_double_default_keeps_the_sequential_kernel(self):
         rng = np.random.default_rng(4)

@@ -10,9 +10,10 @@ contracts of the numpy references in this package:
     ofdm_demodulate(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
                     used_bins, backoff_samples)
 
-Sets: ``numba`` (the compiled kernels, default; OFDM by scipy.fft, bit-identical to the
-references), ``numpy`` (the plain references: tests, benchmarks), ``fast`` (as ``numba`` but
-the combine as tiled BLAS GEMMs: equal to rounding, not bit-identical in double), ``torch``
+Sets: ``numba`` (the compiled kernels, default; in double precision exactly the kernels the
+pinned numbers were made with, in single the fused OFDM and GEMM combine), ``numpy`` (the
+plain references: tests, benchmarks), ``fast`` (the fused scipy.fft OFDM and the tiled BLAS
+GEMM combine in double too: equal to rounding, not guaranteed bit-identical), ``torch``
 (every kernel in PyTorch, imported on first use; :mod:`waveforms.torch_kernels`). The
 compiled sets keep the samples' precision: complex64 in, complex64 out (single precision).
 A new back end joins with :func:`register_kernel_set`; its loader is called on first use,
@@ -45,7 +46,7 @@ def _numba() -> KernelSet:
     from . import combine_gemm, delay_single, ofdm_fast
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
-                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast)
+                     ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any)
 
 
 def _numpy() -> KernelSet:

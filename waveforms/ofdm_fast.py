@@ -16,7 +16,8 @@ not a power of two).
 
 Both keep the input's precision: complex64 in, complex64 out (single precision, the FFT
 runs in float32), otherwise complex128. ``workers`` defaults to the number of threads
-:func:`set_fft_workers` set (default ``os.cpu_count()``); results do not depend on it.
+:func:`set_fft_workers` set (default: environment ``LINKSIM_FFT_WORKERS``, else
+``os.cpu_count()``); results do not depend on it.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ import os
 import numpy as np
 import scipy.fft as sfft
 
-__all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "set_fft_workers",
-           "fft_workers"]
+__all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "ofdm_modulate_any",
+           "ofdm_demodulate_any", "set_fft_workers", "fft_workers"]
 
-_WORKERS = [os.cpu_count() or 1]
+_WORKERS = [int(os.environ.get("LINKSIM_FFT_WORKERS", 0)) or os.cpu_count() or 1]
 
 
 def set_fft_workers(workers: int) -> None:
@@ -151,3 +152,25 @@ def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: in
         turns = np.mod(bins * backoff, n) / n
         Y *= np.exp(2j * np.pi * turns).astype(Y.dtype)
     return Y
+
+
+def ofdm_modulate_any(X, fft_size, cyclic_prefix_length, used_bins):
+    """complex64 ``X`` -> :func:`ofdm_modulate_fast`; otherwise the numpy reference (the
+    default set's double path: its pinned numbers are kept exactly as they were made)."""
+    if np.asarray(X).dtype == np.complex64:
+        return ofdm_modulate_fast(X, fft_size, cyclic_prefix_length, used_bins)
+    from .ofdm import ofdm_modulate
+
+    return ofdm_modulate(X, fft_size, cyclic_prefix_length, used_bins)
+
+
+def ofdm_demodulate_any(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
+                        used_bins, backoff_samples=0):
+    """complex64 ``y`` -> :func:`ofdm_demodulate_fast`; otherwise the numpy reference."""
+    args = (y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length, used_bins,
+            backoff_samples)
+    if np.asarray(y).dtype == np.complex64:
+        return ofdm_demodulate_fast(*args)
+    from .ofdm import ofdm_demodulate
+
+    return ofdm_demodulate(*args)
