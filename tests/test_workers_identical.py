@@ -2,7 +2,7 @@
 process (the machine's default thread counts), on 2 worker processes (1 numba/BLAS/torch
 thread each on a 2-core machine) and on a 2-worker Dask LocalCluster.
 
-Tiny sizes (K = 3, S = 2, 6 observed symbols, 1 drop, one SNR point): the point is the bits,
+Tiny sizes (N = 128, K = 3, S = 2, 6 observed symbols, 1 drop, one SNR point): the point is the bits,
 not the rates.
 """
 
@@ -18,7 +18,10 @@ from linksim.config import build_config
 from linksim.runtime import sweep
 from linksim.runtime.sweep import Task, run_sweep
 
-CFG = build_config({"num_users": 3, "num_sats": 2, "antenna_size": [4, 4]}).to_dict()
+# the small NR-like numerology of tests/factories.py (N = 128), K = 3, S = 2, 4x4 arrays
+CFG = build_config({"fft_size": 128, "cyclic_prefix_length": 9, "num_used_subcarriers": 72,
+                    "timing_backoff_samples": 4, "num_users": 3, "num_sats": 2,
+                    "antenna_size": [4, 4]}).to_dict()
 SEED = 5
 
 
