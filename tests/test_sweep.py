@@ -304,7 +304,7 @@ class TestResume:
         deadline = time.monotonic() + 60
         while len(_log_lines(log)) < 4 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1.0)  # the workers logged 4 tasks; let the parent commit the first ones
+        time.sleep(0.4)  # the workers logged 4 tasks; let the parent commit the first ones
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
