@@ -67,12 +67,15 @@ def test_failure_inside_a_group_leaves_nothing(tmp_path):
 
 # ----------------------------------------------------------------------------- a real full disk
 @pytest.fixture
-def small_disk(tmp_path):
+def small_disk(tmp_path, request):
+    """A tmpfs of 2 MiB (or the size in ``@pytest.mark.disk_size("8M")``)."""
     if not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mount")):
         pytest.skip("needs root to mount a small tmpfs")
+    marker = request.node.get_closest_marker("disk_size")
+    size = marker.args[0] if marker else "2M"
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2M", "tmpfs", str(mnt)],
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
                        capture_output=True, text=True)
     if p.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {p.stderr.strip()}")
@@ -138,3 +141,24 @@ def test_every_command_on_a_full_disk(command, small_disk, monkeypatch):
         for p in list(small_disk.iterdir()):
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     assert failures >= 1
+
+
+@pytest.mark.disk_size("8M")  # the model and its checkpoint (with Adam's state) take ~4 MB
+def test_train_dtn_on_a_full_disk(small_disk, monkeypatch):
+    """torch.save's failed write becomes the one-line error naming the model file."""
+    monkeypatch.chdir(small_disk.parent)
+    data = small_disk.parent / "d.h5"
+    code, _, err = _invoke(["dataset", "--drops", "6", "--out", str(data), *TINY])
+    assert code == 0, err
+    args = ["train-dtn", "--data", str(data), "--out", str(small_disk / "m.pt"),
+            "--epochs", "1", "--batch-size", "4"]
+    filler = _fill(small_disk, 8 * 1024)
+    code, out, err = _invoke(args)
+    lines = [line for line in err.strip().splitlines() if not line.startswith("epoch ")]
+    assert code == 1 and len(lines) == 1, err
+    assert "disk full" in lines[0] and str(small_disk / "m.pt") in lines[0], lines[0]
+    assert _files(small_disk) == set()
+    filler.unlink()
+    code, out, err = _invoke(args)
+    assert code == 0, err
+    assert {"m.pt", "m.pt.ckpt"} <= _files(small_disk)

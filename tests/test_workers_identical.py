@@ -2,8 +2,8 @@
 process (the machine's default thread counts), on 2 worker processes (1 numba/BLAS/torch
 thread each on a 2-core machine) and on a 2-worker Dask LocalCluster.
 
-Tiny sizes (K = 3, S = 2, 6 observed symbols, 1 drop, one SNR point): the point is the bits,
-not the rates.
+Tiny sizes (N = 128, K = 3, S = 2, 6 observed symbols, 1 drop, one SNR point): the point is
+the bits, not the rates.
 """
 
 from __future__ import annotations
@@ -18,15 +18,20 @@ from linksim.config import build_config
 from linksim.runtime import sweep
 from linksim.runtime.sweep import Task, run_sweep
 
-CFG = build_config({"num_users": 3, "num_sats": 2, "antenna_size": [4, 4]}).to_dict()
+# the small NR-like numerology of tests/factories.py (N = 128), K = 3, S = 2, 4x4 arrays
+CFG = build_config({"fft_size": 128, "cyclic_prefix_length": 9, "num_used_subcarriers": 72,
+                    "timing_backoff_samples": 4, "num_users": 3, "num_sats": 2,
+                    "antenna_size": [4, 4]}).to_dict()
 SEED = 5
 
 
 def emulate_task(key: dict, *, cfg_dict: dict) -> dict:
-    """One (precoder, drop, SNR) point of ``linksim emulate`` (linksim.app.emulation_run)."""
-    from linksim.app.emulation_run import emulate_point
+    """One (precoder, drop, SNR) point, through the task function of ``linksim emulate``."""
+    from linksim.app.emulate_output import _task
 
-    return emulate_point(cfg_dict, key["precoder"], SEED, key["drop"], key["snr_db"], "snr", 6)
+    return _task({"drop": key["drop"], "level_db": key["snr_db"]}, cfg_dict=cfg_dict,
+                 precoder=key["precoder"], seed=SEED, kind="snr", num_symbols=6,
+                 model_path=None)
 
 
 def _tasks() -> list[Task]:

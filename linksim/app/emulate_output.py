@@ -100,10 +100,14 @@ def add_receiver_summary(summary: dict, arrays: dict, receiver: str, drops: int)
 
 
 def _task(key: dict, *, cfg_dict, precoder, seed, kind, num_symbols, model_path) -> dict:
+    """One (drop, level) point, with one BLAS thread throughout (the designs already use one;
+    the rate model and measurements then cannot depend on the worker's thread count either)."""
     from linksim.app.emulation_run import emulate_point
+    from precoders.common import single_thread_blas
 
-    return emulate_point(cfg_dict, precoder, seed, key["drop"], key["level_db"], kind,
-                         num_symbols, model_path)
+    with single_thread_blas():
+        return emulate_point(cfg_dict, precoder, seed, key["drop"], key["level_db"], kind,
+                             num_symbols, model_path)
 
 
 def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> None:

@@ -267,9 +267,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def sidecar_paths(path: str | Path) -> list[Path]:
-    """The store file and SQLite's ``-wal``/``-shm`` files beside it."""
+    """The store file and SQLite's ``-wal``/``-shm``/``-journal`` files beside it."""
     path = Path(path)
-    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+    return [path] + [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm",
+                                                                       "-journal")]
 
 
 def remove_store(path: str | Path) -> None:

@@ -113,7 +113,10 @@ def train_dtn(data_file: tuple[str, ...], out_file: str, epochs: int, batch_size
     torch.set_num_threads(threads)
     tcfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, size=size, loss=loss_kind,
                        seed=seed)
-    summary = run(list(data_file), out_file, tcfg, device=device)
+    try:
+        summary = run(list(data_file), out_file, tcfg, device=device)
+    except RuntimeError as exc:
+        raise _torch_write_error(exc, out_file) from None
     if as_json:
         click.echo(json.dumps({k: v for k, v in summary.items()}))
     else:
@@ -121,3 +124,27 @@ def train_dtn(data_file: tuple[str, ...], out_file: str, epochs: int, batch_size
                    f"{summary['best_epoch']}, {summary['num_parameters']} parameters, "
                    f"{summary['seconds']:.0f} s", err=True)
 
+
+
+def _torch_write_error(exc: RuntimeError, out_file: str) -> BaseException:
+    """torch.save reports a failed write (a full disk) as a RuntimeError from its zip writer;
+    turn it into the one-line OutputWriteError naming the model file (the checkpoint and the
+    model are written atomically, so nothing half written is left). Other errors pass."""
+    import errno
+    import os
+    from pathlib import Path
+
+    from linksim.runtime.atomic import OutputWriteError
+
+    text = str(exc)
+    if "inline_container" not in text and "file write failed" not in text:
+        return exc
+    folder = Path(out_file).resolve().parent
+    try:
+        full = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize < 1 << 20
+    except OSError:
+        full = False
+    code = errno.ENOSPC if full else errno.EIO
+    err = OutputWriteError(code, os.strerror(code))
+    err.filename = f"{out_file} (or its checkpoint {out_file}.ckpt)"
+    return err
