@@ -35,20 +35,23 @@ class KernelSet:
     combine_streams: Callable
     ofdm_modulate: Callable
     ofdm_demodulate: Callable
+    # time-varying delay (moving satellites; waveforms.tv_delay); None: the numba kernel
+    tv_delay_doppler: Callable | None = None
 
 
 def _numba() -> KernelSet:
-    from . import combine, delay, ofdm
+    from . import combine, delay, ofdm, tv_delay
 
     return KernelSet("numba", delay.delay_doppler, combine.combine_streams,
-                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate, tv_delay.tv_delay_doppler)
 
 
 def _numpy() -> KernelSet:
-    from . import combine, delay, ofdm
+    from . import combine, delay, ofdm, tv_delay
 
     return KernelSet("numpy", delay.delay_doppler_reference, combine.combine_streams_reference,
-                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate,
+                     tv_delay.tv_delay_doppler_reference)
 
 
 _LOADERS: dict[str, Callable[[], KernelSet]] = {"numba": _numba, "numpy": _numpy}
