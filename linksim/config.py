@@ -118,6 +118,24 @@ class LinkConfig:
     backend: str = _f("numba", group="emulation", choice=True,
                       help="waveform kernel set: 'numba' (compiled) or 'numpy' (references)")
 
+    # --- moving satellites (docs/model.md "Moving satellites") ---
+    geometry_mode: str = _f("static", group="motion", choice=True,
+                            help="'static' (one delay and Doppler per link, the paper) or "
+                                 "'orbit' (tau(t) from the orbit with light time)")
+    error_model: str = _f("drawn", group="motion", choice=True,
+                          help="'drawn' compensation errors (the paper) or 'geometric' "
+                               "(tracking prediction; needs geometry_mode = 'orbit')")
+    ue_position_error_m: float = _f(0.0, 0.0, 1e5, group="motion", choice=True,
+                                    help="std per axis of the user position estimate "
+                                         "(geometric error model)")
+    precomp_update_interval_s: float = _f(5e-4, 1e-5, 100.0, group="motion", choice=True,
+                                          help="refresh interval of the tracking prediction "
+                                               "(geometric error model)")
+    precomp_predictor: str = _f("linear", group="motion", choice=True,
+                                help="tracking predictor: 'hold', 'linear' or 'quadratic'")
+    scsi_age_s: float = _f(0.0, 0.0, 3600.0, group="motion", choice=True,
+                           help="age of the sCSI: design at t0, emulate at t0 + age")
+
     # ----------------------------------------------------------------- derived
     @property
     def num_antennas(self) -> int:
@@ -162,7 +180,10 @@ _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "modulation": ("qpsk", "16qam", "64qam", "gaussian"),
             "w_step": ("exact", "paper"),
             # the kernel sets of waveforms.kernels (a test keeps the two lists equal)
-            "backend": ("numba", "numpy")}
+            "backend": ("numba", "numpy"),
+            "geometry_mode": ("static", "orbit"),
+            "error_model": ("drawn", "geometric"),
+            "precomp_predictor": ("hold", "linear", "quadratic")}
 
 
 def _range_text(f: dataclasses.Field) -> str:
@@ -248,6 +269,9 @@ def _check_consistency(cfg: LinkConfig) -> None:
     if cfg.fractional_delay_taps % 2:
         raise ConfigError(f"fractional_delay_taps must be an even integer in [2, 512] "
                           f"(got {cfg.fractional_delay_taps})")
+    if cfg.error_model == "geometric" and cfg.geometry_mode != "orbit":
+        raise ConfigError("error_model must be 'drawn' when geometry_mode = 'static' "
+                          "('geometric' needs geometry_mode = 'orbit')")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

@@ -38,6 +38,7 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     from linksim.config import build_config
     from linksim.emulator import emulate_drop
     from linksim.ratemodel import expected_rates
+    from linksim.orbit import motion_views
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
     from precoders import design_with_config
@@ -45,6 +46,7 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     cfg = build_config(cfg_dict)
     drop = draw_drop(cfg, seed, drop_index)
     scsi = scsi_from_drop(drop, cfg)
+    scsi, drop_eval, scsi_eval, motion = motion_views(cfg, drop, scsi)   # sCSI aging
     if level_kind == "snr":
         power_dbw = power_from_snr_dbw(level_db, scsi.gamma, scsi.noise_power_w)
     else:
@@ -53,10 +55,11 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     kwargs: dict[str, Any] = {} if model_path is None else {"model_path": model_path}
     result = design_with_config(precoder, scsi, power_w, cfg, **kwargs)
     W = result.W if hasattr(result, "W") else result
-    _, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
-    return {
+    _, meas = emulate_drop(cfg, drop_eval, scsi_eval, W, seed, drop_index,
+                           num_symbols=num_symbols)
+    return motion | {
         "rate_measured": meas.rate,
-        "rate_analytical": expected_rates(scsi, W),
+        "rate_analytical": expected_rates(scsi_eval, W),
         "sinr_measured_db": 10 * np.log10(meas.sinr),
         "desired_power_w": meas.desired_power,
         "else_power_w": meas.else_power,

@@ -47,7 +47,12 @@ def emulate_drop(cfg: LinkConfig, drop: Drop, scsi: Scsi, W: np.ndarray, seed: i
 
     if links is None:
         links = draw_link_state(cfg, drop, scsi, seed, drop_index)
-    out = emulate_links(EmulatorSettings.from_config(cfg), links.channel(), links.estimates(),
+    channel, estimates = links.channel(), links.estimates()
+    if cfg.geometry_mode != "static":       # moving satellites (linksim.emulator.motion)
+        from linksim.emulator.motion import orbit_paths
+        channel, estimates, _ = orbit_paths(cfg, drop, links, seed, drop_index,
+                                            num_symbols or cfg.num_observed_symbols)
+    out = emulate_links(EmulatorSettings.from_config(cfg), channel, estimates,
                         coupling(scsi.steering, W), scsi.noise_power_w,
                         drop_rng(seed, drop_index, 3), num_symbols or cfg.num_observed_symbols,
                         components)
