@@ -187,7 +187,9 @@ def predicted_delay(delay_fn_est: Callable[[np.ndarray], np.ndarray], t_update_s
     t_u = np.asarray(t_update_s, dtype=np.float64)
     deriv = []
     for s, tu in enumerate(t_u):
-        fn = (lambda t, s=s, tu=tu: delay_fn_est(tu + t)[s])
+        def fn(t, s=s, tu=tu):
+            return delay_fn_est(tu + t)[s]
+
         d0, poly, _ = fit_delay_poly(fn, -half, half, order=4)
         deriv.append(np.stack([d0, poly[..., 0], 2.0 * poly[..., 1]], axis=-1))
     der = np.stack(deriv)                                   # [S, K, 3]: tau, tau', tau''

@@ -226,7 +226,6 @@ def test_array_gain_drop_matches_the_upa_pattern():
     measured desired power over the path-gain change equals the UPA pattern
     |sin(N pi d/2) / (N sin(pi d/2))|^2 in x and y at the measured spatial-frequency change
     d = vartheta(t0 + 5) - vartheta(t0), within 0.5 dB."""
-    from linksim.emulator import measure
 
     cfg = build_config({"num_users": 1, "num_sats": 1, "kappa_model": "fixed",
                         "kappa_db": 80.0, "phase_error_var_rad2": 0.0,

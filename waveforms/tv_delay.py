@@ -246,7 +246,8 @@ def tv_delay_doppler(x, x_start, src, delay_samples, delay_poly, t_ref, carrier_
     For op ``r``, ``n = 0..out_len-1`` and ``t = out_start[r] + n`` (absolute sample):
 
         v = sum_q delay_poly[r, q-1] (t - t_ref[r])^q,   d = delay_samples[r] + v
-        y[r, n] = gain[r] e^{j 2 pi (doppler_cps[r] t - carrier_cps[r] v)} x[src[r]](t - d - x_start)
+        y[r, n] = gain[r] e^{j 2 pi (doppler_cps[r] t - carrier_cps[r] v)}
+                  * x[src[r]](t - d - x_start)
 
     with ``x[row](u)`` the band-limited interpolation (module docstring), zero outside the row.
 

@@ -37,8 +37,8 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     """
     from linksim.config import build_config
     from linksim.emulator import emulate_drop
-    from linksim.ratemodel import expected_rates
     from linksim.orbit import motion_views
+    from linksim.ratemodel import expected_rates
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
     from precoders import design_with_config
