@@ -217,7 +217,8 @@ def motion_views(cfg, drop, scsi):
     :func:`geometric_rho` on every link. scsi_age_s > 0: the emulation geometry is the drop at
     time_s + scsi_age_s (same users and satellites, :func:`geometry_at`), its sCSI rebuilt
     (same kappa-spread stream); info["sats_set"] counts satellites below min_elevation_deg
-    for some user then (they are kept in the emulation and reported, never hidden).
+    for some user then (they are kept in the emulation and reported, never hidden); a
+    satellite below the horizon (elevation <= 0) of some user raises ConfigError.
     Returns (scsi_design, drop_eval, scsi_eval, info).
     """
     import dataclasses
@@ -238,5 +239,12 @@ def motion_views(cfg, drop, scsi):
     if cfg.scsi_age_s == 0:
         return design, drop, design, info
     aged, below = geometry_at(cfg, drop, drop.time_s + float(cfg.scsi_age_s))
+    if np.any(aged.elevation_deg <= 0.0):
+        from linksim.config import ConfigError
+
+        s, k = np.argwhere(aged.elevation_deg <= 0.0)[0]
+        raise ConfigError(f"scsi_age_s={cfg.scsi_age_s:g}: satellite {s} of drop "
+                          f"{drop.drop_index} is below the horizon of user {k} at t0 + age "
+                          f"(elevation {aged.elevation_deg[s, k]:.1f} deg); lower scsi_age_s")
     info["sats_set"] = np.int64(np.count_nonzero(below))
     return design, aged, with_rho(scsi_from_drop(aged, cfg)), info

@@ -48,7 +48,14 @@ def _bench_waveforms(cfg, quick, no_reference, as_json) -> dict:
                     f"max rel diff {b['max_rel_diff']:.1e}" if "numpy_s" in b else ""))
         click.echo(f"    threads={b['numba_threads']} cpus={b['cpu_count']} "
                    f"MALLOC_MMAP_THRESHOLD_={b['MALLOC_MMAP_THRESHOLD_']}")
-    return {"delay_doppler": a, "full_drop": b}
+    from linksim.app.bench_motion import bench_orbit_drop    # moving satellites
+
+    c = bench_orbit_drop(cfg, num_users=k)
+    if not as_json:
+        click.echo(f"(c) {c['job']}: static {c['static_s']:.3f} s, orbit (time-varying "
+                   f"delays) {c['orbit_s']:.3f} s, ratio {c['ratio']:.2f}x (target <= 2), "
+                   f"orbit paths set-up {c['orbit_paths_s']:.3f} s")
+    return {"delay_doppler": a, "full_drop": b, "orbit_drop": c}
 
 
 def _bench_precoders(cfg, quick, as_json) -> dict:
