@@ -264,6 +264,12 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg) -> 
         _table(["P (dBW)", "measured", "analytical (19)", ""], rank_rows),
         swap_txt,
         _img(figs["user_scatter"], "per-user scatter"),
+    ]
+    if "orbit" in summary:                      # moving satellites (validation.orbit)
+        from validation.orbit import render_section
+
+        parts.append(render_section(summary["orbit"]))
+    parts += [
         "<p class='note'>Numbers: validation.h5 (all arrays) and summary.json next to this "
         "file.</p></body></html>",
     ]

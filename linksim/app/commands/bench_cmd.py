@@ -48,7 +48,7 @@ def _bench_waveforms(cfg, quick, no_reference, as_json) -> dict:
                     f"max rel diff {b['max_rel_diff']:.1e}" if "numpy_s" in b else ""))
         click.echo(f"    threads={b['numba_threads']} cpus={b['cpu_count']} "
                    f"MALLOC_MMAP_THRESHOLD_={b['MALLOC_MMAP_THRESHOLD_']}")
-    from linksim.app.bench_motion import bench_orbit_drop    # moving satellites
+    from linksim.app.bench_motion import bench_orbit_drop  # moving satellites
 
     c = bench_orbit_drop(cfg, num_users=k)
     if not as_json:
