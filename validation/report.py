@@ -577,4 +577,5 @@ def _add_orbit(result: dict[str, Any], cfg, seed: int, settings: ValidationSetti
     res = orbit.run_orbit_validation(cfg, seed, st, rates.available_precoders(
         settings.include_dl))
     result["summary"]["orbit"] = _clean(res["summary"])
+    result["summary"]["table"] += result["summary"]["orbit"]["table"]
     result["arrays"].update(res["arrays"])
