@@ -17,8 +17,8 @@ Kaiser-windowed sinc taps of :mod:`waveforms.delay` (same convention, same beta)
 exactly at three nodes of the block (first, middle, last sample, at the true fractional delay
 there) and interpolated quadratically in time between them (a Farrow structure of order 2:
 y = A + u B + u^2 C, three FIR passes per block, u = position in the block in [0, 1]). The
-phase is evaluated per sample from the exact d(t), so the output is phase continuous; a
-constant delay (v = 0) reproduces the static kernel's taps exactly.
+phase follows the exact d(t) (below), so the output is phase continuous; a constant delay
+(v = 0) reproduces the static kernel's taps exactly.
 
 Accuracy (stated, and tested in tests/test_waveforms_tv_delay.py): the quadratic tap
 interpolation error grows as (|d'| L)^3 in amplitude (L = block span). Measured on a multitone
