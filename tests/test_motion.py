@@ -289,3 +289,15 @@ def test_cli_emulate_orbit_records_the_fields(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and "precomp_predictor" in bad.stderr
     assert "Traceback" not in bad.stderr and not (tmp_path / "x").exists()
+
+
+def test_motion_fields_through_config_file_and_set(tmp_path):
+    from linksim.config import load_config
+
+    path = tmp_path / "m.toml"
+    path.write_text('[motion]\ngeometry_mode = "orbit"\nerror_model = "geometric"\n'
+                    'ue_position_error_m = 0.02\nprecomp_predictor = "quadratic"\n')
+    cfg = load_config(path, sets=["precomp_update_interval_s=0.01", "scsi_age_s=7"])
+    assert (cfg.geometry_mode, cfg.error_model, cfg.ue_position_error_m,
+            cfg.precomp_predictor, cfg.precomp_update_interval_s, cfg.scsi_age_s) == \
+        ("orbit", "geometric", 0.02, "quadratic", 0.01, 7.0)
