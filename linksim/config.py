@@ -150,6 +150,24 @@ class LinkConfig:
     dmrs_delay_spread_s: float = _f(100e-9, 0.0, 1e-5, group="emulation", choice=True,
                                     help="rms delay spread dmrs-lmmse assumes")
 
+    # --- moving satellites (docs/model.md "Moving satellites") ---
+    geometry_mode: str = _f("static", group="motion", choice=True,
+                            help="'static' (one delay and Doppler per link, the paper) or "
+                                 "'orbit' (tau(t) from the orbit with light time)")
+    error_model: str = _f("drawn", group="motion", choice=True,
+                          help="'drawn' compensation errors (the paper) or 'geometric' "
+                               "(tracking prediction; needs geometry_mode = 'orbit')")
+    ue_position_error_m: float = _f(0.0, 0.0, 1e5, group="motion", choice=True,
+                                    help="std per axis of the user position estimate "
+                                         "(geometric error model)")
+    precomp_update_interval_s: float = _f(5e-4, 1e-5, 100.0, group="motion", choice=True,
+                                          help="refresh interval of the tracking prediction "
+                                               "(geometric error model)")
+    precomp_predictor: str = _f("linear", group="motion", choice=True,
+                                help="tracking predictor: 'hold', 'linear' or 'quadratic'")
+    scsi_age_s: float = _f(0.0, 0.0, 3600.0, group="motion", choice=True,
+                           help="age of the sCSI: design at t0, emulate at t0 + age")
+
     # ----------------------------------------------------------------- derived
     @property
     def num_antennas(self) -> int:
@@ -199,7 +217,10 @@ _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "backend": ("numba", "numpy", "fast", "torch"),
             "precision": ("double", "single"),
             "receiver": ("genie", "dmrs-ls", "dmrs-lmmse"),
-            "dmrs_pdp": ("exponential", "flat")}
+            "dmrs_pdp": ("exponential", "flat"),
+            "geometry_mode": ("static", "orbit"),
+            "error_model": ("drawn", "geometric"),
+            "precomp_predictor": ("hold", "linear", "quadratic")}
 
 
 def _range_text(f: dataclasses.Field) -> str:
@@ -307,6 +328,12 @@ def _check_consistency(cfg: LinkConfig) -> None:
         raise ConfigError(f"num_observed_symbols must be in [{min(cfg.dmrs_symbols) + 1}, "
                           f"100000] to observe a DMRS symbol with receiver={cfg.receiver} "
                           f"(got {cfg.num_observed_symbols})")
+    if cfg.error_model == "geometric" and cfg.geometry_mode != "orbit":
+        raise ConfigError("error_model must be 'drawn' when geometry_mode = 'static' "
+                          "('geometric' needs geometry_mode = 'orbit')")
+    if cfg.geometry_mode != "static" and cfg.channel_profile != "flat":
+        raise ConfigError("channel_profile must be 'flat' when geometry_mode = 'orbit' "
+                          "(multipath on moving satellites is not combined yet)")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

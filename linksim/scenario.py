@@ -96,6 +96,7 @@ class Stream(IntEnum):
     ERRORS = 2          #: delay / Doppler compensation errors
     DATA_NOISE = 3      #: data symbols and receiver noise of the waveform emulation
     KAPPA_SPREAD = 4    #: Rician-factor spread of the sCSI
+    TRACKING = 5        #: user position estimates and update ages (linksim.emulator.motion)
     ERGODIC = 10        #: ergodic Monte Carlo of the validation rates
     MULTIPATH = 12      #: NTN-TDL tap gains, sinusoid angles and phases (linksim.multipath)
 

@@ -218,7 +218,7 @@ class TestStreams:
         # every result, so a change must be caught here
         assert {s.name: int(s) for s in Stream} == {
             "GEOMETRY": 0, "FADING": 1, "ERRORS": 2, "DATA_NOISE": 3, "KAPPA_SPREAD": 4,
-            "ERGODIC": 10}
+            "TRACKING": 5, "ERGODIC": 10, "MULTIPATH": 12}
 
     def test_named_stream_is_the_numbered_stream(self):
         for s in Stream:

@@ -49,8 +49,9 @@ class TestReport:
     def test_files_and_table(self, two_runs):
         d, _ = two_runs[0]
         html = (d / "report.html").read_text()
-        # 8 figures of sections 1-4, 3 of the multipath section, 1 of the receiver section
-        assert html.count("data:image/png;base64,") == 8 + 3 + 1
+        # 8 figures of sections 1-4, 1 of the receiver section, 3 of the multipath section,
+        # 4 of the moving-satellites section
+        assert html.count("data:image/png;base64,") == 8 + 1 + 3 + 4
         summary = json.loads((d / "summary.json").read_text())
         assert [r["verdict"] in ("holds", "fails") or r["verdict"].startswith("breaks at")
                 for r in summary["table"]] == [True] * len(summary["table"])

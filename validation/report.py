@@ -591,9 +591,24 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
     from validation import multipath
     multipath.extend_report(result, cfg, seed, settings, out)    # NTN-TDL rows (section 5)
     summary = result["summary"]
+    _add_orbit(result, cfg, seed, settings)          # moving satellites (validation.orbit)
     write_h5(out / "validation.h5", result["arrays"], summary, cfg)
     write_json(out / "summary.json", summary)
     html = render_html(result["arrays"], summary, cfg, result.get("multipath_figures"))
     with atomic_path(out / "report.html") as tmp:
         tmp.write_text(html)
     return summary
+
+
+def _add_orbit(result: dict[str, Any], cfg, seed: int, settings: ValidationSettings) -> None:
+    """Items a-d of validation.orbit, reduced (OrbitSettings.quick) when the run is at most
+    the --quick size; adds summary["orbit"] and the arrays "orbit/..."."""
+    from validation import orbit, rates
+
+    small = settings.drops <= ValidationSettings.quick().drops
+    st = orbit.OrbitSettings.quick() if small else orbit.OrbitSettings()
+    res = orbit.run_orbit_validation(cfg, seed, st, rates.available_precoders(
+        settings.include_dl))
+    result["summary"]["orbit"] = _clean(res["summary"])
+    result["summary"]["table"] += result["summary"]["orbit"]["table"]
+    result["arrays"].update(res["arrays"])

@@ -270,10 +270,15 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: Lin
         _table(["P (dBW)", "measured", "analytical (19)", ""], rank_rows),
         swap_txt,
         _img(figs["user_scatter"], "per-user scatter"),
-        receiver_section(arrays, s),
-        "<p class='note'>Numbers: validation.h5 (all arrays) and summary.json next to this "
-        "file.</p></body></html>",
+        receiver_section(arrays, s),                                    # section 5
     ]
     from validation.multipath import html_section
-    parts.insert(len(parts) - 1, html_section(summary, multipath_figures))   # section 6
+
+    parts.append(html_section(summary, multipath_figures))               # section 6
+    if "orbit" in summary:                      # moving satellites (validation.orbit)
+        from validation.orbit import render_section
+
+        parts.append(render_section(summary["orbit"]))                   # section 7
+    parts.append("<p class='note'>Numbers: validation.h5 (all arrays) and summary.json next to "
+                 "this file.</p></body></html>")
     return "\n".join(parts)

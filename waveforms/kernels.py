@@ -40,20 +40,24 @@ class KernelSet:
     combine_streams: Callable
     ofdm_modulate: Callable
     ofdm_demodulate: Callable
+    # time-varying delay (moving satellites; waveforms.tv_delay); None: the numba kernel
+    tv_delay_doppler: Callable | None = None
 
 
 def _numba() -> KernelSet:
-    from . import combine_gemm, delay_single, ofdm_fast
+    from . import combine_gemm, delay_single, ofdm_fast, tv_delay
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
-                     ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any)
+                     ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any,
+                     tv_delay.tv_delay_doppler)
 
 
 def _numpy() -> KernelSet:
-    from . import combine, delay, ofdm
+    from . import combine, delay, ofdm, tv_delay
 
     return KernelSet("numpy", delay.delay_doppler_reference, combine.combine_streams_reference,
-                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate)
+                     ofdm.ofdm_modulate, ofdm.ofdm_demodulate,
+                     tv_delay.tv_delay_doppler_reference)
 
 
 def _fast() -> KernelSet:

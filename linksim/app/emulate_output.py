@@ -45,6 +45,16 @@ def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str
             arrays[name][li, d] = res[name]
         power[li, d] = res["power_dbw"]
         snr[li, d] = res["snr_db"]
+    if "sats_set" in next(iter(results.values()), {}):     # sCSI aging (linksim.orbit)
+        arrays["sats_below_min_elevation"] = np.zeros(shape, dtype=np.int64)
+        for key, res in zip(keys, results.values()):
+            arrays["sats_below_min_elevation"][levels.index(key["level_db"]), key["drop"]] = \
+                res["sats_set"]
+        if arrays["sats_below_min_elevation"].any() and not quiet:
+            print(f"warning: at scsi_age_s={cfg.scsi_age_s:g} s, satellites are below "
+                  f"min_elevation_deg for some user in "
+                  f"{int(np.count_nonzero(arrays['sats_below_min_elevation'][0]))} of {drops} "
+                  f"drop(s) (kept in the emulation; dataset sats_below_min_elevation)")
     sum_meas = arrays["rate_measured"].sum(-1)
     sum_anal = arrays["rate_analytical"].sum(-1)
     _write_h5(out / "emulate.h5", arrays, power, snr, levels, kind, cfg_dict,

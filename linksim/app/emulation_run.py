@@ -40,6 +40,7 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     """
     from linksim.config import build_config
     from linksim.emulator import emulate_drop
+    from linksim.orbit import motion_views
     from linksim.ratemodel import expected_rates
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
@@ -48,6 +49,7 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     cfg = build_config(cfg_dict)
     drop = draw_drop(cfg, seed, drop_index)
     scsi = scsi_from_drop(drop, cfg)
+    scsi, drop_eval, scsi_eval, motion = motion_views(cfg, drop, scsi)   # sCSI aging
     if level_kind == "snr":
         power_dbw = power_from_snr_dbw(level_db, scsi.gamma, scsi.noise_power_w)
     else:
@@ -55,11 +57,12 @@ def emulate_point(cfg_dict: dict[str, Any], precoder: str, seed: int, drop_index
     power_w = 10 ** (power_dbw / 10)
     kwargs: dict[str, Any] = {} if model_path is None else {"model_path": model_path}
     W = design_with_config(precoder, scsi, power_w, cfg, **kwargs).W
-    emu, meas = emulate_drop(cfg, drop, scsi, W, seed, drop_index, num_symbols=num_symbols)
+    emu, meas = emulate_drop(cfg, drop_eval, scsi_eval, W, seed, drop_index,
+                             num_symbols=num_symbols)
     extra = {} if cfg.receiver == "genie" else receiver_point(cfg, emu, meas)
-    return extra | {
+    return motion | extra | {
         "rate_measured": meas.rate,
-        "rate_analytical": expected_rates(scsi, W),
+        "rate_analytical": expected_rates(scsi_eval, W),
         "sinr_measured_db": 10 * np.log10(meas.sinr),
         "desired_power_w": meas.desired_power,
         "else_power_w": meas.else_power,

@@ -65,6 +65,9 @@ def plan_burst(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
     num = settings.numerology
     lsym, fs = num.symbol_length, num.sample_rate_hz
     margin = settings.fractional_delay_taps + 2
+    if not (channel.is_static and estimates.is_static):     # moving satellites (motion.py)
+        from linksim.emulator.motion import extra_margin
+        margin += extra_margin(channel, estimates, fs, -0.01 * fs, num_symbols * lsym + 0.01 * fs)
     rx_len = num_symbols * lsym
     tau_fs = channel.delay_s * fs                                # [S, K, P]
     tau_c_fs = estimates.delay_s[:, :, 0] * fs                   # [S, K]
@@ -125,6 +128,9 @@ def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
 
     Returns xt complex128 [S, K, tx_len], xt[s, i, 0] at emission sample plan.tx_start[s].
     """
+    if not estimates.is_static:             # moving satellites: waveforms.tv_delay
+        from linksim.emulator.motion import tv_precompensate
+        return tv_precompensate(settings, x, x_start, estimates, plan)
     if estimates.num_paths != 1 or not estimates.is_static:
         raise ValueError("precompensation estimates must be one time-constant path per link")
     s_count, k_count = estimates.num_sats, estimates.num_users
@@ -188,9 +194,9 @@ def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.nd
     link_of_row : int64 [R]            link s J + j of each row
     Returns complex128 [R, rx_len] at receive samples 0..rx_len-1.
     """
-    if not channel.is_static:
-        raise ValueError("time-varying path delays (delay_poly_s) need a time-varying delay "
-                         "kernel; this kernel set applies time-constant paths only")
+    if not channel.is_static:               # moving satellites: waveforms.tv_delay
+        from linksim.emulator.motion import tv_propagate
+        return tv_propagate(settings, z_rows, link_of_row, channel, plan)
     fs = settings.numerology.sample_rate_hz
     s_count, k_count, p_count = channel.delay_s.shape
     tau_fs = channel.delay_s * fs

@@ -57,8 +57,21 @@ def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json) -> dict:
         click.echo(f"    threads={b['numba_threads']} cpus={b['cpu_count']} "
                    f"MALLOC_MMAP_THRESHOLD_={b['MALLOC_MMAP_THRESHOLD_']}")
     c = _bench_multipath(cfg, k, as_json)
-    return {"delay_doppler": a, "full_drop": b, "multipath_drop": c} | \
+    d = _bench_orbit(cfg, k, as_json)
+    return {"delay_doppler": a, "full_drop": b, "multipath_drop": c, "orbit_drop": d} | \
         _bench_speed(cfg, quick, as_json, a)
+
+
+def _bench_orbit(cfg: LinkConfig, num_users: int, as_json: bool) -> dict:
+    """(d) the same drop with moving satellites (time-varying delays) against static."""
+    from linksim.app.bench_motion import bench_orbit_drop
+
+    d = bench_orbit_drop(cfg, num_users=num_users)
+    if not as_json:
+        click.echo(f"(d) {d['job']}: static {d['static_s']:.3f} s, orbit (time-varying "
+                   f"delays) {d['orbit_s']:.3f} s, ratio {d['ratio']:.2f}x (target <= 2), "
+                   f"orbit paths set-up {d['orbit_paths_s']:.3f} s")
+    return d
 
 
 def _bench_multipath(cfg: LinkConfig, num_users: int, as_json: bool) -> dict:
