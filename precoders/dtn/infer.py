@@ -19,7 +19,7 @@ from linksim.scsi import Scsi
 from precoders.dtn.features import FEATURE_VERSION, batch_features
 from precoders.dtn.network import DTN, DTNConfig, default_device
 
-#: The shipped small model (trained at K = 12, S = 5; see model_small.json).
+#: The shipped small model (trained over K 8..48, S 2..7 and mixed links; see model_small.json).
 DEFAULT_MODEL_PATH = Path(__file__).with_name("model_small.pt")
 METHOD_NAME = "ms-jocdwm-dl"
 
