@@ -15,10 +15,14 @@ from linksim.runtime import sweep
 from linksim.runtime.sweep import SweepError, SweepStoreError
 from linksim.scenario import drop_rng
 from precoders.dtn.dataset import (
+    MIX_KAPPA_DB,
+    MIX_PHASE_VAR_RAD2,
     DropSample,
     generate_dataset,
     label_drop,
+    label_drop_mixed,
     load_arrays,
+    mixed_config,
     store_path,
     stored_scsi,
 )
@@ -140,6 +144,63 @@ class TestRealLabels:
         i, sample = label_drop(cfg.to_dict(), 1, 1)
         np.testing.assert_allclose(ra["U"][1], sample.U.astype(np.complex64))
         assert np.all(ra["omega"] >= 1.0) and np.all(ra["wsr"] > 0)
+
+
+class TestExactLabelsAndMix:
+    def test_exact_labels_reproduce_the_design_and_closed_form_rate(self, tmp_path) -> None:
+        from linksim.ratemodel import weighted_sum_rate
+        from precoders.cdwmmse import closed_form_precoder, design
+
+        cfg = build_config({"num_users": 4, "num_sats": 2, "antenna_size": [2, 2],
+                            "power_levels_dbw": [0.0], "max_iterations": 20})
+        assert cfg.w_step == "exact"
+        _, d = label_drop(cfg.to_dict(), 1, 0)
+        from precoders.dtn.dataset import drop_scsi
+        scsi = drop_scsi(cfg, 1, 0)
+        res = design(scsi, 1.0, max_iterations=20, rate_threshold=cfg.rate_threshold,
+                     w_step="exact")
+        np.testing.assert_array_equal(d.U[0], res.U)
+        np.testing.assert_array_equal(d.lam[0], res.lam)
+        assert d.wsr[0] == weighted_sum_rate(scsi, res.W)
+        assert d.wsr_closed_form[0] == weighted_sum_rate(
+            scsi, closed_form_precoder(scsi, res.U, res.omega, 1.0))
+        # (45) differs from the exact step only in the multipliers: close, and not above the
+        # label by more than rounding (the exact step is the W-step's minimiser)
+        assert 0.95 * d.wsr[0] < d.wsr_closed_form[0] < 1.05 * d.wsr[0]
+
+    def test_mixed_config_is_reproducible_and_in_range(self) -> None:
+        base = build_config({})
+        seen = {"phase": 0, "kappa": 0, "ant": 0}
+        for i in range(40):
+            c = mixed_config(base, 7, i)
+            assert c == mixed_config(base, 7, i)
+            assert c.num_users == base.num_users and c.num_sats == base.num_sats
+            if c.phase_error_var_rad2 != base.phase_error_var_rad2:
+                seen["phase"] += 1
+                assert MIX_PHASE_VAR_RAD2[0] <= c.phase_error_var_rad2 <= MIX_PHASE_VAR_RAD2[1]
+            if c.kappa_model == "fixed":
+                seen["kappa"] += 1
+                assert MIX_KAPPA_DB[0] <= c.kappa_db <= MIX_KAPPA_DB[1]
+            if tuple(c.antenna_size) != tuple(base.antenna_size):
+                seen["ant"] += 1
+        # each setting changes with probability 1/2 (1/3 of those draw the default antenna):
+        # 40 drops give 20 +- 3.2 (and 13 +- 3); the bounds are > 3 sigma away
+        assert 8 <= seen["phase"] <= 32 and 8 <= seen["kappa"] <= 32 and 2 <= seen["ant"] <= 26
+
+    def test_mixed_drops_store_their_link(self, tmp_path) -> None:
+        cfg = build_config({"num_users": 3, "num_sats": 2, "antenna_size": [2, 2],
+                            "power_levels_dbw": [-10.0], "max_iterations": 3})
+        out = tmp_path / "m.h5"
+        generate_dataset(out, cfg, 3, seed=2, workers=1, progress=False,
+                         label_fn=label_drop_mixed)
+        with h5py.File(out, "r") as h5:
+            link = h5["link"][...]
+            assert h5.attrs["label_w_step"] == "exact"
+            for i in range(3):
+                c = mixed_config(cfg, 2, i)
+                assert link[i, 0] == c.phase_error_var_rad2
+                assert tuple(link[i, 2:]) == tuple(c.antenna_size)
+                assert stored_scsi(h5, i).steering.shape[-1] == c.num_antennas
 
 
 class TestExistingFile:

@@ -97,6 +97,9 @@ class TestFig12:
         assert len(s["ordering_per_run"]) == 2
         assert s["checks"]["ordering_stable_across_runs"] == (
             s["ordering_per_run"][0] == s["ordering_per_run"][1])
+        assert isinstance(s["checks"]["separated_pairs_keep_order"], bool)
+        if s["checks"]["ordering_stable_across_runs"]:
+            assert s["checks"]["separated_pairs_keep_order"]
 
 
 def test_dl_hook_adds_the_method(monkeypatch):

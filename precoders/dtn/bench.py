@@ -104,12 +104,15 @@ def bench_dtn(Ks: Sequence[int] = (12, 24, 48), S: int = 5,
     sum_rate (eq. 19, mean) and, for the DTN, speedup (median baseline time / median DTN
     time); thread settings are in every row.
     """
+    import torch
+
     from linksim.config import build_config
     from precoders import design
     from precoders.dtn.dataset import drop_scsi
-    from precoders.dtn.infer import design_dl, load_model
+    from precoders.dtn.infer import INFERENCE_THREADS, design_dl, load_model
 
     model = load_model(model_path, device="cpu")
+    torch.set_num_threads(INFERENCE_THREADS)  # as the registry entry does
     settings = _thread_settings()
     rows = []
     for K in Ks:

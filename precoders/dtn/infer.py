@@ -21,14 +21,14 @@ from linksim.scsi import Scsi
 from precoders.dtn.features import FEATURE_VERSION, batch_features
 from precoders.dtn.network import DTN, DTNConfig, default_device
 
-#: torch intra-op threads of every CPU inference pass: float32 reductions are split by the
+#: torch intra-op threads of every CPU inference pass. float32 reductions are split by the
 #: thread count, so a fixed count makes the DTN's numbers independent of the machine's cores,
-#: the worker count and OMP_NUM_THREADS. 2 is the count the regression pins were made with
-#: (one thread would move the pinned DTN numbers by up to 1e-7 relative).
-#: LINKSIM_DTN_THREADS overrides it, for experiments only.
-INFERENCE_THREADS = int(os.environ.get("LINKSIM_DTN_THREADS", "2"))
+#: the worker count and OMP_NUM_THREADS; one thread because the network is tiny and on a
+#: loaded 2-core machine a second OpenMP thread made a K = 48 forward pass ~30x slower (1.2 s
+#: instead of 38 ms). LINKSIM_DTN_THREADS overrides it, for experiments only.
+INFERENCE_THREADS = int(os.environ.get("LINKSIM_DTN_THREADS", "1"))
 
-#: The shipped small model (trained at K = 12, S = 5; see model_small.json).
+#: The shipped small model (trained over K 8..48, S 2..7 and mixed links; see model_small.json).
 DEFAULT_MODEL_PATH = Path(__file__).with_name("model_small.pt")
 METHOD_NAME = "ms-jocdwm-dl"
 
@@ -58,7 +58,11 @@ def load_model(path: str | Path | None = None, device: str | None = None) -> DTN
 
 @functools.lru_cache(maxsize=4)
 def _cached_model(path: str, device: str | None) -> DTN:
-    return load_model(path, device)
+    model = load_model(path, device)
+    if next(model.parameters()).device.type == "cpu":
+        torch.set_num_threads(INFERENCE_THREADS)
+    return model
+
 
 
 @contextlib.contextmanager
@@ -102,8 +106,6 @@ def design_dl_batch(model: DTN, scsis: Sequence[Scsi],
     power_w : scalar, float64 [B] or [B, S] (per-satellite P_s). Returns a list of
     :class:`precoders.common.DesignResult` (W complex128 [S, K, N_t], U, omega, iterations = 0).
     """
-    from linksim.ratemodel import weighted_sum_rate
-    from precoders.cdwmmse import closed_form_precoder
     from precoders.common import DesignResult
 
     scsis = list(scsis)
@@ -120,14 +122,42 @@ def design_dl_batch(model: DTN, scsis: Sequence[Scsi],
     for idx in groups.values():
         U, omega = predict(model, [scsis[i] for i in idx], p[idx])
         for j, i in enumerate(idx):
-            W = closed_form_precoder(scsis[i], U[j], omega[j], p[i], weights=weights)
-            rate = weighted_sum_rate(scsis[i], W)
-            wrate = rate if weights is None else weighted_sum_rate(scsis[i], W, weights)
+            W, rate, wrate = _closed_form_with_rate(scsis[i], U[j], omega[j], p[i], weights)
             results[i] = DesignResult(
                 W=W, history={"sum_rate": np.array([rate]),
                               "weighted_sum_rate": np.array([wrate])},
                 iterations=0, converged=True, name=METHOD_NAME, U=U[j], omega=omega[j])
     return results
+
+
+def _closed_form_with_rate(scsi: Scsi, U: np.ndarray, omega: np.ndarray, power_w, weights
+                           ) -> tuple[np.ndarray, float, float]:
+    """W of the closed form (45) (as :func:`precoders.cdwmmse.closed_form_precoder`, same
+    operations) and its sum rate and weighted sum rate (19), evaluated on the reduced model
+    as the iterative designs evaluate theirs (the full-N_t evaluation took 0.24 s at K = 48,
+    four times the design itself)."""
+    from precoders.cdwmmse import cdwmmse_problem
+    from precoders.common import (
+        ReducedModel,
+        check_scsi,
+        link_stats,
+        per_satellite_power,
+        scale_to_power,
+        single_thread_blas,
+        user_weights,
+    )
+    from precoders.wstep import WStepSolver, paper_multipliers
+
+    with single_thread_blas():
+        check_scsi(scsi)
+        power = per_satellite_power(power_w, scsi.num_sats)
+        alpha = user_weights(weights, scsi.num_users)
+        model = ReducedModel.from_scsi(scsi)
+        prob, lam_num = cdwmmse_problem(model, U.astype(np.complex128), omega, alpha, power > 0)
+        Wt = WStepSolver(model, prob).precoder(paper_multipliers(lam_num, power))
+        Wt = scale_to_power(Wt, power)
+        rates = link_stats(model, Wt).rates
+        return model.expand(Wt), float(np.sum(rates)), float(np.sum(alpha * rates))
 
 
 def design_dl(model: DTN, scsi: Scsi, power_w: float | np.ndarray,
@@ -141,6 +171,7 @@ def design_dl(model: DTN, scsi: Scsi, power_w: float | np.ndarray,
 def design(scsi: Scsi, power_w: float | np.ndarray, weights: np.ndarray | None = None,
            model_path: str | Path | None = None, device: str | None = None, **_: object):
     """Registry entry 'ms-jocdwm-dl': :func:`design_dl` with a cached model loaded from
-    ``model_path`` (default the shipped :data:`DEFAULT_MODEL_PATH`)."""
+    ``model_path`` (default the shipped :data:`DEFAULT_MODEL_PATH`); the first load on the CPU
+    sets torch to :data:`INFERENCE_THREADS` thread(s) for the process."""
     path = str(Path(model_path) if model_path is not None else DEFAULT_MODEL_PATH)
     return design_dl(_cached_model(path, device), scsi, power_w, weights)
