@@ -85,3 +85,24 @@ def sweep_options(func: Callable) -> Callable:
                         help="Worker processes (default: one per core; 1 = in-process).")(func)
     return func
 
+
+
+class PrecoderListChoice(PrecoderChoice):
+    """A registered method, a comma list of them, or ``all`` (``linksim emulate --precoder``).
+
+    Returns the text as given after checking every listed name against the registry
+    (:attr:`choices` is the registry, as for :class:`PrecoderChoice`); ``all`` is resolved by
+    :func:`linksim.app.emulate_compare.resolve_methods`."""
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if text == "all":
+            return text
+        names = [p.strip() for p in text.split(",")]
+        if len(names) == 1:
+            return super().convert(text, param, ctx)
+        for name in names:
+            super().convert(name, param, ctx)
+        if len(set(names)) != len(names):
+            self.fail(f"lists a method twice (got {text!r})", param, ctx)
+        return ",".join(names)
