@@ -24,6 +24,9 @@ FIGURES: dict[str, str] = {
     **{f"fig{n}": f"validation.figures:fig{n}" for n in range(5, 13)},
 }
 
+#: the figures with a waveform-measured series (validation.figure_measured)
+MEASURED_FIGURES = tuple(f"fig{n}" for n in range(5, 11))
+
 
 def _import(module_name: str):
     """Import ``module_name``; when the installed package map lacks the checkout's top-level
@@ -67,16 +70,25 @@ def resolve_figure(name: str) -> Callable[..., dict[str, Any]]:
               help="Worker processes (results do not depend on it).")
 @click.option("--scheduler", default=None, metavar="ADDR|local",
               help="Run the drops on a Dask cluster (tcp://host:port, or 'local').")
+@click.option("--measured-symbols", type=click.IntRange(0, 1000), default=None,
+              help="Figs. 5-10: OFDM symbols per drop of the waveform-measured series "
+                   "[default: 2]; 0 plots the analytical rate (19) only.")
 @json_option
 @config_options
 def figure(name: str, out_dir: str | None, drops: int | None, seed: int, workers: int,
-           scheduler: str | None, as_json: bool, config_path: str | None,
-           sets: tuple[str, ...]) -> None:
+           scheduler: str | None, measured_symbols: int | None, as_json: bool,
+           config_path: str | None, sets: tuple[str, ...]) -> None:
     """Reproduce figure NAME (fig2, fig5 ... fig12): PNG plus CSV/HDF5 numbers under --out."""
     cfg = load_cfg(config_path, sets)
     run = resolve_figure(name)
     out = Path(out_dir) if out_dir is not None else Path("linksim-out/figure") / name
-    summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
+    extra = {}
+    if measured_symbols is not None:
+        if name not in MEASURED_FIGURES:
+            raise click.BadParameter(f"applies to {', '.join(MEASURED_FIGURES)} only "
+                                     f"(got {name})", param_hint="--measured-symbols")
+        extra["measured_symbols"] = measured_symbols
+    summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler, **extra)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
