@@ -375,7 +375,7 @@ def _rate_figure(n: int, cfg: LinkConfig, out_dir: Path, drops: int | None, seed
     ax.set_xlabel(xlabel)
     ax.set_ylabel("Sum rate [bit/s/Hz]: measured (solid), (19) (dashed)"
                   if measured is not None else "Expected sum rate (19) [bit/s/Hz]")
-    ax.set_title(f"{title} ({drops} drop{'s' if drops > 1 else ''}, seed {seed})", fontsize=10)
+    ax.set_title(f"{title} ({drops} drop{'s' if drops != 1 else ''}, seed {seed})", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=6 if measured is not None else 8, ncol=2 if measured is not None else 1)
     _save_png(fig, files["png"], prov)
@@ -527,16 +527,20 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
     it = np.arange(T + 1)
 
     files = _files(out_dir, 11)
+    from linksim.runtime.provenance import h5_attrs, provenance
+
+    prov = provenance(cfg, seed, figure="fig11", drops=drops, workers=int(workers))
     write_arrays_h5(files["h5"], {"iteration": it, "rate": rate, "surrogate": sur,
                                   "mean_rate": mrate, "mean_surrogate": msur},
                     {"figure": "fig11", "axes": "[drop, w_step (paper, exact), method "
                      "(ms-jocdwm, ms-jowm), iteration]", "seed": int(seed), "drops": drops,
-                     "power_dbw": float(cfg.power_dbw), "config": cfg.to_dict()})
+                     "power_dbw": float(cfg.power_dbw), "config": cfg.to_dict(),
+                     **h5_attrs(prov)})
     names = [(v, m) for v in ("paper", "exact") for m in ("ms-jocdwm", "ms-jowm")]
     header = ["iteration"] + [f"{m}_{v}_{q}" for v, m in names for q in ("rate", "surrogate")]
     _write_csv(files["csv"], header,
                [[t] + [x for vi in range(2) for mi in range(2)
-                       for x in (mrate[vi, mi, t], msur[vi, mi, t])] for t in it])
+                       for x in (mrate[vi, mi, t], msur[vi, mi, t])] for t in it], prov)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
     for vi, (ax, v) in enumerate(zip(axes, ("paper", "exact"))):
@@ -550,9 +554,10 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("Sum rate [bit/s/Hz]")
     axes[1].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"Fig. 11: convergence, K = {cfg.num_users}, S = {cfg.num_sats}, "
-                 f"P = {cfg.power_dbw} dBW ({drops} drops, seed {seed})", fontsize=10)
-    _save_png(fig, files["png"])
+    fig.suptitle(f"Fig. 11: convergence of MS-JoCDWM and MS-JoWM (mean over "
+                 f"{drops} drop{'s' if drops != 1 else ''}), K = {cfg.num_users}, "
+                 f"S = {cfg.num_sats}, P = {cfg.power_dbw} dBW, seed {seed}", fontsize=10)
+    _save_png(fig, files["png"], prov)
 
     final_rate, final_sur = mrate[:, :, -1], msur[:, :, -1]
     rel = np.abs(final_sur - final_rate) / final_rate
@@ -571,7 +576,7 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
                   for mi, m in enumerate(("ms-jocdwm", "ms-jowm"))},
         "checks": checks, "drops": drops, "seed": int(seed), "workers": int(workers),
         "files": {k: str(v) for k, v in files.items()},
-        "elapsed_s": round(time.monotonic() - t0, 3)}
+        "elapsed_s": round(time.monotonic() - t0, 3), "provenance": prov}
     summary["headline"] = (
         f"after {T} iterations (exact W-step): R = {mrate[1, 0, -1]:.2f}, R^CDWM = "
         f"{msur[1, 0, -1]:.2f} (MS-JoCDWM); R = {mrate[1, 1, -1]:.2f}, R^WM = "
