@@ -36,10 +36,14 @@ EQUATIONS: tuple[tuple[str, str], ...] = (
 
 
 def smoke_reasons(settings: Any, quick: bool = False) -> list[str]:
-    """Why a run is a smoke run rather than evidence: ``--quick``, or any of
-    :data:`EVIDENCE_FIELDS` below the default of its settings class. Empty: a full run."""
+    """Why a run is a smoke run rather than evidence: ``--quick`` (or exactly its sizes), or
+    any of :data:`EVIDENCE_FIELDS` below the default of its settings class. Empty: a full
+    run."""
     defaults = {f.name: f.default for f in fields(type(settings))}
     values = asdict(settings)
+    if not quick and hasattr(type(settings), "quick"):  # the --quick sizes, however given
+        q = asdict(type(settings).quick())
+        quick = all(values.get(n) == q.get(n) for n in EVIDENCE_FIELDS)
     reasons = ["ran with --quick"] if quick else []
     for name in EVIDENCE_FIELDS:
         if name in values and name in defaults and values[name] < defaults[name]:

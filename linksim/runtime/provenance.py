@@ -137,8 +137,10 @@ def read_h5(h5obj) -> dict[str, Any]:
 
 
 def csv_comments(rec: dict[str, Any]) -> list[str]:
-    """CSV header comment lines ``# provenance <field>: <value>`` (dicts as compact JSON);
-    read the data with ``numpy.genfromtxt(..., comments='#')`` or pandas ``comment='#'``."""
+    """CSV header comment lines ``# provenance <field>: <value>`` (dicts as compact JSON),
+    before the column header; read the data with pandas ``read_csv(path, comment='#')`` or
+    ``numpy.loadtxt(path, delimiter=',', comments='#', skiprows=1 + n_comments)``
+    (numpy.genfromtxt with names=True would take the first comment line for the names)."""
     lines = []
     for key, value in rec.items():
         text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else value
