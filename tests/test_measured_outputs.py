@@ -247,3 +247,36 @@ def test_equations_render_to_inline_svg():
 
     out = equations_html()
     assert out.count("<svg") == len(EQUATIONS) and "http" not in out.split("<svg")[0]
+
+
+def test_config_show_parses_back_as_toml(tmp_path):
+    """README: ``linksim config show > my.toml`` then ``--config my.toml`` works as written."""
+    import tomllib
+
+    from linksim.app.cli import cli
+
+    r = CliRunner().invoke(cli, ["config", "show", "--set", "kappa_db=7.5"])
+    assert r.exit_code == 0
+    f = tmp_path / "my.toml"
+    f.write_text(r.output)
+    assert tomllib.loads(r.output)["channel"]["kappa_db"] == 7.5
+    r2 = CliRunner().invoke(cli, ["config", "show", "--json", "--config", str(f)])
+    assert r2.exit_code == 0, r2.output
+    assert json.loads(r2.output)["kappa_db"] == 7.5
+
+
+@pytest.mark.parametrize("verdict, strict, code", [("fails", True, 1), ("fails", False, 0),
+                                                   ("holds", True, 0)])
+def test_validate_strict_exit_status(monkeypatch, tmp_path, verdict, strict, code):
+    """--strict: exit 1 when a row fails (after writing), 0 otherwise; without --strict 0."""
+    import validation.report as report
+    from linksim.app.cli import cli
+
+    fake = {"table": [{"assumption": "x", "verdict": verdict, "value": "1"}],
+            "evidence": {"smoke_run": True, "reasons": ["ran with --quick"]}}
+    monkeypatch.setattr(report, "write_report", lambda *a, **k: fake)
+    args = ["validate", "--quick", "--no-dl", "--out", str(tmp_path)] + (
+        ["--strict"] if strict else [])
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == code, r.output
+    assert "smoke run" in r.output
