@@ -280,3 +280,17 @@ def test_validate_strict_exit_status(monkeypatch, tmp_path, verdict, strict, cod
     r = CliRunner().invoke(cli, args)
     assert r.exit_code == code, r.output
     assert "smoke run" in r.output
+
+
+def test_provenance_in_the_drop_file(tmp_path):
+    from linksim.runtime.io import write_drop
+    from linksim.runtime.provenance import read_h5
+    from linksim.scenario import draw_drop
+
+    cfg = small_cfg(num_users=2)
+    drop = draw_drop(cfg, 11, 3)
+    path = write_drop(tmp_path / "d.h5", drop, cfg)
+    with h5py.File(path) as f:
+        rec = read_h5(f)
+    _check_record(rec, cfg, 11)
+    assert rec["drop_index"] == 3

@@ -8,8 +8,7 @@ how they are distributed.
 
 SNR definition (README, ``linksim emulate --help``): the reference SNR is the per-satellite
 transmit power per subcarrier times the mean per-element link gain of the drop (path loss
-and antenna gains,
-averaged over all (s, k) links) over the mean noise power per subcarrier.
+and antenna gains, averaged over all (s, k) links) over the mean noise power per subcarrier.
 """
 
 from __future__ import annotations

@@ -75,7 +75,8 @@ def numeric_settings(cfg: Any = None) -> dict[str, Any]:
     """The settings that can change the last bits of the numbers (module docstring)."""
     import numpy
 
-    out: dict[str, Any] = {"backend": None if cfg is None else getattr(cfg, "backend", None),
+    backend = cfg.get("backend") if isinstance(cfg, dict) else getattr(cfg, "backend", None)
+    out: dict[str, Any] = {"backend": backend,
                            "python": sys.version.split()[0], "numpy": numpy.__version__}
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "MKL_NUM_THREADS"):

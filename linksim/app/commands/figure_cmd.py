@@ -89,6 +89,11 @@ def figure(name: str, out_dir: str | None, drops: int | None, seed: int, workers
                                      f"(got {name})", param_hint="--measured-symbols")
         extra["measured_symbols"] = measured_symbols
     summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler, **extra)
+    if isinstance(summary, dict) and "provenance" not in summary:  # figures without their own
+        from linksim.runtime.provenance import provenance
+
+        summary["provenance"] = provenance(cfg, seed, figure=name, drops=drops,
+                                           workers=workers)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
