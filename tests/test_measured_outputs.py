@@ -119,7 +119,7 @@ def test_precoder_all_resolves_to_the_registry():
 
 def test_precoder_all_single_drop_standard_errors_are_nan(tmp_path):
     """One drop: no spread can be estimated, so every standard error is nan, never 0
-    (the best method's own difference to itself is exactly 0 with standard error 0)."""
+    (the best method's own difference to itself is exactly 0)."""
     from linksim.app.emulate_compare import summarise
 
     arrays = {f: np.ones((2, 1, 1, 3)) for f in ("rate_measured", "rate_analytical",
@@ -130,6 +130,8 @@ def test_precoder_all_single_drop_standard_errors_are_nan(tmp_path):
     assert np.isnan(p["methods"]["a"]["sum_rate_measured_std_err"])
     assert np.isnan(p["methods"]["a"]["diff_to_best_measured_std_err"])
     assert p["methods"]["a"]["diff_to_best_measured"] == -3.0
+    assert p["methods"]["b"]["diff_to_best_measured"] == 0.0
+    assert np.isnan(p["methods"]["b"]["diff_to_best_measured_std_err"])
 
 
 # --------------------------------------------------------------------------- provenance

@@ -118,7 +118,10 @@ def summarise(methods: list[str], levels: list[float], arrays: dict[str, np.ndar
                 "sum_rate_measured_std_err": _se(meas[m, li]),
                 "sum_rate_analytical": float(anal[m, li].mean()),
                 "diff_to_best_measured": float(d_m.mean()),
-                "diff_to_best_measured_std_err": _se(d_m) if m != best else 0.0,
+                # the best's difference to itself is exactly 0 on every drop (nan for one drop,
+                # as every standard error over one drop)
+                "diff_to_best_measured_std_err": _se(d_m) if m != best or d_m.size < 2
+                else 0.0,
                 "diff_to_best_analytical": float(d_a.mean()),
                 "per_user_measured": arrays["rate_measured"][m, li].mean(0).tolist(),
                 "per_user_analytical": arrays["rate_analytical"][m, li].mean(0).tolist()}
