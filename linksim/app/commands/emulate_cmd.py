@@ -67,7 +67,8 @@ def emulate(snr_spec, power_spec, users, sats, precoder, model_path, drops, symb
             delay_error_ns, doppler_error_hz, phase_error_rad, verbose, workers, scheduler, seed,
             out_dir, as_json, config_path, sets) -> None:
     """Emulate real OFDM waveforms through precompensation, the multi-satellite channel and
-    the receivers; print the measured and the analytical (eq. 19) sum rate per SNR point."""
+    the receivers; print the measured and the analytical (eq. 19) sum rate per SNR point of
+    every chosen precoder (default: all, on common random numbers)."""
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     if scenario == "single-path":
         _single_path(cfg, delay_error_ns, doppler_error_hz, phase_error_rad, symbols, seed,
