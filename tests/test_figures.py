@@ -44,15 +44,20 @@ class TestFig5:
         assert attrs["figure"] == "fig5"
         rates = np.asarray([s["mean_sum_rate"][m] for m in ("ms-jocdwm", "ms-jowm")])
         assert np.all(np.diff(rates, axis=1) > 0)  # rates grow with power
-        lines = (tmp_path / "fig5.csv").read_text().splitlines()
+        lines = [ln for ln in (tmp_path / "fig5.csv").read_text().splitlines()
+                 if not ln.startswith("#")]  # the provenance comment lines come first
         assert lines[0].startswith("power_dbw,") and len(lines) == 4
+        assert "ms-jocdwm_measured_mean" in lines[0]
+        assert arrays["measured_rates"].shape == arrays["rates"].shape
         assert not list(tmp_path.glob(".*tmp"))
 
 
 class TestFig8:
     def test_gap_grows_with_phase_error(self, cfg, tmp_path, monkeypatch):
         monkeypatch.setattr(figures, "FIG8_PHASE_VAR_RAD2", (0.0, 1.0, 3.0))
-        s = figures.fig8(cfg, tmp_path, 1, 0, 1, True)
+        s = figures.fig8(cfg, tmp_path, 1, 0, 1, True, measured_symbols=0)  # (19) + ergodic
+        assert "measured_checks" not in s and set(s["mean_ergodic_sum_rate"]) == {"ss-m",
+                                                                                  "ss-wm"}
         _files_written(s, 8)
         assert all(s["checks"].values()), s["checks"]
         assert s["checks"]["gap_grows_with_x"]

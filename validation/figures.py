@@ -139,13 +139,38 @@ def rate_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
     seconds = np.zeros_like(rates)
     iterations = np.zeros_like(rates)
     points = _scsi_points(cfg, key["axis"], xs, int(key["seed"]), int(key["drop"]))
+    # the waveform-measured (and, Figs. 7/8, ergodic) series: validation.figure_measured
+    m_symbols = int(key.get("measured_symbols", 0))
+    e_samples = int(key.get("ergodic_samples", 0))
+    measured = np.full_like(rates, np.nan)
+    ergodic = np.full_like(rates, np.nan)
+    cache: dict = {}
     for j, (scsi, power) in enumerate(points):
+        response = None
+        if m_symbols > 0:
+            from validation import figure_measured as fm
+
+            response = fm.point_response(cfg, key["axis"], xs, j, int(key["seed"]),
+                                         int(key["drop"]), m_symbols, cache)
         for m, name in enumerate(methods):
             res, dt = _timed_design(name, scsi, power, cfg, key["w_step"])
             rates[j, m] = weighted_sum_rate(scsi, res.W)
             seconds[j, m] = dt
             iterations[j, m] = res.iterations
-    return {"rates": rates, "seconds": seconds, "iterations": iterations}
+            if response is not None:
+                measured[j, m] = fm.measured_sum_rate(response, scsi, res.W)
+            if e_samples > 0 and name in SINGLE:
+                from validation.figure_measured import ergodic_sum_rate
+
+                ergodic[j, m] = ergodic_sum_rate(scsi, res.W, int(key["seed"]),
+                                                 int(key["drop"]), e_samples)
+        del response
+    out = {"rates": rates, "seconds": seconds, "iterations": iterations}
+    if m_symbols > 0:
+        out["measured"] = measured
+    if e_samples > 0:
+        out["ergodic"] = ergodic
+    return out
 
 
 def convergence_task(key: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -193,10 +218,14 @@ def _run_tasks(func: Callable, keys: list[dict], workers: int, label: str, *,
 
 
 # ----------------------------------------------------------------------------- output
-def _write_csv(path: Path, header: list[str], rows: list[list[Any]]) -> None:
+def _write_csv(path: Path, header: list[str], rows: list[list[Any]],
+               prov: dict | None = None) -> None:
+    """CSV with the provenance record as leading ``#`` comment lines (when given)."""
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import csv_comments
 
-    lines = [",".join(header)] + [",".join(_fmt(v) for v in row) for row in rows]
+    lines = (csv_comments(prov) if prov is not None else []) + [",".join(header)] + [
+        ",".join(_fmt(v) for v in row) for row in rows]
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 
@@ -207,13 +236,16 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _save_png(fig, path: Path) -> None:
+def _save_png(fig, path: Path, prov: dict | None = None) -> None:
+    """PNG with the provenance record in its text chunks (when given)."""
     import matplotlib.pyplot as plt
 
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import png_metadata
 
+    meta = png_metadata(prov) if prov is not None else None
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight", metadata=meta)
     plt.close(fig)
 
 
@@ -241,9 +273,17 @@ def _ordering_checks(mean: np.ndarray, methods: list[str], tol: float = 1e-3) ->
 def _rate_figure(n: int, cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int,
                  axis: str, xs: Sequence[float], xlabel: str, title: str,
                  log_x: bool = False, gap_trend: str | None = None,
-                 check_from: int = 0, scheduler: str | None = None) -> dict[str, Any]:
-    """Shared body of Figs. 5-10: run, aggregate, check, write, summarise."""
+                 check_from: int = 0, scheduler: str | None = None,
+                 measured_symbols: int | None = None, ergodic: bool = False) -> dict[str, Any]:
+    """Shared body of Figs. 5-10: run, aggregate, check, write, summarise.
+
+    measured_symbols : OFDM symbols per drop of the waveform-measured series
+    (validation.figure_measured; None: FIGURE_MEASURED_SYMBOLS; 0: analytical (19) only);
+    ergodic : also the ergodic Monte Carlo rate of the single-satellite methods (Figs. 7/8).
+    """
     import matplotlib
+
+    from validation import figure_measured as fm
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -256,43 +296,89 @@ def _rate_figure(n: int, cfg: LinkConfig, out_dir: Path, drops: int | None, seed
         raise ValueError(f"drops and workers must be >= 1 (got {drops}, {workers})")
     methods = figure_methods()
     xs = [float(x) if axis not in ("num_sats", "num_users") else int(x) for x in xs]
+    m_symbols = fm.FIGURE_MEASURED_SYMBOLS if measured_symbols is None else int(measured_symbols)
+    e_samples = fm.FIGURE_ERGODIC_SAMPLES if ergodic else 0
     cfg_json = json.dumps(cfg.to_dict(), sort_keys=True)
     keys = [{"figure": n, "seed": int(seed), "drop": d, "config": cfg_json, "axis": axis,
              "x": tuple(xs), "methods": tuple(methods), "w_step": cfg.w_step}
             for d in range(drops)]
+    for k in keys:  # only when on, so that analytical-only stores keep their identity
+        if m_symbols > 0:
+            k["measured_symbols"] = m_symbols
+        if e_samples > 0:
+            k["ergodic_samples"] = e_samples
     res = _run_tasks(rate_task, keys, workers, f"fig{n} drops", out_dir=Path(out_dir),
                      name=f"fig{n}", scheduler=scheduler)
     rates = np.stack([r["rates"] for r in res])  # [D, X, M]
     seconds = np.stack([r["seconds"] for r in res])
     iterations = np.stack([r["iterations"] for r in res])
     mean = rates.mean(axis=0)
-    stderr = rates.std(axis=0, ddof=1) / np.sqrt(drops) if drops > 1 else np.zeros_like(mean)
+    stderr = fm.stderr(rates)
+    measured = np.stack([r["measured"] for r in res]) if m_symbols > 0 else None
+    ergo = np.stack([r["ergodic"] for r in res]) if e_samples > 0 else None
+    extra_arrays: dict[str, np.ndarray] = {}
+    if measured is not None:
+        extra_arrays.update(measured_rates=measured, mean_measured_sum_rate=measured.mean(0),
+                            stderr_measured=fm.stderr(measured),
+                            mean_measured_minus_analytical=(measured - rates).mean(0),
+                            stderr_measured_minus_analytical=fm.stderr(measured - rates))
+    if ergo is not None:
+        extra_arrays.update(ergodic_rates=ergo, mean_ergodic_sum_rate=ergo.mean(0),
+                            stderr_ergodic=fm.stderr(ergo))
+    from linksim.runtime.provenance import h5_attrs, provenance
+
+    prov = provenance(cfg, seed, figure=f"fig{n}", drops=drops, workers=int(workers),
+                      measured_symbols=m_symbols, ergodic_samples=e_samples)
 
     files = _files(out_dir, n)
     write_arrays_h5(files["h5"], {"x": np.asarray(xs, dtype=float), "rates": rates,
                                   "seconds": seconds, "iterations": iterations,
-                                  "mean_sum_rate": mean, "stderr": stderr},
+                                  "mean_sum_rate": mean, "stderr": stderr, **extra_arrays},
                     {"figure": f"fig{n}", "x_name": axis, "methods": methods, "seed": int(seed),
                      "drops": drops, "w_step": cfg.w_step, "config": cfg.to_dict(),
-                     "metric": "expected sum rate, eq. (19), bit/s/Hz"})
+                     "metric": "expected sum rate, eq. (19), bit/s/Hz",
+                     "measured_metric": "waveform-measured sum rate (linksim.emulator.measure, "
+                     f"{m_symbols} OFDM symbols per drop), bit/s/Hz; [drop, x, method]",
+                     **h5_attrs(prov)})
     header = [axis] + [f"{m}_{q}" for m in methods for q in ("mean", "stderr")]
+    cols = [mean, stderr]
+    for arr, tag in ((measured, "measured"), (ergo, "ergodic")):
+        if arr is not None:
+            header += [f"{m}_{tag}_{q}" for m in methods for q in ("mean", "stderr")]
+            cols += [arr.mean(0), fm.stderr(arr)]
+    # columns: per series (analytical, then measured, then ergodic) each method's mean, stderr
     _write_csv(files["csv"], header,
-               [[xs[j]] + [v for m in range(len(methods)) for v in (mean[j, m], stderr[j, m])]
-                for j in range(len(xs))])
+               [[xs[j]] + [v for c in range(0, len(cols), 2) for m in range(len(methods))
+                           for v in (cols[c][j, m], cols[c + 1][j, m])]
+                for j in range(len(xs))], prov)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     for m, name in enumerate(methods):
         color, marker, ls = STYLES.get(name, ("k", ".", "-"))
-        ax.errorbar(xs, mean[:, m], yerr=stderr[:, m], color=color, marker=marker, ls=ls,
-                    capsize=2, label=LABELS.get(name, name))
+        if measured is None:
+            ax.errorbar(xs, mean[:, m], yerr=stderr[:, m], color=color, marker=marker, ls=ls,
+                        capsize=2, label=LABELS.get(name, name))
+            continue
+        # measured solid, (19) dashed; error bars: 1 standard error over the same drops
+        ax.errorbar(xs, measured.mean(0)[:, m], yerr=np.nan_to_num(fm.stderr(measured)[:, m]),
+                    color=color, marker=marker, ls="-", capsize=2,
+                    label=f"{LABELS.get(name, name)} measured")
+        ax.errorbar(xs, mean[:, m], yerr=np.nan_to_num(stderr[:, m]), color=color,
+                    marker=marker, mfc="none", ls="--", capsize=2, alpha=0.8,
+                    label=f"{LABELS.get(name, name)} (19)")
+        if ergo is not None and name in SINGLE:
+            ax.errorbar(xs, ergo.mean(0)[:, m], yerr=np.nan_to_num(fm.stderr(ergo)[:, m]),
+                        color=color, marker=marker, ls=":", lw=2, capsize=2,
+                        label=f"{LABELS.get(name, name)} ergodic")
     if log_x:
         ax.set_xscale("log")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("Expected sum rate (19) [bit/s/Hz]")
-    ax.set_title(f"{title} ({drops} drop{'s' if drops > 1 else ''}, seed {seed})", fontsize=10)
+    ax.set_ylabel("Sum rate [bit/s/Hz]: measured (solid), (19) (dashed)"
+                  if measured is not None else "Expected sum rate (19) [bit/s/Hz]")
+    ax.set_title(f"{title} ({drops} drop{'s' if drops != 1 else ''}, seed {seed})", fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
-    _save_png(fig, files["png"])
+    ax.legend(fontsize=6 if measured is not None else 8, ncol=2 if measured is not None else 1)
+    _save_png(fig, files["png"], prov)
 
     checks = _ordering_checks(mean[check_from:], methods)
     idx = {m: i for i, m in enumerate(methods)}
@@ -312,54 +398,83 @@ def _rate_figure(n: int, cfg: LinkConfig, out_dir: Path, drops: int | None, seed
         "checks": checks, "drops": drops, "seed": int(seed), "workers": int(workers),
         "w_step": cfg.w_step, "files": {k: str(v) for k, v in files.items()},
         "elapsed_s": round(time.monotonic() - t0, 3)}
+    summary["measured_symbols"] = m_symbols
+    if measured is not None:
+        summary["mean_measured_sum_rate"] = {m: [float(v) for v in measured.mean(0)[:, i]]
+                                             for i, m in enumerate(methods)}
+        summary["stderr_measured"] = {m: [float(v) for v in fm.stderr(measured)[:, i]]
+                                      for i, m in enumerate(methods)}
+        summary["measured_minus_analytical"] = {
+            m: [float(v) for v in (measured - rates).mean(0)[:, i]]
+            for i, m in enumerate(methods)}
+        summary["measured_checks"] = fm.paired_ordering(measured, methods, MULTI, SINGLE,
+                                                        check_from)
+    if ergo is not None:
+        summary["mean_ergodic_sum_rate"] = {m: [float(v) for v in ergo.mean(0)[:, i]]
+                                            for i, m in enumerate(methods) if m in SINGLE}
+        summary["stderr_ergodic"] = {m: [float(v) for v in fm.stderr(ergo)[:, i]]
+                                     for i, m in enumerate(methods) if m in SINGLE}
+    summary["provenance"] = prov
     best = mean[:, idx["ms-jocdwm"]]
     summary["headline"] = (
         f"MS-JoCDWM {best[0]:.2f}..{best[-1]:.2f} bit/s/Hz over {axis} {xs[0]}..{xs[-1]}; "
         f"gap to MS-JoWM {gap[0]:+.2f}..{gap[-1]:+.2f}; checks "
         + ", ".join(f"{k}={'ok' if v else 'FAIL'}" for k, v in checks.items()))
+    if measured is not None:
+        summary["headline"] += "; measured: " + ", ".join(
+            f"{k} {v['verdict']}" for k, v in summary["measured_checks"].items())
     json.dumps(summary)
     return summary
 
 
 # ----------------------------------------------------------------------------- figures
 def fig5(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-         *, scheduler: str | None = None) -> dict[str, Any]:
+         *, scheduler: str | None = None,
+         measured_symbols: int | None = None) -> dict[str, Any]:
     """Fig. 5: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG5_USERS."""
     return _rate_figure(5, cfg.replace(num_users=FIG5_USERS), out_dir, drops, seed, workers,
                         "power_dbw", cfg.power_levels_dbw, "Per-satellite power P [dBW]",
                         f"Fig. 5: sum rate vs power, K = {FIG5_USERS}, S = {cfg.num_sats}",
-                        gap_trend="increasing", scheduler=scheduler)
+                        gap_trend="increasing",
+                        scheduler=scheduler, measured_symbols=measured_symbols)
 
 
 def fig6(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-         *, scheduler: str | None = None) -> dict[str, Any]:
+         *, scheduler: str | None = None,
+         measured_symbols: int | None = None) -> dict[str, Any]:
     """Fig. 6: sum rate vs per-satellite power (cfg.power_levels_dbw), K = FIG6_USERS."""
     return _rate_figure(6, cfg.replace(num_users=FIG6_USERS), out_dir, drops, seed, workers,
                         "power_dbw", cfg.power_levels_dbw, "Per-satellite power P [dBW]",
                         f"Fig. 6: sum rate vs power, K = {FIG6_USERS}, S = {cfg.num_sats}",
-                        gap_trend="increasing", scheduler=scheduler)
+                        gap_trend="increasing",
+                        scheduler=scheduler, measured_symbols=measured_symbols)
 
 
 def fig7(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-         *, scheduler: str | None = None) -> dict[str, Any]:
+         *, scheduler: str | None = None,
+         measured_symbols: int | None = None) -> dict[str, Any]:
     """Fig. 7: sum rate vs the Rician factor, forced on every link (kappa_model = 'fixed')."""
     return _rate_figure(7, cfg, out_dir, drops, seed, workers, "kappa_db", FIG7_KAPPA_DB,
                         "Rician factor kappa [dB]",
                         f"Fig. 7: sum rate vs kappa, K = {cfg.num_users}, P = {cfg.power_dbw} dBW",
-                        gap_trend="decreasing", scheduler=scheduler)
+                        gap_trend="decreasing",
+                        scheduler=scheduler, measured_symbols=measured_symbols, ergodic=True)
 
 
 def fig8(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-         *, scheduler: str | None = None) -> dict[str, Any]:
+         *, scheduler: str | None = None,
+         measured_symbols: int | None = None) -> dict[str, Any]:
     """Fig. 8: sum rate vs the phase-error variance sigma_theta^2 (rho = e^{-var/2})."""
     return _rate_figure(8, cfg, out_dir, drops, seed, workers, "phase_error_var_rad2",
                         FIG8_PHASE_VAR_RAD2, "Phase-error variance [rad^2]",
                         f"Fig. 8: sum rate vs phase-error variance, K = {cfg.num_users}, "
-                        f"P = {cfg.power_dbw} dBW", gap_trend="increasing", scheduler=scheduler)
+                        f"P = {cfg.power_dbw} dBW", gap_trend="increasing",
+                        scheduler=scheduler, measured_symbols=measured_symbols, ergodic=True)
 
 
 def fig9(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-         *, scheduler: str | None = None) -> dict[str, Any]:
+         *, scheduler: str | None = None,
+         measured_symbols: int | None = None) -> dict[str, Any]:
     """Fig. 9: sum rate vs the number of cooperating satellites S (the S nearest).
 
     The ordering checks skip S = 1, where every multi-satellite method is a single-satellite one.
@@ -367,16 +482,18 @@ def fig9(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: 
     return _rate_figure(9, cfg, out_dir, drops, seed, workers, "num_sats", FIG9_SATS,
                         "Cooperating satellites S",
                         f"Fig. 9: sum rate vs S, K = {cfg.num_users}, P = {cfg.power_dbw} dBW",
-                        check_from=sum(1 for s in FIG9_SATS if s < 2), scheduler=scheduler)
+                        check_from=sum(1 for s in FIG9_SATS if s < 2),
+                        scheduler=scheduler, measured_symbols=measured_symbols)
 
 
 def fig10(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
-          *, scheduler: str | None = None) -> dict[str, Any]:
+          *, scheduler: str | None = None,
+         measured_symbols: int | None = None) -> dict[str, Any]:
     """Fig. 10: sum rate vs the number of users K (the first K of a max(K)-user drop)."""
     return _rate_figure(10, cfg, out_dir, drops, seed, workers, "num_users", FIG10_USERS,
                         "Users K",
                         f"Fig. 10: sum rate vs K, S = {cfg.num_sats}, P = {cfg.power_dbw} dBW",
-                        scheduler=scheduler)
+                        scheduler=scheduler, measured_symbols=measured_symbols)
 
 
 def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: int, as_json: bool,
@@ -410,16 +527,20 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
     it = np.arange(T + 1)
 
     files = _files(out_dir, 11)
+    from linksim.runtime.provenance import h5_attrs, provenance
+
+    prov = provenance(cfg, seed, figure="fig11", drops=drops, workers=int(workers))
     write_arrays_h5(files["h5"], {"iteration": it, "rate": rate, "surrogate": sur,
                                   "mean_rate": mrate, "mean_surrogate": msur},
                     {"figure": "fig11", "axes": "[drop, w_step (paper, exact), method "
                      "(ms-jocdwm, ms-jowm), iteration]", "seed": int(seed), "drops": drops,
-                     "power_dbw": float(cfg.power_dbw), "config": cfg.to_dict()})
+                     "power_dbw": float(cfg.power_dbw), "config": cfg.to_dict(),
+                     **h5_attrs(prov)})
     names = [(v, m) for v in ("paper", "exact") for m in ("ms-jocdwm", "ms-jowm")]
     header = ["iteration"] + [f"{m}_{v}_{q}" for v, m in names for q in ("rate", "surrogate")]
     _write_csv(files["csv"], header,
                [[t] + [x for vi in range(2) for mi in range(2)
-                       for x in (mrate[vi, mi, t], msur[vi, mi, t])] for t in it])
+                       for x in (mrate[vi, mi, t], msur[vi, mi, t])] for t in it], prov)
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
     for vi, (ax, v) in enumerate(zip(axes, ("paper", "exact"))):
@@ -433,9 +554,10 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("Sum rate [bit/s/Hz]")
     axes[1].legend(fontsize=8, loc="lower right")
-    fig.suptitle(f"Fig. 11: convergence, K = {cfg.num_users}, S = {cfg.num_sats}, "
-                 f"P = {cfg.power_dbw} dBW ({drops} drops, seed {seed})", fontsize=10)
-    _save_png(fig, files["png"])
+    fig.suptitle(f"Fig. 11: convergence of MS-JoCDWM and MS-JoWM (mean over "
+                 f"{drops} drop{'s' if drops != 1 else ''}), K = {cfg.num_users}, "
+                 f"S = {cfg.num_sats}, P = {cfg.power_dbw} dBW, seed {seed}", fontsize=10)
+    _save_png(fig, files["png"], prov)
 
     final_rate, final_sur = mrate[:, :, -1], msur[:, :, -1]
     rel = np.abs(final_sur - final_rate) / final_rate
@@ -454,7 +576,7 @@ def fig11(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
                   for mi, m in enumerate(("ms-jocdwm", "ms-jowm"))},
         "checks": checks, "drops": drops, "seed": int(seed), "workers": int(workers),
         "files": {k: str(v) for k, v in files.items()},
-        "elapsed_s": round(time.monotonic() - t0, 3)}
+        "elapsed_s": round(time.monotonic() - t0, 3), "provenance": prov}
     summary["headline"] = (
         f"after {T} iterations (exact W-step): R = {mrate[1, 0, -1]:.2f}, R^CDWM = "
         f"{msur[1, 0, -1]:.2f} (MS-JoCDWM); R = {mrate[1, 1, -1]:.2f}, R^WM = "

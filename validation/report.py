@@ -554,8 +554,10 @@ def levels_of(rate_res: dict) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- writing
-def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg: LinkConfig) -> None:
-    """All arrays under their group paths, the summary and config as JSON attributes."""
+def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg: LinkConfig,
+             provenance: dict | None = None) -> None:
+    """All arrays under their group paths, the summary and config as JSON attributes (and
+    the provenance attributes, linksim.runtime.provenance, when given)."""
     from linksim.runtime.atomic import atomic_h5
 
     with atomic_h5(path, track_order=True) as f:
@@ -563,6 +565,10 @@ def write_h5(path: Path, arrays: dict[str, np.ndarray], summary: dict, cfg: Link
             f.create_dataset(key, data=np.asarray(arrays[key]), track_times=False)
         f.attrs["summary_json"] = json.dumps(summary, sort_keys=True)
         f.attrs["config_json"] = json.dumps(cfg.to_dict(), sort_keys=True)
+        if provenance is not None:
+            from linksim.runtime.provenance import write_h5_attrs
+
+            write_h5_attrs(f, provenance)
 
 
 def write_json(path: Path, summary: dict) -> None:
@@ -574,14 +580,18 @@ def write_json(path: Path, summary: dict) -> None:
 
 def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: ValidationSettings,
                  progress: bool = True, *, workers: int | None = 1,
-                 scheduler: str | None = None) -> dict[str, Any]:
+                 scheduler: str | None = None, quick: bool = False) -> dict[str, Any]:
     """Run the validation and write report.html, validation.h5 and summary.json under out_dir.
 
     The tasks' results are kept in ``<out_dir>/validate.store-<hash>.sqlite``, so an
     interrupted run resumes with the missing tasks; workers / scheduler as in
-    :func:`run_validation`. Returns the summary (the content of summary.json).
+    :func:`run_validation`. Returns the summary (the content of summary.json), with
+    ``evidence`` (smoke run or not, validation.report_citable) and ``provenance`` (version,
+    commit, command line, config, seed, date: the only entry that differs between reruns).
     """
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import provenance
+    from validation.report_citable import evidence, finish_html
     from validation.report_html import render_html
 
     out = Path(out_dir)
@@ -589,12 +599,17 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
     result = run_validation(cfg, seed, settings, progress, store_dir=out,
                             workers=workers, scheduler=scheduler)
     from validation import multipath
-    multipath.extend_report(result, cfg, seed, settings, out)    # NTN-TDL rows (section 5)
+    multipath.extend_report(result, cfg, seed, settings, out)    # NTN-TDL rows (section 6)
     summary = result["summary"]
     _add_orbit(result, cfg, seed, settings)          # moving satellites (validation.orbit)
-    write_h5(out / "validation.h5", result["arrays"], summary, cfg)
+    summary["evidence"] = evidence(settings, quick)
+    prov = provenance(cfg, seed, settings=asdict(settings), workers=workers,
+                      scheduler=scheduler)
+    summary["provenance"] = prov
+    write_h5(out / "validation.h5", result["arrays"], summary, cfg, prov)
     write_json(out / "summary.json", summary)
-    html = render_html(result["arrays"], summary, cfg, result.get("multipath_figures"))
+    html = finish_html(render_html(result["arrays"], summary, cfg,
+                                   result.get("multipath_figures")), summary, prov)
     with atomic_path(out / "report.html") as tmp:
         tmp.write_text(html)
     return summary

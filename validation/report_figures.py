@@ -181,7 +181,8 @@ def rates_vs_power(a: dict[str, np.ndarray], names: list[str]) -> bytes:
     ax[0].set_xlabel("per-satellite power per subcarrier P (dBW)")
     ax[0].set_ylabel("sum rate (bit/s/Hz)")
     ax[0].legend(fontsize=7, ncol=2)
-    ax[0].set_title(f"Achieved vs analytical sum rate ({drops} drops)")
+    ax[0].set_title(f"Achieved vs analytical sum rate ({drops} drop{'s' if drops != 1 else ''}"
+                    + ("; one drop: no error bars" if drops == 1 else "") + ")")
     ax[1].axhline(0.0, color="k", lw=0.8)
     ax[1].set_xlabel("P (dBW)")
     ax[1].set_ylabel("sum-rate difference (bit/s/Hz)")

@@ -45,6 +45,11 @@ def _table(header: list[str], rows: list[list[Any]], verdict_col: int | None = N
     return "\n".join(out)
 
 
+def _n(count: int, noun: str) -> str:
+    """'1 drop', '2 drops'."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _f(x: Any, fmt: str = ".3f") -> str:
     return "n/a" if x is None else format(x, fmt)
 
@@ -62,7 +67,7 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: Lin
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>linksim validation"
              f"</title><style>{CSS}</style></head><body>",
              "<h1>Model vs waveform: validation report</h1>",
-             f"<p class='note'>Seed {s['seed']}; {st['drops']} drops with full waveforms "
+             f"<p class='note'>Seed {s['seed']}; {_n(st['drops'], 'drop')} with full waveforms "
              f"(S = {sc['num_sats']}, K = {sc['num_users']}, UPA {sc['antenna_size']}, "
              f"{st['num_symbols']} OFDM symbols each), {st['phase_drops']} drops per phase-error "
              f"variance, {st['geometry_drops']} geometry drops for Fig. 2; "

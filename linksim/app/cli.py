@@ -58,10 +58,22 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="linksim")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=lambda ctx, _p, value: _print_version(ctx, value),
+              help="Show the version and the git commit, and exit.")
 def cli() -> None:
     """linksim: waveform-level OFDM link emulator for cooperative multi-satellite downlink
     with statistical-CSI precoding (arXiv 2505.08038)."""
+
+
+def _print_version(ctx: click.Context, value: bool) -> None:
+    """``linksim --version``: version and commit (linksim.runtime.provenance)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from linksim.runtime.provenance import version_string
+
+    click.echo(f"linksim {version_string()}")
+    ctx.exit()
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -15,8 +15,11 @@ if TYPE_CHECKING:
 def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str, drops: int,
                   num_symbols: int, seed: int, out_dir: str, model_path: str | None,
                   workers: int, scheduler: str | None, verbose: bool = False,
-                  quiet: bool = False) -> dict[str, Any]:
-    """Emulate ``drops`` drops at every level, write ``emulate.h5``; return the summary."""
+                  quiet: bool = False, provenance: dict | None = None) -> dict[str, Any]:
+    """Emulate ``drops`` drops at every level, write ``emulate.h5``; return the summary.
+
+    provenance : linksim.runtime.provenance record, written as HDF5 attributes and under the
+    summary's key "provenance" (None: neither)."""
     from linksim import __version__
     from linksim.runtime.sweep import run_sweep, store_path_for
 
@@ -59,7 +62,8 @@ def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str
     sum_anal = arrays["rate_analytical"].sum(-1)
     _write_h5(out / "emulate.h5", arrays, power, snr, levels, kind, cfg_dict,
               {"seed": seed, "precoder": precoder, "drops": drops, "num_symbols": num_symbols,
-               "level_kind": kind, "linksim_version": __version__, "receiver": cfg.receiver})
+               "level_kind": kind, "linksim_version": __version__, "receiver": cfg.receiver},
+              provenance)
     summary = {
         "precoder": precoder, "seed": seed, "drops": drops, "num_symbols": num_symbols,
         "level_kind": kind, "output": str(out / "emulate.h5"),
@@ -76,6 +80,8 @@ def run_and_write(cfg: LinkConfig, precoder: str, levels: list[float], kind: str
     }
     if cfg.receiver != "genie":
         add_receiver_summary(summary, arrays, cfg.receiver, drops)
+    if provenance is not None:
+        summary["provenance"] = provenance
     if not quiet:
         _print_table(summary, verbose)
     return summary
@@ -120,7 +126,8 @@ def _task(key: dict, *, cfg_dict, precoder, seed, kind, num_symbols, model_path)
                              num_symbols, model_path)
 
 
-def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> None:
+def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs,
+              provenance: dict | None = None) -> None:
     import json
 
     from linksim.runtime.atomic import atomic_h5
@@ -135,6 +142,10 @@ def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs) -> 
         for k, v in attrs.items():
             f.attrs[k] = v
         f.attrs["axes"] = "[level, drop, user]"
+        if provenance is not None:
+            from linksim.runtime.provenance import write_h5_attrs
+
+            write_h5_attrs(f, provenance)
 
 
 def _print_table(summary: dict, verbose: bool) -> None:

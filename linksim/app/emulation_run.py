@@ -6,9 +6,9 @@ designs W from the sCSI at the point's power, runs the waveform emulator and ret
 measured and analytical rates. Tasks are independent and seeded, so results do not depend on
 how they are distributed.
 
-SNR definition (DESIGN.md): the reference SNR is the per-satellite transmit power per
-subcarrier times the mean per-element link gain of the drop (path loss and antenna gains,
-averaged over all (s, k) links) over the mean noise power per subcarrier.
+SNR definition (README, ``linksim emulate --help``): the reference SNR is the per-satellite
+transmit power per subcarrier times the mean per-element link gain of the drop (path loss
+and antenna gains, averaged over all (s, k) links) over the mean noise power per subcarrier.
 """
 
 from __future__ import annotations

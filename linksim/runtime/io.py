@@ -74,6 +74,9 @@ def write_drop(path: str | Path, drop, cfg: Any, scsi=None) -> Path:
         f.attrs["drop_index"] = int(drop.drop_index)
         f.attrs["time_s"] = float(drop.time_s)
         f.attrs["config"] = json.dumps(_config_dict(cfg))
+        from linksim.runtime.provenance import provenance, write_h5_attrs
+
+        write_h5_attrs(f, provenance(cfg, int(drop.seed), drop_index=int(drop.drop_index)))
         geo = f.create_group("geometry")
         for name in _GEOMETRY_FIELDS:
             geo.create_dataset(name, data=np.asarray(getattr(drop, name)))

@@ -229,3 +229,24 @@ def memory_available_bytes() -> float | None:
         return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):
         return None
+
+
+class PrecoderListChoice(PrecoderChoice):
+    """A registered method, a comma list of them, or ``all`` (``linksim emulate --precoder``).
+
+    Returns the text as given after checking every listed name against the registry
+    (:attr:`choices` is the registry, as for :class:`PrecoderChoice`); ``all`` is resolved by
+    :func:`linksim.app.emulate_compare.resolve_methods`."""
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if text == "all":
+            return text
+        names = [p.strip() for p in text.split(",")]
+        if len(names) == 1:
+            return super().convert(text, param, ctx)
+        for name in names:
+            super().convert(name, param, ctx)
+        if len(set(names)) != len(names):
+            self.fail(f"lists a method twice (got {text!r})", param, ctx)
+        return ",".join(names)

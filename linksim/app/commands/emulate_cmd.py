@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from linksim.app.commands.common import (
-    PrecoderChoice,
+    PrecoderListChoice,
     config_options,
     given,
     json_option,
@@ -21,19 +21,29 @@ from linksim.app.commands.common import (
 if TYPE_CHECKING:
     from linksim.config import LinkConfig
 
+#: the default of --precoder (see the README: every method side by side)
+DEFAULT_PRECODER = "all"
+
 
 @click.command()
 @click.option("--snr", "snr_spec", default=None, metavar="A:B:STEP|LIST",
-              help="Reference SNR sweep in dB (DESIGN.md definition), e.g. 0:30:5.")
+              help="Reference SNR sweep in dB [default: 0:30:5]: per-satellite transmit power "
+                   "per subcarrier x the drop's mean per-element link gain (path loss and "
+                   "antenna gains, mean over all satellite-user links) / the mean noise power "
+                   "per subcarrier.")
 @click.option("--power-dbw", "power_spec", default=None, metavar="A:B:STEP|LIST",
               help="Per-satellite power per subcarrier in dBW instead of --snr.")
 @click.option("--users", type=click.IntRange(1, 1024), default=None, help="Users K.")
 @click.option("--sats", type=click.IntRange(1, 64), default=None, help="Satellites S.")
-@click.option("--precoder", type=PrecoderChoice(), default="mrt", show_default=True,
-              metavar="NAME",
-              help="A method of the precoder registry: mrt, ss-m, ss-wm, ms-sepwm, ms-jowm, "
-                   "ms-jocdwm, ms-jocdwm-dl, or one added with precoders.register (an unknown "
-                   "name lists them all).")
+@click.option("--precoder", type=PrecoderListChoice(), default=DEFAULT_PRECODER,
+              show_default=True, metavar="NAME[,NAME...]|all",
+              help="A method of the precoder registry (mrt, ss-m, ss-wm, ms-sepwm, ms-jowm, "
+                   "ms-jocdwm, ms-jocdwm-dl, or one added with precoders.register; an unknown "
+                   "name lists them all), a comma list of them, or 'all' (every registered "
+                   "method; ms-jocdwm-dl when its model exists; ss-m/ss-wm when K <= N_t). "
+                   "Several methods run on the same drops, errors, data and noise (common "
+                   "random numbers): one table per SNR point with each method's paired "
+                   "difference to the best.")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, exists=True), default=None,
               help="DTN model for --precoder ms-jocdwm-dl (default: the shipped one).")
 @click.option("--drops", type=click.IntRange(1, 1_000_000), default=1, show_default=True)
@@ -61,7 +71,8 @@ def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops,
             delay_error_ns, doppler_error_hz, phase_error_rad, verbose, workers, scheduler, seed,
             out_dir, as_json, config_path, sets) -> None:
     """Emulate real OFDM waveforms through precompensation, the multi-satellite channel and
-    the receivers; print the measured and the analytical (eq. 19) sum rate per SNR point."""
+    the receivers; print the measured and the analytical (eq. 19) sum rate per SNR point of
+    every chosen precoder (default: all, on common random numbers)."""
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
     if scenario == "single-path":
         for name in ("snr_spec", "power_spec", "precoder", "model_path", "drops", "workers",
@@ -79,7 +90,8 @@ def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops,
         if given(ctx, name):
             raise click.BadParameter("is used only with --scenario single-path",
                                      param_hint=opt)
-    if model_path is not None and precoder != "ms-jocdwm-dl":
+    if model_path is not None and precoder != "all" and \
+            "ms-jocdwm-dl" not in precoder.split(","):
         raise click.BadParameter(f"is used only with --precoder ms-jocdwm-dl (got --precoder "
                                  f"{precoder})", param_hint="--model")
     levels, kind = _levels(snr_spec, power_spec)
@@ -92,11 +104,29 @@ def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops,
         raise click.BadParameter(f"must be in [{min(cfg.dmrs_symbols) + 1}, 100000] to observe "
                                  f"a DMRS symbol with receiver={cfg.receiver} (got {symbols})",
                                  param_hint="--symbols")
+    from linksim.runtime.provenance import provenance
+
+    prov = provenance(cfg, seed, drops=drops, num_symbols=symbols or cfg.num_observed_symbols,
+                      workers=workers, scheduler=scheduler, precoder=precoder)
+    if precoder == "all" or "," in precoder:
+        from linksim.app.emulate_compare import MethodError, resolve_methods, run_compare
+
+        try:
+            methods = resolve_methods(precoder, cfg, model_path)
+        except MethodError as exc:
+            hint = "--users" if "K <= N_t" in str(exc) else "--precoder"
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+        summary = run_compare(cfg, methods, levels, kind, drops, symbols or
+                              cfg.num_observed_symbols, seed, out_dir, model_path, workers,
+                              scheduler, verbose=verbose, quiet=as_json, provenance=prov)
+        if as_json:
+            click.echo(json.dumps(summary, indent=2))
+        return
     from linksim.app.emulate_output import run_and_write
 
     summary = run_and_write(cfg, precoder, levels, kind, drops, symbols or
                             cfg.num_observed_symbols, seed, out_dir, model_path, workers,
-                            scheduler, verbose=verbose, quiet=as_json)
+                            scheduler, verbose=verbose, quiet=as_json, provenance=prov)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
 
@@ -178,6 +208,9 @@ def _single_path(cfg: LinkConfig, delay_error_ns, doppler_error_hz, phase_error_
     rep = run_single_path(cfg, delay_error_ns * 1e-9, doppler_error_hz, phase_error_rad,
                           symbols or 64, seed)
     d = rep.to_dict()
+    from linksim.runtime.provenance import provenance
+
+    d["provenance"] = provenance(cfg, seed, scenario="single-path")
     if as_json:
         click.echo(json.dumps(d, indent=2))
         return

@@ -41,6 +41,9 @@ FIGURE_OWNS: dict[str, tuple[str, ...]] = {
     "fig12": ("num_users",),
 }
 
+#: the figures with a waveform-measured series (validation.figure_measured)
+MEASURED_FIGURES = tuple(f"fig{n}" for n in range(5, 11))
+
 
 def _import(module_name: str):
     """Import ``module_name``; when the installed package map lacks the checkout's top-level
@@ -84,12 +87,15 @@ def resolve_figure(name: str) -> Callable[..., dict[str, Any]]:
               help="Worker processes (results do not depend on it).")
 @click.option("--scheduler", default=None, metavar="ADDR|local", callback=scheduler_callback,
               help="Run the drops on a Dask cluster (tcp://host:port, or 'local').")
+@click.option("--measured-symbols", type=click.IntRange(0, 1000), default=None,
+              help="Figs. 5-10: OFDM symbols per drop of the waveform-measured series "
+                   "[default: 2]; 0 plots the analytical rate (19) only.")
 @json_option
 @config_options
 @click.pass_context
 def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None, seed: int,
-           workers: int, scheduler: str | None, as_json: bool, config_path: str | None,
-           sets: tuple[str, ...]) -> None:
+           workers: int, scheduler: str | None, measured_symbols: int | None, as_json: bool,
+           config_path: str | None, sets: tuple[str, ...]) -> None:
     """Reproduce figure NAME (fig2, fig5 ... fig12): PNG plus CSV/HDF5 numbers under --out."""
     from linksim.config import parse_override
 
@@ -106,10 +112,21 @@ def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None
     out = Path(check_writable_dir(out_dir, "--out")) if out_dir is not None else \
         Path("linksim-out/figure") / name
     run = resolve_figure(name)
+    extra = {}
+    if measured_symbols is not None:
+        if name not in MEASURED_FIGURES:
+            raise click.BadParameter(f"applies to {', '.join(MEASURED_FIGURES)} only "
+                                     f"(got {name})", param_hint="--measured-symbols")
+        extra["measured_symbols"] = measured_symbols
     from linksim.runtime.atomic import atomic_group
 
     with atomic_group():  # the PNG, CSV and HDF5 appear together or not at all
-        summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler)
+        summary = run(cfg, out, drops, seed, workers, as_json, scheduler=scheduler, **extra)
+    if isinstance(summary, dict) and "provenance" not in summary:  # figures without their own
+        from linksim.runtime.provenance import provenance
+
+        summary["provenance"] = provenance(cfg, seed, figure=name, drops=drops,
+                                           workers=workers)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

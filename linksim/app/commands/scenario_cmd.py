@@ -66,6 +66,9 @@ def scenario(users: int | None, sats: int | None, seed: int, drop_index: int, ou
         "slant_range_m": _stats(drop.slant_range_m),
         "gamma_db": _stats(10.0 * np.log10(scsi.gamma)),
     }
+    from linksim.runtime.provenance import provenance
+
+    summary["provenance"] = provenance(cfg, seed, drop_index=drop_index)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return

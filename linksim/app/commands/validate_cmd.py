@@ -23,12 +23,15 @@ from linksim.app.commands.common import (
 @click.option("--symbols", type=click.IntRange(1, 1000), default=None,
               help="Observed OFDM symbols per drop (default: config num_observed_symbols).")
 @click.option("--no-dl", "no_dl", is_flag=True, help="Leave out the DTN precoder.")
+@click.option("--strict", is_flag=True,
+              help="Exit with status 1 when an assumption fails (any summary row whose "
+                   "verdict is not 'holds'); the report is written first. For CI.")
 @sweep_options
 @seed_option
 @out_option("validate")
 @json_option
 @config_options
-def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
+def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool, strict: bool,
              workers: int | None, scheduler: str | None, seed: int, out_dir: str,
              as_json: bool, config_path: str | None, sets: tuple[str, ...]) -> None:
     """Test the paper's analytical model against the waveforms: phase-error model (13)-(16),
@@ -67,11 +70,23 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool,
 
     with atomic_group():  # report.html, validation.h5 and summary.json appear together
         summary = write_report(out_dir, cfg, seed, settings, workers=workers,
-                               scheduler=scheduler)
+                               scheduler=scheduler, quick=quick)
+    from validation.report_citable import failed_rows
+
+    failed = failed_rows(summary)
     if as_json:
         click.echo(json.dumps(summary, indent=2, sort_keys=True))
+        if strict and failed:
+            raise SystemExit(1)
         return
     click.echo(f"wrote {out_dir}/report.html, validation.h5, summary.json")
     width = max(len(r["assumption"]) for r in summary["table"])
     for row in summary["table"]:
         click.echo(f"{row['assumption']:<{width}}  {row['verdict']:<6}  {row['value']}")
+    if summary.get("evidence", {}).get("smoke_run"):
+        click.echo("note: a smoke run, not evidence (" + "; ".join(
+            summary["evidence"]["reasons"]) + ")")
+    if strict and failed:
+        click.echo(f"linksim: --strict: {len(failed)} assumption(s) fail: " + "; ".join(failed),
+                   err=True)
+        raise SystemExit(1)
