@@ -1,7 +1,7 @@
 """Simulation configuration: every parameter of Table I plus our documented choices.
 
 Defaults equal the paper where the paper gives a number (Table I, Sec. V) and are marked
-``choice=True`` where ``../shared/paper/math.md`` tags the value [R-] or [?] (docs/model.md
+``choice=True`` where the paper leaves the value open (our choice; docs/model.md
 lists them). Every field carries its unit in its name. A config is loaded from defaults, then
 an optional TOML file, then ``--set name=value`` overrides, and validated as a whole:
 an invalid value raises :class:`ConfigError` with a one-line message that names the field and

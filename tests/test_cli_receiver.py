@@ -25,7 +25,8 @@ def linksim(*args):
 def test_emulate_with_dmrs_receiver_prints_and_records(tmp_path):
     import h5py
 
-    args = ["emulate", "--snr", "10", "--users", "3", "--sats", "2", "--drops", "2",
+    args = ["emulate", "--precoder", "mrt", "--snr", "10", "--users", "3", "--sats", "2",
+            "--drops", "2",
             "--set", "receiver=dmrs-ls", "--set", "modulation=16qam", *SMALL,
             "--out", str(tmp_path)]
     p = linksim(*args, "-v")

@@ -79,13 +79,13 @@ class TestFig12:
         monkeypatch.setattr(figures, "FIG12_USERS", (4, 6))
         small = cfg.replace(antenna_size=(4, 4), num_sats=3, max_iterations=5)
         calls = []
-        real = figures._design
+        real = figures._timed_design
 
         def counting(name, scsi, power_w, c, w_step):
             calls.append((name, scsi.num_users))
             return real(name, scsi, power_w, c, w_step)
 
-        monkeypatch.setattr(figures, "_design", counting)
+        monkeypatch.setattr(figures, "_timed_design", counting)
         s = figures.fig12(small, tmp_path, 1, 0, 1, True, repeats=2, runs=2)
         _files_written(s, 12)
         m = len(s["methods"])

@@ -277,6 +277,7 @@ def test_cli_emulate_orbit_records_the_fields(tmp_path):
                         "fft_size=128", "--set", "cyclic_prefix_length=9", "--set",
                         "num_used_subcarriers=72", "--set", "timing_backoff_samples=4",
                         "--users", "4", "--sats", "3", "--snr", "10", "--symbols", "1",
+                        "--precoder", "mrt",
                         "--out", str(tmp_path), "--json"], capture_output=True, text=True,
                        timeout=600)
     assert p.returncode == 0, p.stderr
