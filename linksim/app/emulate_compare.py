@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: the per-user results of emulation_run.emulate_point kept per method
 FIELDS = ("rate_measured", "rate_analytical", "sinr_measured_db")
+#: per-user fields of a DMRS receiver (emulation_run.receiver_point), when receiver != genie
+RECEIVER_FIELDS = ("rate_receiver", "rate_receiver_net", "evm_db", "ber")
 DL_METHOD = "ms-jocdwm-dl"
 
 
@@ -85,8 +87,9 @@ def compare_task(key: dict, *, cfg_dict: dict, methods: tuple[str, ...], seed: i
     for name in methods:
         res = emulate_point(cfg_dict, name, seed, key["drop"], key["level_db"], kind,
                             num_symbols, model_path if name == DL_METHOD else None)
-        for field in FIELDS:
-            out[f"{name}.{field}"] = res[field]
+        for field in FIELDS + RECEIVER_FIELDS:
+            if field in res:                      # receiver fields: receiver != 'genie'
+                out[f"{name}.{field}"] = res[field]
         out["power_dbw"], out["snr_db"] = res["power_dbw"], res["snr_db"]
     return out
 
@@ -125,6 +128,15 @@ def summarise(methods: list[str], levels: list[float], arrays: dict[str, np.ndar
                 "diff_to_best_analytical": float(d_a.mean()),
                 "per_user_measured": arrays["rate_measured"][m, li].mean(0).tolist(),
                 "per_user_analytical": arrays["rate_analytical"][m, li].mean(0).tolist()}
+            if "rate_receiver" in arrays:         # the DMRS receiver next to the genie
+                rec = arrays["rate_receiver"][m, li].sum(-1)
+                rows[name] |= {
+                    "sum_rate_receiver": float(rec.mean()),
+                    "sum_rate_receiver_std_err": _se(rec),
+                    "sum_rate_receiver_net": float(arrays["rate_receiver_net"][m, li]
+                                                   .sum(-1).mean()),
+                    "per_user_evm_db": arrays["evm_db"][m, li].mean(0).tolist(),
+                    "per_user_ber": arrays["ber"][m, li].mean(0).tolist()}
         points.append({"level_db": float(level), "snr_db_mean": float(snr[li].mean()),
                        "power_dbw_mean": float(power[li].mean()),
                        "best_measured": methods[best], "best_analytical": methods[best_a],
@@ -154,19 +166,21 @@ def run_compare(cfg: LinkConfig, methods: list[str], levels: list[float], kind: 
                         sweep_id=sweep_id, workers=workers, scheduler=scheduler,
                         label=f"emulate {len(methods)} precoders")
     k = cfg.num_users
-    arrays = {f: np.zeros((len(methods), len(levels), drops, k)) for f in FIELDS}
+    fields = FIELDS + (RECEIVER_FIELDS if cfg.receiver != "genie" else ())
+    arrays = {f: np.zeros((len(methods), len(levels), drops, k)) for f in fields}
     power = np.zeros((len(levels), drops))
     snr = np.zeros_like(power)
     for key, res in zip(keys, results.values()):
         li, d = levels.index(key["level_db"]), key["drop"]
         for m, name in enumerate(methods):
-            for f in FIELDS:
+            for f in fields:
                 arrays[f][m, li, d] = res[f"{name}.{f}"]
         power[li, d], snr[li, d] = res["power_dbw"], res["snr_db"]
     points = summarise(methods, levels, arrays, power, snr)
     summary = {"precoders": list(methods), "seed": seed, "drops": drops,
                "num_symbols": num_symbols, "level_kind": kind,
-               "output": str(out / "emulate.h5"), "points": points}
+               "output": str(out / "emulate.h5"), "points": points,
+               "receiver": cfg.receiver}
     if provenance is not None:
         summary["provenance"] = provenance
     _write_h5(out / "emulate.h5", methods, arrays, power, snr, levels, kind, cfg_dict,
@@ -224,6 +238,14 @@ def print_tables(summary: dict, verbose: bool) -> None:
                   f"{_fmt_se(r['sum_rate_measured_std_err']):>8}"
                   f"{r['sum_rate_analytical']:>12.3f}{r['diff_to_best_measured']:>+9.3f}"
                   f"{_fmt_se(r['diff_to_best_measured_std_err']):>8}")
+            if "sum_rate_receiver" in r:
+                print(f"{'':<14}{summary['receiver']}: {r['sum_rate_receiver']:.3f}"
+                      f" +-{_fmt_se(r['sum_rate_receiver_std_err']).strip()} (net of pilots "
+                      f"{r['sum_rate_receiver_net']:.3f})")
+            if verbose and "per_user_evm_db" in r:
+                print(f"{'':<14}per user EVM dB: "
+                      + " ".join(f"{v:.1f}" for v in r["per_user_evm_db"]))
+                print(f"{'':<14}per user BER: " + " ".join(f"{v:.2e}" for v in r["per_user_ber"]))
             if verbose:
                 meas = " ".join(f"{v:.2f}" for v in r["per_user_measured"])
                 anal = " ".join(f"{v:.2f}" for v in r["per_user_analytical"])
