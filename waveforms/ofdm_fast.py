@@ -27,6 +27,8 @@ import os
 import numpy as np
 import scipy.fft as sfft
 
+from .ofdm import _check_bins as _bins  # the one used-bin check of the package
+
 __all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "ofdm_modulate_any",
            "ofdm_demodulate_any", "set_fft_workers", "fft_workers"]
 
@@ -56,19 +58,6 @@ def _int(value, name: str, lo: int, hi: int | None = None) -> int:
         rng = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
         raise ValueError(f"{name} must be {rng}, got {value}")
     return int(value)
-
-
-def _bins(used_bins: np.ndarray, fft_size: int) -> np.ndarray:
-    bins = np.asarray(used_bins)
-    if bins.ndim != 1 or not np.issubdtype(bins.dtype, np.integer):
-        raise ValueError("used_bins must be a 1-D integer array of FFT bins")
-    if bins.size == 0 or bins.size > fft_size:
-        raise ValueError(f"used_bins must hold 1..fft_size={fft_size} bins, got {bins.size}")
-    if np.any(bins < 0) or np.any(bins >= fft_size):
-        raise ValueError(f"used_bins must lie in [0, fft_size={fft_size})")
-    if np.unique(bins).size != bins.size:
-        raise ValueError("used_bins must not repeat a bin")
-    return bins.astype(np.int64)
 
 
 def _unitary_scale(n: int, dtype: np.dtype):

@@ -194,28 +194,18 @@ def run_compare(cfg: LinkConfig, methods: list[str], levels: list[float], kind: 
 
 def _write_h5(path: Path, methods, arrays, power, snr, levels, kind, cfg_dict, attrs,
               provenance) -> None:
-    import json
+    """emulate.h5 of a comparison: one group per method (built in memory, renamed when
+    complete, like every output: linksim.runtime.atomic.atomic_h5)."""
+    from linksim.app.emulate_output import write_level_axes
+    from linksim.runtime.atomic import atomic_h5
 
-    import h5py
-
-    from linksim.runtime.atomic import atomic_path
-    from linksim.runtime.provenance import write_h5_attrs
-
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            for m, name in enumerate(methods):
-                g = f.create_group(name)
-                for field, value in arrays.items():
-                    g.create_dataset(field, data=value[m])
-            f.create_dataset("power_dbw", data=power)
-            f.create_dataset("snr_db", data=snr)
-            f.create_dataset("levels_db", data=np.asarray(levels))
-            f.attrs["config_json"] = json.dumps(cfg_dict)
-            for k, v in attrs.items():
-                f.attrs[k] = v
-            f.attrs["axes"] = "<method>/<field>: [level, drop, user]"
-            if provenance is not None:
-                write_h5_attrs(f, provenance)
+    with atomic_h5(path) as f:
+        for m, name in enumerate(methods):
+            g = f.create_group(name)
+            for field, value in arrays.items():
+                g.create_dataset(field, data=value[m])
+        write_level_axes(f, power, snr, levels, cfg_dict, attrs, provenance,
+                         axes="<method>/<field>: [level, drop, user]")
 
 
 def _fmt_se(x: float) -> str:

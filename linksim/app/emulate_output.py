@@ -128,24 +128,31 @@ def _task(key: dict, *, cfg_dict, precoder, seed, kind, num_symbols, model_path)
 
 def _write_h5(path: Path, arrays, power, snr, levels, kind, cfg_dict, attrs,
               provenance: dict | None = None) -> None:
-    import json
-
     from linksim.runtime.atomic import atomic_h5
 
     with atomic_h5(path) as f:
         for name, value in arrays.items():
             f.create_dataset(name, data=value)
-        f.create_dataset("power_dbw", data=power)
-        f.create_dataset("snr_db", data=snr)
-        f.create_dataset("levels_db", data=np.asarray(levels))
-        f.attrs["config_json"] = json.dumps(cfg_dict)
-        for k, v in attrs.items():
-            f.attrs[k] = v
-        f.attrs["axes"] = "[level, drop, user]"
-        if provenance is not None:
-            from linksim.runtime.provenance import write_h5_attrs
+        write_level_axes(f, power, snr, levels, cfg_dict, attrs, provenance)
 
-            write_h5_attrs(f, provenance)
+
+def write_level_axes(f, power, snr, levels, cfg_dict, attrs, provenance: dict | None,
+                     axes: str = "[level, drop, user]") -> None:
+    """What every emulate.h5 carries beside its rate arrays: power_dbw and snr_db [level, drop],
+    levels_db, the config JSON, ``attrs`` and the provenance attributes."""
+    import json
+
+    f.create_dataset("power_dbw", data=power)
+    f.create_dataset("snr_db", data=snr)
+    f.create_dataset("levels_db", data=np.asarray(levels))
+    f.attrs["config_json"] = json.dumps(cfg_dict)
+    for k, v in attrs.items():
+        f.attrs[k] = v
+    f.attrs["axes"] = axes
+    if provenance is not None:
+        from linksim.runtime.provenance import write_h5_attrs
+
+        write_h5_attrs(f, provenance)
 
 
 def _print_table(summary: dict, verbose: bool) -> None:
