@@ -149,6 +149,10 @@ class LinkConfig:
                        help="power delay profile dmrs-lmmse assumes: 'exponential' or 'flat'")
     dmrs_delay_spread_s: float = _f(100e-9, 0.0, 1e-5, group="emulation", choice=True,
                                     help="rms delay spread dmrs-lmmse assumes")
+    data_stream: str = _f("joint", group="emulation", choice=True,
+                          help="data symbols: 'joint' (one stream for all users, then the "
+                               "noise) or 'per-user' (a child stream per user, drawn on all "
+                               "cores; other numbers than 'joint')")
 
     # --- moving satellites (docs/model.md "Moving satellites") ---
     geometry_mode: str = _f("static", group="motion", choice=True,
@@ -217,6 +221,7 @@ _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "backend": ("numba", "numpy", "fast", "torch"),
             "precision": ("double", "single"),
             "receiver": ("genie", "dmrs-ls", "dmrs-lmmse"),
+            "data_stream": ("joint", "per-user"),
             "dmrs_pdp": ("exponential", "flat"),
             "geometry_mode": ("static", "orbit"),
             "error_model": ("drawn", "geometric"),

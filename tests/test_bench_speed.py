@@ -32,13 +32,38 @@ def test_combine_bench_reports_gflops_against_the_gemm_rate():
     assert r["fraction_of_cgemm"]["gemm_c64"] == pytest.approx(g["gemm_c64"] / 20.0)
     assert r["max_rel_diff"]["gemm_c128"] < 1e-13 and r["max_rel_diff"]["gemm_c64"] < 1e-6
     assert r["max_rel_diff"]["numba_sequential_c128"] < 1e-13
+    bw = r["bandwidth_gb_per_s"]
+    roof = r["roofline"]["c128"]
+    # 8 S J K W flops over (S K L + S J W) complex128 samples moved
+    assert roof["flop_per_byte"] == pytest.approx(8 * 3 * 300 / ((900 + 300) * 16), rel=1e-12)
+    assert roof["bound_gflops"] == pytest.approx(roof["flop_per_byte"] * bw, rel=1e-12)
+    assert r["roofline"]["c64"]["flop_per_byte"] == pytest.approx(2 * roof["flop_per_byte"])
+    assert r["fraction_of_roofline"]["gemm_c64"] == pytest.approx(
+        g["gemm_c64"] / r["roofline"]["c64"]["bound_gflops"], rel=1e-12)
+
+
+def test_combine_roofline_at_a_drops_sizes():
+    # J W / L windows overlap a stream sample; S cancels from the intensity
+    r = bs.combine_roofline(5, 48, 106_215, 15_397, 16, 10.0)
+    assert r["windows_per_stream_sample"] == pytest.approx(48 * 15_397 / 106_215)
+    assert r["flop_per_byte"] == pytest.approx(8 * 48 * 15_397 / ((106_215 + 15_397) * 16))
+    assert 3.0 < r["flop_per_byte"] < 3.2 and r["bound_gflops"] == pytest.approx(
+        10.0 * r["flop_per_byte"])
+
+
+def test_memory_bandwidth_counts_read_and_write():
+    r = bs.memory_bandwidth(mib=8, repeats=1)
+    assert r["mib"] == 8 and r["copy_gb_per_s"] > 0
 
 
 def test_drop_bench_stages_flops_and_agreement():
     cfg = build_config()
     r = bs.bench_drop_stages(cfg, num_users=2, num_sats=2, num_symbols=2, repeats=1)
     v = r["variants"]
-    assert set(v) == {"numba_double", "numba_single", "fast_double", "fast_single"}
+    assert set(v) == {"numba_double", "numba_single", "fast_double", "fast_single",
+                      "fast_single_per_user"}
+    assert v["fast_single_per_user"]["data_stream"] == "per-user"
+    assert v["fast_single_per_user"]["nmse_db_vs_first"] is None        # other data symbols
     assert v["numba_double"]["nmse_db_vs_first"] is None          # the reference itself
     assert v["fast_double"]["nmse_db_vs_first"] < -250            # GEMM rounding only
     assert v["numba_single"]["nmse_db_vs_first"] < -60            # the stated single bound

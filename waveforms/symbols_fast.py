@@ -15,7 +15,7 @@ import numpy as np
 
 from .ofdm import MODULATIONS, qam_symbols
 
-__all__ = ["qam_symbols_fast"]
+__all__ = ["qam_symbols_fast", "qam_symbols_per_stream"]
 
 _SQRT_HALF = np.sqrt(0.5)
 
@@ -34,4 +34,41 @@ def qam_symbols_fast(rng: np.random.Generator, modulation: str,
     for k in range(2):                     # real parts first, then imaginary (the stream)
         rng.standard_normal(out=scratch)
         np.multiply(scratch, _SQRT_HALF, out=parts[..., k])
+    return out
+
+
+def _fill_row(rng: np.random.Generator, modulation: str, row: np.ndarray) -> None:
+    """row[...] = qam_symbols_fast(rng, modulation, row.shape), written in place."""
+    if modulation != "gaussian":
+        row[...] = qam_symbols(rng, modulation, row.shape)
+        return
+    parts = row.view(np.float64).reshape(row.shape + (2,))
+    scratch = np.empty(row.shape, dtype=np.float64)
+    for k in range(2):
+        rng.standard_normal(out=scratch)
+        np.multiply(scratch, _SQRT_HALF, out=parts[..., k])
+
+
+def qam_symbols_per_stream(rngs: list[np.random.Generator], modulation: str,
+                           shape: int | tuple[int, ...], workers: int | None = None) -> np.ndarray:
+    """Row i drawn from ``rngs[i]`` alone: complex128 [len(rngs), *shape].
+
+    Each row has the values :func:`qam_symbols_fast` gives for its own generator, so the
+    result does not depend on ``workers`` (threads; default ``os.cpu_count()``): numpy's
+    generators release the GIL while they fill, and the rows run concurrently.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    if modulation not in MODULATIONS:
+        raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    out = np.empty((len(rngs),) + shape, dtype=np.complex128)
+    workers = max(1, min(len(rngs), workers or os.cpu_count() or 1))
+    if workers == 1:
+        for rng, row in zip(rngs, out):
+            _fill_row(rng, modulation, row)
+        return out
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda pair: _fill_row(pair[0], modulation, pair[1]), zip(rngs, out)))
     return out

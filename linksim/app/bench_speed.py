@@ -11,7 +11,8 @@ meaningful; the absolute times do not.
                      sequential numba kernel, tiled GEMMs (double, single), next to zgemm/cgemm
     bench_drop_stages  a full drop (S = 5, K = 48, 14 symbols) by stage, with each stage's
                      GFLOP/s, in double and single, peak traced memory, and the drop under
-                     another allocator setting (MALLOC_MMAP_THRESHOLD_) in a subprocess
+                     either allocator setting (linksim.runtime.allocator, LINKSIM_MALLOC =
+                     system | keep-freed), each in a fresh process
     speed_goals      the issue's goals and whether this run met them
 
 FLOP conventions: a complex FFT of size N is 5 N log2 N flops; a complex multiply-add is 8;
@@ -29,6 +30,8 @@ import time
 import tracemalloc
 
 import numpy as np
+
+from linksim.runtime.allocator import ENV_VAR, allocator_setting
 
 
 def _median_interleaved(fns: dict, repeats: int) -> dict:
@@ -50,7 +53,8 @@ def machine_settings() -> dict:
 
     out = {"cpu_count": os.cpu_count(), "numba_threads": int(numba.get_num_threads()),
            "fft_workers": fft_workers(), "numpy": np.__version__, "scipy": scipy.__version__,
-           "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
+           "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+           "allocator": allocator_setting()}
     for var in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS",
                 "OPENBLAS_NUM_THREADS", "NUMBA_NUM_THREADS"):
         out[var] = os.environ.get(var)
@@ -75,6 +79,35 @@ def gemm_rates(size: int = 512, repeats: int = 5) -> dict:
     flops = 8.0 * size ** 3
     return {"size": size, "zgemm_gflops": flops / t["z"] / 1e9,
             "cgemm_gflops": flops / t["c"] / 1e9}
+
+
+def memory_bandwidth(mib: int = 256, repeats: int = 5) -> dict:
+    """The machine's streaming bandwidth: ``np.copyto`` between two warm ``mib`` MiB buffers,
+    bytes read plus bytes written per second (GB/s, 1e9)."""
+    n = mib * 2**20 // 8
+    src, dst = np.ones(n), np.zeros(n)
+    np.copyto(dst, src)
+    t = _median_interleaved({"copy": lambda: np.copyto(dst, src)}, repeats)["copy"]
+    return {"mib": mib, "copy_gb_per_s": 2 * n * 8 / t / 1e9}
+
+
+def combine_roofline(num_sats: int, num_users: int, tx_len: int, win_len: int,
+                     itemsize: int, bandwidth_gb_per_s: float) -> dict:
+    """The combine's arithmetic intensity and the rate memory traffic allows.
+
+    Any implementation must read every stream sample once (S K L complex) and write every
+    window (S J W): flops / bytes = 8 S J K W / ((S K L + S J W) itemsize). With J K W / (K L)
+    ~ J W / L ~ 7 receivers' windows overlapping a stream sample at a drop's sizes this is
+    ~3.5 flop/byte in double, far below a GEMM's, so the combine is bound by memory, not by
+    the multiply units: the bound is intensity x bandwidth.
+    """
+    from waveforms.combine_gemm import combine_flops
+
+    flops = combine_flops(num_sats, num_users, num_users, win_len)
+    nbytes = (num_sats * num_users * tx_len + num_sats * num_users * win_len) * itemsize
+    intensity = flops / nbytes
+    return {"flop_per_byte": intensity, "bound_gflops": intensity * bandwidth_gb_per_s,
+            "windows_per_stream_sample": num_users * win_len / tx_len}
 
 
 def _fft_flops(n: int, count: int) -> float:
@@ -158,7 +191,8 @@ def bench_ofdm(num_users: int = 64, num_symbols: int = 14, fft_size: int = 1024,
 
 
 def bench_combine(num_sats: int = 5, num_users: int = 48, tx_len: int = 106_215,
-                  win_len: int = 15_397, repeats: int = 3, rates: dict | None = None) -> dict:
+                  win_len: int = 15_397, repeats: int = 3, rates: dict | None = None,
+                  bandwidth: dict | None = None) -> dict:
     """The combine at a full drop's sizes (defaults: S = 5, K = 48, 14 symbols)."""
     from waveforms.combine import combine_streams, combine_streams_reference
     from waveforms.combine_gemm import combine_flops, combine_streams_gemm
@@ -181,7 +215,13 @@ def bench_combine(num_sats: int = 5, num_users: int = 48, tx_len: int = 106_215,
     rates = rates or gemm_rates()
     g = {k: flops / v / 1e9 for k, v in t.items()}
     scale = np.max(np.abs(ref))
+    bw = bandwidth or memory_bandwidth()
+    roof = {name: combine_roofline(num_sats, num_users, tx_len, win_len, size,
+                                   bw["copy_gb_per_s"]) for name, size in (("c128", 16),
+                                                                             ("c64", 8))}
     return {"job": f"S={num_sats} K={num_users} L={tx_len} W={win_len}",
+            "bandwidth_gb_per_s": bw["copy_gb_per_s"], "roofline": roof,
+            "fraction_of_roofline": {k: v / roof[k.rsplit("_", 1)[1]]["bound_gflops"] for k, v in g.items()},
             "gflop": flops / 1e9, "seconds": t, "gflops": g,
             "fraction_of_zgemm": {k: v / rates["zgemm_gflops"] for k, v in g.items()
                                   if "c128" in k},
@@ -218,11 +258,9 @@ def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
     t, tic = {}, time.perf_counter
     t0 = tic()
     plan = stages.plan_burst(settings, ch, est, num_symbols)
-    from waveforms.symbols_fast import qam_symbols_fast
-
     bins = stages.used_bins(settings)
     t1 = tic()
-    data = qam_symbols_fast(rng, settings.modulation, (k, plan.num_burst_symbols, bins.size))
+    data = stages.draw_data(settings, rng, k, plan.num_burst_symbols, bins.size)
     t2 = tic()
     num = settings.numerology
     x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
@@ -270,10 +308,18 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
                       repeats: int = 3, variants: tuple = (("numba", "double"),
                                                            ("numba", "single"),
                                                            ("fast", "double"),
-                                                           ("fast", "single"))) -> dict:
-    """A full drop by stage for every (backend, precision) variant, interleaved, medians."""
+                                                           ("fast", "single"),
+                                                           ("fast", "single", "per-user"))
+                      ) -> dict:
+    """A full drop by stage for every (backend, precision[, data_stream]) variant,
+    interleaved, medians. A 'per-user' variant draws other data symbols (its NMSE against
+    the first variant is not reported)."""
     settings, links, a, scsi = _drop_case(cfg, num_users, num_sats)
-    cases = {f"{b}_{p}": settings.replace(backend=b, precision=p) for b, p in variants}
+    cases = {}
+    for b, p, *d in variants:
+        stream = d[0] if d else "joint"
+        name = f"{b}_{p}" + ("" if stream == "joint" else "_" + stream.replace("-", "_"))
+        cases[name] = settings.replace(backend=b, precision=p, data_stream=stream)
     for st in cases.values():
         _staged_drop(st, links, a, scsi, num_symbols)               # warm-up, compilation
     per = {name: [] for name in cases}
@@ -290,12 +336,15 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
     for name, rows in per.items():
         med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
         total = float(np.median([sum(r.values()) for r in rows]))
-        err = np.sum(np.abs(outs[name] - ref) ** 2) / np.sum(np.abs(ref) ** 2)
+        same_data = cases[name].data_stream == cases[next(iter(cases))].data_stream
+        err = (np.sum(np.abs(outs[name] - ref) ** 2) / np.sum(np.abs(ref) ** 2)
+               if same_data else 0.0)
         res["variants"][name] = {
             "seconds": total, "stage_seconds": med,
             "stage_gflops": {k: flops[k] / med[k] / 1e9 for k in flops if med[k] > 0},
             "gflops_overall": sum(flops.values()) / total / 1e9,
-            "nmse_db_vs_first": float(10 * np.log10(err)) if err > 0 else None}
+            "nmse_db_vs_first": float(10 * np.log10(err)) if err > 0 else None,
+            "data_stream": cases[name].data_stream}
     return res
 
 
@@ -320,6 +369,7 @@ def drop_seconds_with_env(env_changes: dict, num_users=48, num_sats=5, num_symbo
     """Median seconds of emulate_links in a fresh process with environment changes (the
     allocator's effect: glibc reads MALLOC_* only at start)."""
     code = ("import json,time,numpy as np;from linksim.config import build_config;"
+            "from linksim.runtime.allocator import keep_freed_memory;keep_freed_memory();"
             "from linksim.app.bench_speed import _drop_case;"
             "from linksim.emulator import emulate_links;from linksim.scenario import drop_rng;"
             f"s,l,a,sc=_drop_case(build_config(),{num_users},{num_sats});"
@@ -379,11 +429,8 @@ def bench_speed(cfg, quick: bool = False, delay: dict | None = None) -> dict:
         rates = gemm_rates()
         combine = bench_combine(rates=rates)
         drop = bench_drop_stages(cfg, **sizes)
-        big = 1 << 30
-        alloc = {"default": drop_seconds_with_env({}),
-                 "MALLOC_MMAP_THRESHOLD_=1GiB,MALLOC_TRIM_THRESHOLD_=2GiB":
-                 drop_seconds_with_env({"MALLOC_MMAP_THRESHOLD_": big,
-                                        "MALLOC_TRIM_THRESHOLD_": 2 * big})}
+        alloc = {f"{p}_{a}": drop_seconds_with_env({ENV_VAR: a}, precision=p)
+                 for p in ("double", "single") for a in ("system", "keep-freed")}
     memory = {f"{b}_{p}": peak_memory_mib(cfg, backend=b, precision=p, **sizes)
               for b, p in (("numba", "double"), ("numba", "single"))}
     res = {"machine": machine_settings(), "gemm": rates, "ofdm": ofdm, "combine": combine,
@@ -399,7 +446,8 @@ def format_speed(res: dict) -> list[str]:
     lines = [f"(c) speed (issue 17), medians of interleaved repeats; machine: cpus="
              f"{m['cpu_count']} numba_threads={m['numba_threads']} fft_workers="
              f"{m['fft_workers']} torch_threads={m.get('torch_threads')} load="
-             f"{m['load_average_1min']} MALLOC_MMAP_THRESHOLD_={m['MALLOC_MMAP_THRESHOLD_']}",
+             f"{m['load_average_1min']} allocator={m['allocator']} (LINKSIM_MALLOC) "
+             f"MALLOC_MMAP_THRESHOLD_={m['MALLOC_MMAP_THRESHOLD_']}",
              f"    GEMM {g['size']}^3: zgemm {g['zgemm_gflops']:.1f} GFLOP/s, cgemm "
              f"{g['cgemm_gflops']:.1f} GFLOP/s",
              f"    OFDM {o['job']} (Msamples/s):"]
@@ -412,13 +460,20 @@ def format_speed(res: dict) -> list[str]:
         f"{k} {v:.1f} GFLOP/s" for k, v in c["gflops"].items())
         + f" (gemm_c128 = {c['fraction_of_zgemm']['gemm_c128']:.2f} of zgemm, gemm_c64 = "
         f"{c['fraction_of_cgemm']['gemm_c64']:.2f} of cgemm)")
+    lines.append(f"      memory-bound: {c['roofline']['c128']['windows_per_stream_sample']:.1f} "
+                 f"windows per stream sample, {c['roofline']['c128']['flop_per_byte']:.2f} "
+                 f"flop/byte (c128), {c['roofline']['c64']['flop_per_byte']:.2f} (c64); at "
+                 f"{c['bandwidth_gb_per_s']:.1f} GB/s copy bandwidth the bound is "
+                 f"{c['roofline']['c128']['bound_gflops']:.1f} / "
+                 f"{c['roofline']['c64']['bound_gflops']:.1f} GFLOP/s; reached: " + ", ".join(
+                     f"{k} {v:.2f}" for k, v in c["fraction_of_roofline"].items()))
     lines.append(f"    {d['job']}, {d['total_gflop']:.2f} GFLOP:")
     for name, v in d["variants"].items():
         stages = "  ".join(f"{k} {1e3 * s:.0f}ms" + (f"/{v['stage_gflops'][k]:.1f}GF/s"
                                                       if k in v["stage_gflops"] else "")
                            for k, s in v["stage_seconds"].items())
         nmse = v["nmse_db_vs_first"]
-        lines.append(f"      {name:<13} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
+        lines.append(f"      {name:<20} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
                      + (f", NMSE {nmse:.0f} dB" if nmse is not None else "") + f"): {stages}")
     lines.append("    peak traced memory of a drop (MiB): " + ", ".join(
         f"{k} {v:.0f}" for k, v in res["peak_memory_mib"].items()))

@@ -84,6 +84,9 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     from linksim.config import ConfigError
+    from linksim.runtime.allocator import keep_freed_memory
+
+    keep_freed_memory()        # freed drop buffers stay in the process (LINKSIM_MALLOC=system)
 
     try:
         rv = cli.main(args=argv, prog_name="linksim", standalone_mode=False)

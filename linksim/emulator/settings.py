@@ -50,6 +50,9 @@ class EmulatorSettings:
     receiver : str                   'genie' (no pilots) or 'dmrs-ls' / 'dmrs-lmmse': the burst
                                      carries DMRS pilots (linksim.emulator.dmrs)
     dmrs_symbols : tuple[int, ...]   DMRS symbols of the 14-symbol slot
+    data_stream : str                'joint' (one generator draws every user's data, then the
+                                     noise) or 'per-user' (a child generator per user, drawn
+                                     concurrently; linksim.emulator.stages.draw_data)
     """
 
     numerology: Numerology
@@ -61,6 +64,7 @@ class EmulatorSettings:
     precision: str = "double"
     receiver: str = "genie"
     dmrs_symbols: tuple[int, ...] = (2, 11)
+    data_stream: str = "joint"
 
     @classmethod
     def from_config(cls, cfg: LinkConfig, **changes: Any) -> EmulatorSettings:
@@ -69,7 +73,7 @@ class EmulatorSettings:
                        cfg.timing_backoff_samples, cfg.modulation, cfg.backend,
                        cfg.precision)
         settings = replace(settings, receiver=cfg.receiver,
-                           dmrs_symbols=tuple(cfg.dmrs_symbols))
+                           dmrs_symbols=tuple(cfg.dmrs_symbols), data_stream=cfg.data_stream)
         return replace(settings, **changes) if changes else settings
 
     @property

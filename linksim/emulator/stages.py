@@ -93,6 +93,45 @@ def used_bins(settings: EmulatorSettings) -> np.ndarray:
     return used_subcarrier_bins(num.fft_size, num.num_used_subcarriers)
 
 
+#: spawn-key marker of the per-user data generators ("data" in ASCII): children of the data
+#: stream's SeedSequence that no SeedSequence.spawn() of the same parent can produce
+_DATA_CHILD_KEY = 0x64617461
+
+
+def per_user_generators(rng: np.random.Generator, num_streams: int) -> list[np.random.Generator]:
+    """One PCG64 generator per user, seeded by the child (marker, i) of ``rng``'s
+    SeedSequence: the same children for the same drop and stream, whatever else ``rng`` drew,
+    and ``rng`` itself is not advanced."""
+    seq = rng.bit_generator.seed_seq
+    if not isinstance(seq, np.random.SeedSequence):
+        raise ValueError("data_stream='per-user' needs a generator seeded from a SeedSequence "
+                         "(linksim.scenario.drop_rng)")
+    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+        seq.entropy, spawn_key=tuple(seq.spawn_key) + (_DATA_CHILD_KEY, i),
+        pool_size=seq.pool_size))) for i in range(num_streams)]
+
+
+def draw_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
+              num_symbols: int, num_bins: int) -> np.ndarray:
+    """Data symbols complex128 [num_streams, num_symbols, num_bins] of ``settings.modulation``.
+
+    data_stream 'joint' (default): drawn from ``rng`` in one call (the noise is drawn from it
+    afterwards); 'per-user': row i from :func:`per_user_generators` child i, the rows drawn
+    concurrently on all cores (waveforms.symbols_fast.qam_symbols_per_stream), independent
+    of the thread count; ``rng`` is left for the noise.
+    """
+    from waveforms.symbols_fast import qam_symbols_fast, qam_symbols_per_stream
+
+    shape = (num_streams, num_symbols, num_bins)
+    if settings.data_stream == "joint":
+        return qam_symbols_fast(rng, settings.modulation, shape)
+    if settings.data_stream != "per-user":
+        raise ValueError(f"data_stream must be one of joint, per-user "
+                         f"(got {settings.data_stream!r})")
+    return qam_symbols_per_stream(per_user_generators(rng, num_streams), settings.modulation,
+                                  shape[1:])
+
+
 def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
                     plan: BurstPlan) -> tuple[np.ndarray, np.ndarray, int]:
     """Every user's burst: data symbols on the used subcarriers, IFFT, CP.
@@ -102,11 +141,9 @@ def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_st
     Draws the data from ``rng`` (first, before the noise); with ``settings.receiver !=
     'genie'`` the DMRS symbols are then overwritten by the pilots (linksim.emulator.dmrs).
     """
-    from waveforms.symbols_fast import qam_symbols_fast as qam_symbols  # same values, faster
-
     num = settings.numerology
     bins = used_bins(settings)
-    data = qam_symbols(rng, settings.modulation, (num_streams, plan.num_burst_symbols, bins.size))
+    data = draw_data(settings, rng, num_streams, plan.num_burst_symbols, bins.size)
     if settings.receiver != "genie":
         from linksim.emulator.dmrs import insert_pilots
 

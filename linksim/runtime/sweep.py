@@ -226,7 +226,10 @@ def _worker_initializer(threads: int | None, parent_pid: int) -> None:
 def _call_task(func: Callable[[dict[str, Any]], Any], params: dict[str, Any],
                threads: int | None) -> Any:
     """Run one task in a worker (top-level so it pickles); numba threads are thread-local."""
+    from linksim.runtime.allocator import keep_freed_memory
+
     _set_worker_threads(threads)
+    keep_freed_memory()                  # once per process: freed drop buffers are reused
     return func(params)
 
 
