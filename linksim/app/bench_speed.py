@@ -221,7 +221,8 @@ def bench_combine(num_sats: int = 5, num_users: int = 48, tx_len: int = 106_215,
                                                                              ("c64", 8))}
     return {"job": f"S={num_sats} K={num_users} L={tx_len} W={win_len}",
             "bandwidth_gb_per_s": bw["copy_gb_per_s"], "roofline": roof,
-            "fraction_of_roofline": {k: v / roof[k.rsplit("_", 1)[1]]["bound_gflops"] for k, v in g.items()},
+            "fraction_of_roofline": {k: v / roof[k.rsplit("_", 1)[1]]["bound_gflops"]
+                                     for k, v in g.items()},
             "gflop": flops / 1e9, "seconds": t, "gflops": g,
             "fraction_of_zgemm": {k: v / rates["zgemm_gflops"] for k, v in g.items()
                                   if "c128" in k},
