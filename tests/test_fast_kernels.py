@@ -231,3 +231,35 @@ def test_one_satellite_at_a_time_is_bit_identical_to_all_at_once():
     got, got_des = received_by_satellite(st, x, x0, ch, est, a, plan)
     assert np.array_equal(got, r.reshape(3, 3, -1).sum(0))
     assert np.array_equal(got_des, r_des.reshape(3, 3, -1).sum(0))
+
+
+def test_unused_bin_gaps_are_the_complement_of_the_used_bins():
+    from waveforms.ofdm import used_subcarrier_bins
+    from waveforms.ofdm_fast import _gaps
+
+    for n, q in ((1024, 612), (64, 63), (16, 16), (8, 1)):
+        bins = used_subcarrier_bins(n, q)
+        gaps = _gaps(bins, n)
+        covered = np.concatenate([np.arange(a, b) for a, b in gaps]) if gaps else np.array([])
+        np.testing.assert_array_equal(np.sort(covered), np.setdiff1d(np.arange(n), bins))
+
+
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_precode_desired_is_the_own_stream_window_times_its_coupling(dtype):
+    from types import SimpleNamespace
+
+    from linksim.emulator import stages
+
+    rng = np.random.default_rng(3)
+    s_count, k, tx_len, w = 2, 4, 50, 20
+    xt = (rng.standard_normal((s_count, k, tx_len))
+          + 1j * rng.standard_normal((s_count, k, tx_len))).astype(dtype)
+    a = rng.standard_normal((s_count, k, k)) + 1j * rng.standard_normal((s_count, k, k))
+    plan = SimpleNamespace(offsets=rng.integers(0, tx_len - w + 1, (s_count, k)), win_len=w)
+    z = stages.precode_desired(xt, a, plan)
+    assert z.shape == (s_count * k, w) and z.dtype == dtype
+    for s in range(s_count):
+        for j in range(k):
+            o = plan.offsets[s, j]
+            want = a[s, j, j].astype(dtype) * xt[s, j, o:o + w]     # z_{s,j} = A[s,j,j] x~_{s,j}
+            np.testing.assert_array_equal(z[s * k + j], want)

@@ -8,9 +8,10 @@ unscaled transform; scipy's own ``ortho`` scaling differs in the last bit when 1
 not a power of two).
 
 * modulation writes the subcarriers straight into the body of each symbol of the output
-  buffer ``[K, B, N_cp + N]`` (zeros elsewhere), transforms the bodies in place (a strided
-  batched IFFT) and copies the last ``N_cp`` samples of each body in front of it: one zero
-  fill, one scatter, one FFT, one CP copy (``N_cp / N`` of the data);
+  buffer ``[K, B, N_cp + N]`` (zeros only in the unused bins), transforms the bodies in place
+  (a strided batched IFFT) and copies the last ``N_cp`` samples of each body in front of it:
+  one scatter, one FFT, one CP copy (``N_cp / N`` of the data); in single precision the
+  1/sqrt(N) is applied inside the FFT, in double afterwards (numpy's order, bit-identical);
 * demodulation transforms the DFT windows as a strided view of ``y`` (no gather copy) and
   keeps only the used bins.
 
@@ -76,6 +77,15 @@ def bin_runs(bins: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(bins[a]), int(a), int(b - a)) for a, b in zip(starts, ends)]
 
 
+def _gaps(bins: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """[start, stop) ranges of the FFT bins in [0, n) that ``bins`` does not use."""
+    used = np.zeros(n + 2, dtype=bool)
+    used[1:-1][bins] = True
+    used[0] = used[-1] = True
+    edges = np.flatnonzero(np.diff(used.astype(np.int8)))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
+
+
 def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
                        used_bins: np.ndarray) -> np.ndarray:
     """CP-OFDM modulation, contract of :func:`waveforms.ofdm.ofdm_modulate`.
@@ -92,14 +102,21 @@ def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
         raise ValueError(f"X has {X.shape[2]} subcarriers but used_bins has {bins.size}")
     k, b, _ = X.shape
     dtype = _complex_dtype(X)
-    x = np.zeros((k, b, n + ncp), dtype=dtype)
+    x = np.empty((k, b, n + ncp), dtype=dtype)   # the CP is copied, the bodies written below
     body = x[:, :, ncp:]
+    for g0, g1 in _gaps(bins, n):              # unused bins: zero (no pass over the rest)
+        body[:, :, g0:g1] = 0
     for b0, q0, length in bin_runs(bins):
         body[:, :, b0:b0 + length] = X[:, :, q0:q0 + length]
-    out = sfft.ifft(body, axis=-1, norm="forward", overwrite_x=True, workers=_WORKERS[0])
+    # double: numpy's order (unscaled FFT, then 1/sqrt(N)), bit-identical to the reference;
+    # single: the 1/sqrt(N) inside pocketfft's last pass (one pass less; float32 rounding)
+    single = dtype == np.complex64
+    out = sfft.ifft(body, axis=-1, norm="ortho" if single else "forward", overwrite_x=True,
+                    workers=_WORKERS[0])
     if not np.shares_memory(out, body):        # pocketfft declined the in-place transform
         body[...] = out
-    body *= _unitary_scale(n, dtype)           # numpy's order: unscaled FFT, then 1/sqrt(N)
+    if not single:
+        body *= _unitary_scale(n, dtype)
     if ncp:
         x[:, :, :ncp] = x[:, :, n:]
     return x.reshape(k, b * (n + ncp))
@@ -132,11 +149,14 @@ def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: in
     windows = np.lib.stride_tricks.as_strided(
         y[:, first:], shape=(r, m, n), strides=(stride_r, sym_len * stride_t, stride_t),
         writeable=False)
-    full = sfft.fft(windows, axis=-1, norm="backward", workers=_WORKERS[0])
+    single = y.dtype == np.complex64           # as in modulation: scale inside the FFT
+    full = sfft.fft(windows, axis=-1, norm="ortho" if single else "backward",
+                    workers=_WORKERS[0])
     Y = np.empty((r, m, bins.size), dtype=full.dtype)
     for b0, q0, length in bin_runs(bins):
         Y[:, :, q0:q0 + length] = full[:, :, b0:b0 + length]
-    Y *= _unitary_scale(n, Y.dtype)
+    if not single:
+        Y *= _unitary_scale(n, Y.dtype)
     if backoff:
         turns = np.mod(bins * backoff, n) / n
         Y *= np.exp(2j * np.pi * turns).astype(Y.dtype)

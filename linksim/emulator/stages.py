@@ -205,8 +205,12 @@ def precode_desired(xt: np.ndarray, coupling: np.ndarray, plan: BurstPlan) -> np
     """Only user j's own stream in z_{s,j}: A[s,j,j] x~_{s,j}. complex128 [S J, win_len]."""
     s_count, k_count = coupling.shape[:2]
     jj = np.arange(k_count)
-    a_jj = coupling[:, jj, jj].astype(xt.dtype, copy=False)[:, :, None]   # keeps the precision
-    z = a_jj * np.take_along_axis(xt, _windows(xt, plan), axis=2)
+    a_jj = coupling[:, jj, jj].astype(xt.dtype, copy=False)              # keeps the precision
+    z = np.empty((s_count, k_count, plan.win_len), dtype=np.result_type(a_jj, xt))
+    for s in range(s_count):                # window slices: no [S, J, W] index array
+        for j in range(k_count):
+            o = plan.offsets[s, j]
+            np.multiply(a_jj[s, j], xt[s, j, o:o + plan.win_len], out=z[s, j])
     return z.reshape(s_count * k_count, plan.win_len)
 
 

@@ -51,6 +51,9 @@ def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: in
         y_des = stages.propagate(settings, stages.precode_desired(xt, a, plan_s), rows, ch_s,
                                  plan_s)
         del xt
-        r = y if r is None else r + y
-        r_des = y_des if r_des is None else r_des + y_des
+        if r is None:
+            r, r_des = y, y_des
+        else:                               # in place: the same additions, no new buffers
+            r += y
+            r_des += y_des
     return r, r_des
