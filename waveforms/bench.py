@@ -43,6 +43,8 @@ def bench_delay_doppler(
     -------
     dict with ``samples_per_s_numba``, ``samples_per_s_numpy``, ``speedup``,
     ``gflops_numba`` (4 flops per tap MAC, module docstring), ``seconds_numba``,
+    ``gflops_numba_single`` / ``seconds_numba_single`` / ``max_rel_diff_single`` (the
+    complex64 kernel on the same job, against the double reference),
     ``seconds_numpy``, ``max_rel_diff``, ``num_threads``, ``malloc_mmap_threshold``
     (the ``MALLOC_MMAP_THRESHOLD_`` environment setting or None) and the job size.
     """
@@ -75,8 +77,15 @@ def bench_delay_doppler(
     t_nb = best(delay_doppler, y_nb)
     t_np = best(delay_doppler_reference, y_np)
     t_nb_alloc = best(lambda *a, out: delay_doppler(*a), None)
+    from .delay_single import delay_doppler_single
+
+    args = (x.astype(np.complex64),) + args[1:]
+    y_32 = np.empty((num_streams, num_samples), dtype=np.complex64)
+    delay_doppler_single(*args, out=y_32)                        # warm-up
+    t_32 = best(delay_doppler_single, y_32)
     n_out = num_streams * num_samples
     rel = float(np.max(np.abs(y_nb - y_np)) / np.max(np.abs(y_np)))
+    rel_32 = float(np.max(np.abs(y_32 - y_np)) / np.max(np.abs(y_np)))
     return {
         "num_ops": num_streams,
         "samples_per_op": num_samples,
@@ -88,6 +97,9 @@ def bench_delay_doppler(
         "samples_per_s_numpy": n_out / t_np,
         "speedup": t_np / t_nb,
         "gflops_numba": n_out * num_taps * FLOPS_PER_TAP_MAC / t_nb / 1e9,
+        "seconds_numba_single": t_32,
+        "gflops_numba_single": n_out * num_taps * FLOPS_PER_TAP_MAC / t_32 / 1e9,
+        "max_rel_diff_single": rel_32,
         "flops_per_tap_mac": FLOPS_PER_TAP_MAC,
         "max_rel_diff": rel,
         "num_threads": numba.get_num_threads(),

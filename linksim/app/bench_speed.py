@@ -410,7 +410,10 @@ def speed_goals(ofdm: dict, combine: dict, drop: dict, memory: dict, delay: dict
                               "met": ofdm_ratio >= GOALS["ofdm_vs_torch_fft"]},
         "delay_doppler_gflops": {"goal": GOALS["delay_doppler_gflops_today"],
                                  "measured": delay.get("gflops_numba"),
+                                 "measured_single": delay.get("gflops_numba_single"),
                                  "met": (delay.get("gflops_numba") or 0.0)
+                                 >= GOALS["delay_doppler_gflops_today"],
+                                 "met_single": (delay.get("gflops_numba_single") or 0.0)
                                  >= GOALS["delay_doppler_gflops_today"]}}
 
 
