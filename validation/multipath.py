@@ -385,19 +385,22 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
                    "draws": res["draws"], "table": rows})
 
 
-def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir) -> None:
+def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir,
+                  provenance: dict | None = None) -> None:
     """Run the checks and add them to a validation result in place (summary key
-    'multipath', arrays 'multipath/...', PNG figures multipath_*.png in out_dir)."""
+    'multipath', arrays 'multipath/...', PNG figures multipath_*.png in out_dir, with the
+    ``provenance`` record in their text chunks when given)."""
     from pathlib import Path
 
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import png_with_metadata
 
     quick = settings.drops <= 2
     res = run_multipath_validation(cfg, seed, quick, settings.num_symbols)
     figs = figures(res)
     for name, png in figs.items():
         with atomic_path(Path(out_dir) / f"multipath_{name}.png") as tmp:
-            tmp.write_bytes(png)
+            tmp.write_bytes(png if provenance is None else png_with_metadata(png, provenance))
     result["summary"]["multipath"] = summary_of(res)
     r = res["rates"]
     for key in ("analytical_sum_rate", "achieved_sum_rate", "miss", "miss_std_err",

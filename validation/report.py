@@ -598,13 +598,13 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
     out.mkdir(parents=True, exist_ok=True)
     result = run_validation(cfg, seed, settings, progress, store_dir=out,
                             workers=workers, scheduler=scheduler)
+    prov = provenance(cfg, seed, settings=asdict(settings), workers=workers,
+                      scheduler=scheduler)  # after the run: numba is loaded, its threads set
     from validation import multipath
-    multipath.extend_report(result, cfg, seed, settings, out)    # NTN-TDL rows (section 6)
+    multipath.extend_report(result, cfg, seed, settings, out, prov)  # NTN-TDL (section 6)
     summary = result["summary"]
     _add_orbit(result, cfg, seed, settings)          # moving satellites (validation.orbit)
     summary["evidence"] = evidence(settings, quick)
-    prov = provenance(cfg, seed, settings=asdict(settings), workers=workers,
-                      scheduler=scheduler)
     summary["provenance"] = prov
     write_h5(out / "validation.h5", result["arrays"], summary, cfg, prov)
     write_json(out / "summary.json", summary)
