@@ -222,3 +222,46 @@ def test_png_bytes_gain_the_record_pixels_unchanged(tmp_path):
         assert a.size == b.size and a.tobytes() == b.tobytes()
     with pytest.raises(ValueError, match="not a PNG"):
         png_with_metadata(b"GIF89a....", rec)
+
+
+# --------------------------------------------------------------------------- sidecar, bench
+def test_heldout_sidecar_json_gets_both_records(tmp_path, monkeypatch):
+    """The model's sidecar JSON (precoders.dtn.heldout.update_model_json): the evaluation's
+    own record and the training record copied from the model file."""
+    import torch
+
+    from linksim.config import build_config
+    from linksim.runtime.provenance import provenance
+    from precoders.dtn.heldout import HELDOUT_SEED, _add_provenance
+
+    monkeypatch.setattr(sys, "argv", ["linksim", "train-dtn", "--seed", "3"])
+    trained = provenance({"train_config": {"seed": 3}}, 3)
+    model = tmp_path / "m.pt"
+    torch.save({"provenance": trained}, model)
+    cfg = build_config()
+    doc = {"heldout": {"goals": {}}}
+    _add_provenance(doc, model, cfg)
+    assert doc["training_provenance"] == trained
+    rec = doc["heldout"]["provenance"]
+    check_record(rec, cfg.to_dict(), HELDOUT_SEED, [])
+    assert rec["model"] == str(model)
+    json.dumps(doc)
+
+
+def test_bench_json_carries_the_record(monkeypatch):
+    """``linksim bench --json`` (its benchmarks replaced by a stub: the wiring only) records
+    the effective config with a --set override and the machine's settings."""
+    from linksim.app.cli import cli
+    from linksim.app.commands import bench_cmd
+    from linksim.app.commands.common import load_cfg
+
+    monkeypatch.setattr(bench_cmd, "_bench_waveforms", lambda *a: {"stub": 1.0})
+    args = ["bench", "--quick", "--json", "--set", "num_sats=3"]
+    monkeypatch.setattr(sys, "argv", ["linksim", *args])
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.output)
+    assert doc["stub"] == 1.0
+    check_record(doc["provenance"], load_cfg(None, ("num_sats=3",)).to_dict(), None,
+                 ["bench", "--quick", "--set num_sats=3"])
+    assert doc["provenance"]["quick"] is True
