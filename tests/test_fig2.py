@@ -124,7 +124,8 @@ class TestRunOutputs:
         assert arrays["prob_overall"][1] == summary["overall_probability"]
         assert summary["complement"] == pytest.approx(1 - summary["overall_probability"])
         assert summary["drops"] == 8 and summary["subcarrier_spacing_hz"] == 30e3
-        csv = (tmp_path / "fig2" / "fig2.csv").read_text().splitlines()
+        csv = [ln for ln in (tmp_path / "fig2" / "fig2.csv").read_text().splitlines()
+               if not ln.startswith("#")]  # the provenance comment lines come first
         assert len(csv) == 1 + (DISTANCE_EDGES_M.size - 1) + 1
 
 

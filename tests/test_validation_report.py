@@ -74,6 +74,35 @@ class TestReport:
         with h5py.File(d / "validation.h5") as f:
             assert json.loads(f.attrs["provenance_json"]) == rec
 
+    def test_every_number_of_the_summary_labelled(self, two_runs):
+        """Each verdict row (main table and every section's) carries ``numbers``: a label and
+        a unit per entry, and every number printed in its value string is one of them (to the
+        string's rounding); the HTML tables show the labels. The multipath PNG files carry
+        the run's provenance."""
+        from linksim.runtime.provenance import read_png
+        from validation.report_numbers import NUMBER_TOKEN, table_rows, unlabelled_tokens
+
+        d, _ = two_runs[0]
+        summary = json.loads((d / "summary.json").read_text())
+        rows = table_rows(summary)
+        assert len(rows) >= 20 and any("multipath" in k for k in summary)
+        html = (d / "report.html").read_text()
+        shown = 0
+        for row in rows:
+            assert row["numbers"], row["value"]
+            for n in row["numbers"]:
+                assert isinstance(n["label"], str) and n["label"].strip(), row
+                assert isinstance(n["unit"], str) and n["unit"].strip(), row
+                assert n["value"] is None or isinstance(n["value"], (int, float))
+            assert unlabelled_tokens(row) == [], (row["value"], row["numbers"])
+            shown += len(NUMBER_TOKEN.findall(row["value"]))
+            assert _e(row["numbers"][0]["label"]) in html
+        assert shown >= 50
+        assert html.count("the measured numbers, labelled") >= 2
+        for png in sorted(d.glob("multipath_*.png")):
+            assert read_png(png) == summary["provenance"]
+        assert len(list(d.glob("multipath_*.png"))) == 3
+
     def test_reproducible_for_one_and_two_workers(self, two_runs):
         (d0, _), (d1, p1) = two_runs
         s0 = json.loads((d0 / "summary.json").read_text())
@@ -164,3 +193,30 @@ def test_bad_input_exits_2_with_one_line(args, option):
     assert p.returncode == 2
     assert option in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def _e(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def test_unlabelled_tokens_finds_each_missing_number():
+    """The check behind the labelled-numbers test: a number printed but not labelled, or
+    labelled with another value, is reported; rounding of the string is allowed."""
+    from validation.report_numbers import num, numbers_text, unlabelled_tokens
+
+    row = {"value": "0.0557 (0.0556); 5.0e-04, -30 dBW, +3.6%",
+           "numbers": [num("a", 0.05572, "1"), num("b", 0.05561, "1"), num("c", 4.98e-4, "1"),
+                       num("d", -30.0, "dBW"), num("e", 3.58, "%")]}
+    assert unlabelled_tokens(row) == []
+    row["numbers"][2] = num("c", 5.2e-4, "1")  # prints as 5.2e-04, not 5.0e-04
+    assert unlabelled_tokens(row) == ["5.0e-04"]
+    del row["numbers"][3]
+    assert unlabelled_tokens(row) == ["5.0e-04", "-30"]
+    # one entry accounts for one printed number only
+    assert unlabelled_tokens({"value": "0.5 / 0.5", "numbers": [num("x", 0.5, "s")]}) == ["0.5"]
+    assert num("y", float("nan"), "dB")["value"] is None
+    with pytest.raises(ValueError):
+        num("", 1.0, "dB")
+    assert numbers_text([num("x", 0.51234, "s"), num("r", 2, "1")]) == "x = 0.5123 s; r = 2"

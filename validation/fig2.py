@@ -210,13 +210,14 @@ def simulate(cfg: LinkConfig, drops: int, seed: int, workers: int = 1, progress:
 
 
 def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym_s: np.ndarray,
-          cfg: LinkConfig, drops: int, seed: int) -> None:
+          cfg: LinkConfig, drops: int, seed: int, prov: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import png_metadata
 
     centers_km = 0.5 * (DISTANCE_EDGES_M[:-1] + DISTANCE_EDGES_M[1:]) / 1e3
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -249,18 +250,22 @@ def _plot(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray, t_sym
                  f"bands = +-2 standard errors", fontsize=9)
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+        fig.savefig(tmp, format="png", dpi=120,
+                    metadata=png_metadata(prov) if prov is not None else None)
     plt.close(fig)
 
 
-def _write_csv(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray) -> None:
+def _write_csv(path: Path, agg: dict[str, np.ndarray], spacings_hz: np.ndarray,
+               prov: dict | None = None) -> None:
+    """The per-bin table, after the provenance record as ``#`` comment lines (when given)."""
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import csv_comments
 
     head = ["distance_lo_km", "distance_hi_km", "samples"]
     for df in spacings_hz:
         tag = f"{df / 1e3:g}kHz"
         head += [f"prob_{tag}", f"se_{tag}"]
-    lines = [",".join(head)]
+    lines = (csv_comments(prov) if prov is not None else []) + [",".join(head)]
     for b in range(DISTANCE_EDGES_M.size - 1):
         row = [f"{DISTANCE_EDGES_M[b] / 1e3:g}", f"{DISTANCE_EDGES_M[b + 1] / 1e3:g}",
                str(int(agg["pairs_per_bin"][b]))]
@@ -289,9 +294,13 @@ def run(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: i
     probabilities, drops, seed, files, run time.
     """
     from linksim.runtime.io import write_arrays_h5
+    from linksim.runtime.provenance import h5_attrs, provenance
 
     t0 = time.monotonic()
     drops = DEFAULT_DROPS if drops is None else int(drops)
+    # the effective config: the figure's own users per drop (what fig2_drop simulates)
+    prov = provenance(cfg.replace(num_users=USERS_PER_DROP), seed, figure="fig2", drops=drops,
+                      workers=int(workers))
     out_dir = Path(out_dir)
     spacings = fig2_spacings_hz(cfg)
     t_sym = symbol_durations_s(cfg, spacings)
@@ -305,9 +314,10 @@ def run(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: i
     write_arrays_h5(files["h5"], arrays, {
         "figure": "fig2", "seed": int(seed), "drops": drops, "users_per_drop": USERS_PER_DROP,
         "config": cfg.to_dict(), "x_axis": X_AXIS_CHOICE,
-        "event": "|(tau_sk - tau_si) - (tau_s'k - tau_s'i)| >= T_sym, k<i, s<s'"})
-    _write_csv(files["csv"], agg, spacings)
-    _plot(files["png"], agg, spacings, t_sym, cfg, drops, seed)
+        "event": "|(tau_sk - tau_si) - (tau_s'k - tau_s'i)| >= T_sym, k<i, s<s'",
+        **h5_attrs(prov)})
+    _write_csv(files["csv"], agg, spacings, prov)
+    _plot(files["png"], agg, spacings, t_sym, cfg, drops, seed, prov)
 
     p, se = float(agg["prob_overall"][j_cfg]), float(agg["se_overall"][j_cfg])
     summary = {
@@ -332,6 +342,7 @@ def run(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers: i
         "workers": int(workers),
         "files": {k: str(v) for k, v in files.items()},
         "elapsed_s": round(time.monotonic() - t0, 3),
+        "provenance": prov,
     }
     summary["headline"] = (
         f"Pr{{|delta| >= T_sym}} = {p:.5f} +- {se:.5f} (1 s.e.; complement {1 - p:.5f}) at "

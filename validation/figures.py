@@ -674,6 +674,11 @@ def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
     per_it = np.median(seconds / np.maximum(iterations, 1)[None, ..., None],
                        axis=(0, 1, 4))
 
+    from linksim.runtime.provenance import h5_attrs, provenance
+
+    # timings always run here, one design at a time: workers is 1 whatever was asked
+    prov = provenance(cfg, seed, figure="fig12", drops=drops, workers=1, repeats=int(repeats),
+                      runs=int(runs), num_users_swept=[int(k) for k in xs])
     files = _files(out_dir, 12)
     write_arrays_h5(files["h5"], {"K": np.asarray(xs), "seconds": seconds,
                                   "iterations": iterations, "median_seconds": med,
@@ -682,13 +687,14 @@ def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
                     {"figure": "fig12", "methods": methods, "seed": int(seed), "drops": drops,
                      "repeats": int(repeats), "runs": int(runs), "w_step": cfg.w_step,
                      "config": cfg.to_dict(), "power_dbw": float(cfg.power_dbw),
-                     "seconds_axes": "run, drop, K, method, repeat (warm: warm-up excluded)"})
+                     "seconds_axes": "run, drop, K, method, repeat (warm: warm-up excluded)",
+                     **h5_attrs(prov)})
     header = ["K"] + [f"{m}_{q}" for m in methods
                       for q in ("median_s", "p25_s", "p75_s", "median_s_per_iteration")]
     _write_csv(files["csv"], header,
                [[xs[j]] + [v for m in range(len(methods))
                            for v in (med[j, m], q25[j, m], q75[j, m], per_it[j, m])]
-                for j in range(len(xs))])
+                for j in range(len(xs))], prov)
 
     fig, ax = plt.subplots(figsize=(6.4, 4.6))
     width = 0.8 / len(methods)
@@ -706,7 +712,7 @@ def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
                  fontsize=10)
     ax.grid(True, axis="y", alpha=0.3)
     ax.legend(fontsize=8)
-    _save_png(fig, files["png"])
+    _save_png(fig, files["png"], prov)
 
     idx = {m: i for i, m in enumerate(methods)}
     ratio = per_it[:, idx["ms-jocdwm"]] / per_it[:, idx["ms-jowm"]]
@@ -725,7 +731,7 @@ def fig12(cfg: LinkConfig, out_dir: Path, drops: int | None, seed: int, workers:
                    "separated_pairs_keep_order": bool(separated_ok)},
         "drops": drops, "repeats": int(repeats), "runs": int(runs), "seed": int(seed),
         "workers": 1, "w_step": cfg.w_step, "files": {k: str(v) for k, v in files.items()},
-        "elapsed_s": round(time.monotonic() - t0, 3)}
+        "elapsed_s": round(time.monotonic() - t0, 3), "provenance": prov}
     if DL_METHOD in idx:
         summary["dl_speedup_over_jocdwm"] = [
             float(v) for v in med[:, idx["ms-jocdwm"]] / med[:, idx[DL_METHOD]]]

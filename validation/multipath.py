@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from validation.report_numbers import num, numbers_text
+
 #: the sweep of delay spreads (s): 10 ns to beyond the 2.34 us CP of NR at 30 kHz
 DELAY_SPREADS_S = (1e-8, 3e-8, 1e-7, 3e-7, 1e-6, 2.3e-6, 5e-6)
 QUICK_DELAY_SPREADS_S = (1e-8, 1e-6, 5e-6)
@@ -342,11 +344,16 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
         ds5 = r["miss_5pct_delay_spread_s"][p]
         rows.append({"check": f"(19) vs achieved, {name}, {SWEEP_PROFILE} sweep",
                      "value": "never within sweep" if ds5 is None else f"{ds5 * 1e6:.3g} us",
+                     "numbers": [num("delay spread where the miss first exceeds the threshold "
+                                     "(none: never within the sweep)",
+                                     None if ds5 is None else ds5 * 1e6, "us")],
                      "threshold": f"miss > {100 * MISS_THRESHOLD:.0f}%",
                      "verdict": "holds" if ds5 is None else f"breaks at {ds5 * 1e6:.3g} us"})
     rows.append({"check": "(19) vs achieved at the nominal delay spread, every profile",
                  "value": ", ".join(f"{c} {100 * m:+.1f}%" for c, m in
                                     zip(r["cases"][1:5], np.asarray(r["miss"])[1:5, 0])),
+                 "numbers": [num(f"miss of (19) vs achieved, {c}", 100 * m, "%") for c, m in
+                             zip(r["cases"][1:5], np.asarray(r["miss"])[1:5, 0])],
                  "threshold": f"miss <= {100 * MISS_THRESHOLD:.0f}%",
                  "verdict": "holds" if r["holds_at_nominal"] else "fails"})
     if "other_mode" in r:
@@ -356,6 +363,9 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
                      "value": ", ".join(f"{c} {100 * m:+.1f}%" for c, m in
                                         zip(r["cases"][n0:n0 + 4],
                                             np.asarray(r["miss"])[n0:n0 + 4, 0])),
+                     "numbers": [num(f"miss of (19) vs achieved, {c}, {om} K", 100 * m, "%")
+                                 for c, m in zip(r["cases"][n0:n0 + 4],
+                                                 np.asarray(r["miss"])[n0:n0 + 4, 0])],
                      "threshold": f"miss <= {100 * MISS_THRESHOLD:.0f}%",
                      "verdict": "holds" if r["other_holds_at_nominal"] else "fails"})
         for p, name in enumerate(r["precoders"]):
@@ -364,12 +374,18 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
                                   f"sweep, {om} K",
                          "value": "never within sweep" if ds5 is None
                          else f"{ds5 * 1e6:.3g} us",
+                         "numbers": [num("delay spread where the miss first exceeds the "
+                                         "threshold (none: never within the sweep)",
+                                         None if ds5 is None else ds5 * 1e6, "us")],
                          "threshold": f"miss > {100 * MISS_THRESHOLD:.0f}%",
                          "verdict": "holds" if ds5 is None
                          else f"breaks at {ds5 * 1e6:.3g} us"})
     rows.append({"check": "frequency correlation vs PDP transform",
                  "value": ", ".join(f"{n} {c['max_abs_dev']:.3f}" for n, c in
                                     res["correlation"].items()),
+                 "numbers": [num(f"largest |deviation| of the frequency correlation from the "
+                                 f"PDP transform, {n}", c["max_abs_dev"], "1")
+                             for n, c in res["correlation"].items()],
                  "threshold": "4 s.e. + 0.02", "verdict": "holds" if corr_ok else "fails"})
     cm, om = isi["crossing_measured_s"], isi["onset_measured_s"]
     nan = float("nan")
@@ -379,25 +395,35 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
                           f"{isi['onset_delay_spread_s'] * 1e6:.3g} us); crossing "
                           f"{(cm or nan) * 1e6:.3g} us (closed "
                           f"{(isi['crossing_closed_form_s'] or nan) * 1e6:.3g} us)",
+                 "numbers": [num("ISI onset delay spread, measured", (om or nan) * 1e6, "us"),
+                             num("ISI onset delay spread, closed form",
+                                 isi["onset_delay_spread_s"] * 1e6, "us"),
+                             num("ISI crossing delay spread, measured", (cm or nan) * 1e6,
+                                 "us"),
+                             num("ISI crossing delay spread, closed form",
+                                 (isi["crossing_closed_form_s"] or nan) * 1e6, "us")],
                  "threshold": "<= 1 dB + 3 s.e. from the overlap closed form",
                  "verdict": "holds" if isi["holds"] else "fails"})
     return _clean({"rates": r, "correlation": res["correlation"], "isi": isi,
                    "draws": res["draws"], "table": rows})
 
 
-def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir) -> None:
+def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir,
+                  provenance: dict | None = None) -> None:
     """Run the checks and add them to a validation result in place (summary key
-    'multipath', arrays 'multipath/...', PNG figures multipath_*.png in out_dir)."""
+    'multipath', arrays 'multipath/...', PNG figures multipath_*.png in out_dir, with the
+    ``provenance`` record in their text chunks when given)."""
     from pathlib import Path
 
     from linksim.runtime.atomic import atomic_path
+    from linksim.runtime.provenance import png_with_metadata
 
     quick = settings.drops <= 2
     res = run_multipath_validation(cfg, seed, quick, settings.num_symbols)
     figs = figures(res)
     for name, png in figs.items():
         with atomic_path(Path(out_dir) / f"multipath_{name}.png") as tmp:
-            tmp.write_bytes(png)
+            tmp.write_bytes(png if provenance is None else png_with_metadata(png, provenance))
     result["summary"]["multipath"] = summary_of(res)
     r = res["rates"]
     for key in ("analytical_sum_rate", "achieved_sum_rate", "miss", "miss_std_err",
@@ -430,8 +456,9 @@ def html_section(summary: dict[str, Any], figs: dict[str, bytes] | None) -> str:
         f"{SWEEP_PROFILE}. Miss = ((19) - achieved) / (19) of the sum rate per drop; paired = "
         "(achieved flat - achieved profile) / (19) on the same drop; mean +- 1 s.e. over "
         f"drops. Single-link checks: {mp['draws']} draws per point.</p>",
-        _table(["check", "value", "threshold", "verdict"],
-               [[t["check"], t["value"], t["threshold"], t["verdict"]] for t in mp["table"]],
+        _table(["check", "value", "threshold", "verdict", "the numbers, labelled"],
+               [[t["check"], t["value"], t["threshold"], t["verdict"],
+                 numbers_text(t.get("numbers", []))] for t in mp["table"]],
                verdict_col=3),
         _table(["case", "precoder", "(19)", "achieved", "miss %", "paired vs flat %"], rows)]
     if figs:

@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from validation.report_numbers import num, numbers_text
+
 #: relative loss of the sum rate (genie - receiver) / genie for "holds"
 LOSS_REL_MAX = 0.05
 #: the practical receivers compared with the genie
@@ -134,6 +136,11 @@ def summarise(res: dict[str, np.ndarray], names: list[str]) -> dict[str, Any]:
                       f"(GMI per data RE, mean of {drops} drops); its loss +- paired s.e.",
             "value": f"{rel[worst]:.3f} ({names[worst[0]]} at {levels[worst[1]]:g} dBW: "
                      f"{loss.mean(-1)[worst]:.2f} +- {se[worst]:.2f} bit/s/Hz)",
+            "numbers": [num(f"largest (genie - {m}) / genie sum rate", rel[worst], "1"),
+                        num("power of that point", levels[worst[1]], "dBW"),
+                        num(f"its loss, genie - {m} sum rate", loss.mean(-1)[worst],
+                            "bit/s/Hz"),
+                        num("paired standard error of the loss", se[worst], "bit/s/Hz")],
             "threshold": f"< {LOSS_REL_MAX:g}",
             "verdict": verdict})
         swaps = []
@@ -165,6 +172,11 @@ def summarise(res: dict[str, np.ndarray], names: list[str]) -> dict[str, Any]:
                 "; ".join(f"{w['pair'][0]}/{w['pair'][1]} at {w['power_dbw']:g} dBW "
                           f"({'significant' if w['significant'] else 'n.s.'})" for w in swaps)
                 if swaps else "no swaps"),
+            "numbers": [num(f"power of the swap {w['pair'][0]}/{w['pair'][1]}",
+                            w["power_dbw"], "dBW") for w in swaps]
+                       + [num("swapped pairs", len(swaps), "pairs"),
+                          num("significant swapped pairs",
+                              sum(bool(w["significant"]) for w in swaps), "pairs")],
             "threshold": "same order, or swaps not significant",
             "verdict": "holds" if not any(w["significant"] for w in swaps) else "fails"})
     out["overall_genie"] = _order(names, genie.mean(-1).mean(-1))
@@ -236,9 +248,10 @@ def render_section(arrays: dict[str, np.ndarray], summary: dict[str, Any]) -> st
         _table(["precoder", "P (dBW)", "analytical (19)", "genie", "dmrs-ls (net)",
                 "dmrs-lmmse (net)", "loss ls", "loss lmmse", "EVM ls dB", "EVM lmmse dB"],
                rows),
-        _table(["assumption", "metric", "measured", "threshold", "verdict"],
-               [[r["assumption"], r["metric"], r["value"], r["threshold"], r["verdict"]]
-                for r in s["table"]])])
+        _table(["assumption", "metric", "measured", "threshold", "verdict",
+                "the measured numbers, labelled"],
+               [[r["assumption"], r["metric"], r["value"], r["threshold"], r["verdict"],
+                 numbers_text(r.get("numbers", []))] for r in s["table"]])])
 
 
 def _fmt(x) -> str:

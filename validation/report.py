@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from validation.phase_model import NMSE_THRESHOLD_DB
+from validation.report_numbers import num
 
 if TYPE_CHECKING:
     from linksim.config import LinkConfig
@@ -430,30 +431,47 @@ def build_summary(cfg: LinkConfig, seed: int, settings: ValidationSettings, name
                    f"({gain_stats['samples']} satellite-user-subcarrier samples)",
          "value": f"{gain_stats['phase_err_deg_rms']:.2g} deg / "
                   f"{gain_stats['mag_err_db_rms']:.2g} dB",
+         "numbers": [num("rms phase error of the measured gain",
+                         gain_stats["phase_err_deg_rms"], "deg"),
+                     num("rms magnitude error of the measured gain",
+                         gain_stats["mag_err_db_rms"], "dB")],
          "threshold": f"< {PHASE_RMS_DEG_MAX} deg, < {MAG_RMS_DB_MAX} dB",
          "verdict": _verdict(gain_stats["phase_err_deg_rms"] < PHASE_RMS_DEG_MAX
                              and gain_stats["mag_err_db_rms"] < MAG_RMS_DB_MAX)},
         {"assumption": "(16): ICI/ISI negligible on the drops",
          "metric": "worst NMSE of Y ~ e^{j theta} g v^H w X over the drops' links",
          "value": f"{gain_stats['nmse_16_db_max']:.1f} dB",
+         "numbers": [num("worst NMSE of (16) over the drops' links",
+                         gain_stats["nmse_16_db_max"], "dB")],
          "threshold": f"< {NMSE_THRESHOLD_DB:g} dB",
          "verdict": _verdict(gain_stats["nmse_16_db_max"] < NMSE_THRESHOLD_DB)},
         {"assumption": "|Dnu| << Df (before (16))",
          "metric": f"eps = Dnu/Df where NMSE(16) reaches {NMSE_THRESHOLD_DB:g} dB "
                    "(closed form); configured 3 sigma eps",
          "value": f"{eps_meas:.4f} ({eps_closed:.4f}); {errors_cfg_eps:.1e}",
+         "numbers": [num("eps = Dnu/Df where NMSE(16) reaches the threshold, measured",
+                         eps_meas, "1"),
+                     num("the same crossing, closed form", eps_closed, "1"),
+                     num("configured 3 sigma eps", errors_cfg_eps, "1")],
          "threshold": "configured 3 sigma below the crossing",
          "verdict": _verdict(errors_cfg_eps < eps_meas)},
         {"assumption": "residual delay inside the CP margin (case (i))",
          "metric": f"late residual delay where NMSE(16) reaches {NMSE_THRESHOLD_DB:g} dB "
                    f"(closed form), samples; margin {margin_late}; configured 3 sigma",
          "value": f"{delay_meas:.1f} ({delay_closed:.1f}); {errors_cfg_delay:.1e}",
+         "numbers": [num("late residual delay where NMSE(16) reaches the threshold, "
+                         "measured", delay_meas, "samples"),
+                     num("the same crossing, closed form", delay_closed, "samples"),
+                     num("configured 3 sigma residual delay", errors_cfg_delay, "samples")],
          "threshold": "configured 3 sigma below the crossing",
          "verdict": _verdict(errors_cfg_delay < delay_meas)},
         {"assumption": "E e^{j theta} = exp(-sigma^2/2) (25)",
          "metric": "largest |Re empirical - closed form| over the Fig. 8 variances "
                    f"{[float(v) for v in rho['variance_rad2']]} (Im within the same tolerance)",
          "value": f"{rho_dev.max():.3f} (tolerance {rho_tol[np.argmax(rho_dev)]:.3f})",
+         "numbers": [num("largest |Re empirical - closed form| of E e^{j theta}",
+                         rho_dev.max(), "1"),
+                     num("tolerance at that variance", rho_tol[np.argmax(rho_dev)], "1")],
          "threshold": f"{Z_MAX:g} std errors + {RHO_FLOOR:g}",
          "verdict": _verdict(rho_ok)},
         {"assumption": "copies >= 1 symbol apart are uncorrelated (Remark 1)",
@@ -461,11 +479,18 @@ def build_summary(cfg: LinkConfig, seed: int, settings: ValidationSettings, name
                    f"({corr_stats['pairs_far']} pairs); mean |corr| when < T_sym "
                    f"({corr_stats['pairs_near']} pairs)",
          "value": f"{corr_stats['corr_far_p99']:.3f}; {corr_stats['corr_near_mean']:.2f}",
+         "numbers": [num("99th percentile |corr| of copies >= T_sym apart",
+                         corr_stats["corr_far_p99"], "1"),
+                     num("mean |corr| of copies < T_sym apart", corr_stats["corr_near_mean"],
+                         "1")],
          "threshold": f"< N_cp/N + 3 x floor = {corr_bound:.3f}",
          "verdict": _verdict(corr_stats["corr_far_p99"] < corr_bound)},
         {"assumption": "interference copies add in power (block-diagonal Q_k, (19), (23))",
          "metric": "summed / separate power per (receiver, interferer): mean, 99th pct |.|",
          "value": f"{ratio_stats['mean_db']:+.3f} dB, {ratio_stats['p99_abs_db']:.3f} dB",
+         "numbers": [num("mean summed / separate power", ratio_stats["mean_db"], "dB"),
+                     num("99th percentile |summed / separate power|",
+                         ratio_stats["p99_abs_db"], "dB")],
          "threshold": f"|mean| < {POWER_RATIO_MEAN_DB_MAX} dB, p99 < {POWER_RATIO_P99_DB_MAX} dB",
          "verdict": _verdict(abs(ratio_stats["mean_db"]) < POWER_RATIO_MEAN_DB_MAX
                              and ratio_stats["p99_abs_db"] < POWER_RATIO_P99_DB_MAX)},
@@ -476,24 +501,42 @@ def build_summary(cfg: LinkConfig, seed: int, settings: ValidationSettings, name
          "value": f"{swing_stats['user_p90_db']:.2f} / {swing_stats['user_max_db']:.2f} dB; "
                   f"{worst['bound_max_db']:+.1f} dB vs [{worst['measured_min_db']:+.1f}, "
                   f"{worst['measured_max_db']:+.1f}] dB",
+         "numbers": [num("90th percentile over receivers of the per-subcarrier swing",
+                         swing_stats["user_p90_db"], "dB"),
+                     num("largest per-subcarrier swing over receivers",
+                         swing_stats["user_max_db"], "dB"),
+                     num("worst pair: bound on the swing", worst["bound_max_db"], "dB"),
+                     num("worst pair: measured swing, lowest", worst["measured_min_db"], "dB"),
+                     num("worst pair: measured swing, highest", worst["measured_max_db"],
+                         "dB")],
          "threshold": f"90th pct < {SWING_USER_DB_MAX:g} dB",
          "verdict": _verdict(swing_stats["user_p90_db"] < SWING_USER_DB_MAX)},
         {"assumption": "Fig. 2: pairs closer than one symbol are rare",
          "metric": "fraction of copy pairs with |delay diff| < T_sym: emulated drops vs "
                    f"geometry ({geo['drops']} drops, validation.fig2)",
          "value": f"{corr_stats['fraction_near']:.4f} vs {geo['fraction_near']:.4f}",
+         "numbers": [num("fraction of copy pairs < T_sym apart, emulated drops",
+                         corr_stats["fraction_near"], "1"),
+                     num("the same fraction, geometry (validation.fig2)",
+                         geo["fraction_near"], "1")],
          "threshold": f"agree within {Z_MAX:g} std errors ({frac_tol:.4f})",
          "verdict": _verdict(abs(frac_diff) <= frac_tol)},
         {"assumption": "analytical rate (19) predicts the achieved rate",
          "metric": "largest |analytical - measured| / analytical sum rate over precoders and "
                    "levels; waveform part (model (18) on the realisation - measured)",
          "value": f"{np.nanmax(rel_gap):.3f}; {waveform_gap:.3f} bit/s/Hz",
+         "numbers": [num("largest |analytical - measured| / analytical sum rate",
+                         np.nanmax(rel_gap), "1"),
+                     num("largest waveform part of the gap", waveform_gap, "bit/s/Hz")],
          "threshold": f"< {RATE_REL_GAP_MAX:g}",
          "verdict": _verdict(bool(np.nanmax(rel_gap) < RATE_REL_GAP_MAX))},
         {"assumption": "model terms: signal w^H R w, interference sum w^H Q w, noise sigma^2",
          "metric": "largest |measured / model| over precoders and levels (dB)",
          "value": ", ".join(f"{k.replace('_ratio_db', '')} {v:.2f}" for k, v in
                             term_max.items()),
+         "numbers": [num(f"largest |measured / model| of the "
+                         f"{k.replace('_ratio_db', '')} term", v, "dB")
+                     for k, v in term_max.items()],
          "threshold": f"< {TERM_DB_MAX:g} dB",
          "verdict": _verdict(max(term_max.values()) < TERM_DB_MAX)},
         {"assumption": "precoder ranking by (19) = ranking by measured rate",
@@ -503,6 +546,11 @@ def build_summary(cfg: LinkConfig, seed: int, settings: ValidationSettings, name
              "; ".join(f"{w['pair'][0]}/{w['pair'][1]} at {w['power_dbw']:g} dBW "
                        f"({'significant' if w['significant'] else 'n.s.'}, {w['dominant']})"
                        for w in swaps) if swaps else "no swaps"),
+         "numbers": [num(f"power of the swap {w['pair'][0]}/{w['pair'][1]}", w["power_dbw"],
+                         "dBW") for w in swaps]
+                    + [num("swapped pairs", len(swaps), "pairs"),
+                       num("significant swapped pairs",
+                           sum(bool(w["significant"]) for w in swaps), "pairs")],
          "threshold": "same order, or swaps not significant",
          "verdict": _verdict(not any(w["significant"] for w in swaps)
                              and rsum["overall_measured"] == rsum["overall_analytical"])},
@@ -598,13 +646,13 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
     out.mkdir(parents=True, exist_ok=True)
     result = run_validation(cfg, seed, settings, progress, store_dir=out,
                             workers=workers, scheduler=scheduler)
+    prov = provenance(cfg, seed, settings=asdict(settings), workers=workers,
+                      scheduler=scheduler)  # after the run: numba is loaded, its threads set
     from validation import multipath
-    multipath.extend_report(result, cfg, seed, settings, out)    # NTN-TDL rows (section 6)
+    multipath.extend_report(result, cfg, seed, settings, out, prov)  # NTN-TDL (section 6)
     summary = result["summary"]
     _add_orbit(result, cfg, seed, settings)          # moving satellites (validation.orbit)
     summary["evidence"] = evidence(settings, quick)
-    prov = provenance(cfg, seed, settings=asdict(settings), workers=workers,
-                      scheduler=scheduler)
     summary["provenance"] = prov
     write_h5(out / "validation.h5", result["arrays"], summary, cfg, prov)
     write_json(out / "summary.json", summary)

@@ -59,6 +59,7 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: Lin
     """The report as one HTML string."""
     from validation.receiver import render_section as receiver_section
     from validation.report_figures import all_figures
+    from validation.report_numbers import numbers_text
 
     figs = all_figures(arrays, summary)
     s = summary
@@ -75,8 +76,10 @@ def render_html(arrays: dict[str, np.ndarray], summary: dict[str, Any], cfg: Lin
              f"{sc['doppler_error_std_hz']} Hz, receiver back-off {sc['timing_backoff_samples']} "
              f"samples. Precoders: {', '.join(s['precoders'])}.</p>",
              "<h2>Summary</h2>",
-             _table(["assumption", "metric", "measured", "threshold", "verdict"],
-                    [[r["assumption"], r["metric"], r["value"], r["threshold"], r["verdict"]]
+             _table(["assumption", "metric", "measured", "threshold", "verdict",
+                     "the measured numbers, labelled"],
+                    [[r["assumption"], r["metric"], r["value"], r["threshold"], r["verdict"],
+                      numbers_text(r.get("numbers", []))]
                      for r in s["table"]], verdict_col=4)]
 
     # 1. phase model

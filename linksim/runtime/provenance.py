@@ -15,10 +15,12 @@ One record (:func:`provenance`), a JSON-able dict:
 
 and its renderings for each output kind: HDF5 attributes (:func:`h5_attrs`, prefixed
 ``provenance_``, dicts as JSON text), CSV header comment lines (:func:`csv_comments`, each
-``# key: value``), PNG text chunks (:func:`png_metadata`, for matplotlib ``savefig(metadata=)``)
-and an HTML block (:func:`html_block`). JSON outputs carry the record under their top-level key
-``"provenance"``. Only the date, the command line and the thread counts differ between two runs
-of the same command; none of them enters a number of the default configuration.
+``# key: value``), PNG text chunks (:func:`png_metadata`, for matplotlib ``savefig(metadata=)``;
+:func:`png_with_metadata` for PNG bytes drawn without them) and an HTML block
+(:func:`html_block`). JSON outputs carry the record under their top-level key ``"provenance"``
+(also the torch model files of ``train-dtn``). Only the date, the command line and the thread
+counts differ between two runs of the same command; none of them enters a number of the
+default configuration.
 """
 
 from __future__ import annotations
@@ -171,6 +173,23 @@ def png_metadata(rec: dict[str, Any]) -> dict[str, str]:
     return {"Software": f"linksim {rec['linksim_version']} (commit {rec['git_commit']})",
             "Source": str(rec["command_line"]), "Creation Time": str(rec["date_utc"]),
             f"linksim {KEY}": json.dumps(rec, sort_keys=True)}
+
+
+def png_with_metadata(png: bytes, rec: dict[str, Any]) -> bytes:
+    """PNG bytes drawn elsewhere (e.g. into memory for the HTML report) with the text chunks
+    of :func:`png_metadata` inserted after the header chunk, as UTF-8 ``iTXt`` chunks; the
+    image data are unchanged."""
+    import zlib
+
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        raise ValueError("not a PNG image")
+    end = 8 + 12 + int.from_bytes(png[8:12], "big")
+    chunks = b""
+    for key, text in png_metadata(rec).items():
+        data = key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + text.encode("utf-8")
+        chunks += (len(data).to_bytes(4, "big") + b"iTXt" + data
+                   + zlib.crc32(b"iTXt" + data).to_bytes(4, "big"))
+    return png[:end] + chunks + png[end:]
 
 
 def read_png(path: str | Path) -> dict[str, Any]:

@@ -25,7 +25,9 @@ File layout (N drops, L levels, S satellites, K users, F features)::
                                                 N_t by :func:`stored_scsi`)
     attrs: format_version, feature_version, seed, num_drops, num_users, num_sats,
            config (JSON of LinkConfig), label_algorithm, label_w_step (the config's
-           w_step, default 'exact'), label_fn (label_drop, or label_drop_mixed for --mix)
+           w_step, default 'exact'), label_fn (label_drop, or label_drop_mixed for --mix),
+           provenance_* (linksim.runtime.provenance: version, commit, command line, config,
+           seed, date, numeric settings, workers; the arrays do not depend on any of them)
 
 Generation runs through the shared sweep runner (linksim.runtime.sweep), one task per drop (key
 (seed, drop index)), in-process, on local processes or on Dask. Each finished drop is appended
@@ -245,9 +247,11 @@ def _check_existing(path: Path, cfg: LinkConfig, seed: int, num_drops: int) -> N
 
 
 def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict],
-                   label_fn: LabelFn = label_drop) -> None:
-    """Assemble ``path`` (module docstring layout) from the per-drop results, atomically."""
+                   label_fn: LabelFn = label_drop, prov: dict | None = None) -> None:
+    """Assemble ``path`` (module docstring layout) from the per-drop results, atomically;
+    ``prov`` (linksim.runtime.provenance record) is stored as the ``provenance_*`` attributes."""
     from linksim.runtime.atomic import atomic_h5
+    from linksim.runtime.provenance import write_h5_attrs
 
     num_drops = len(results)
     s, k, nl = cfg.num_sats, cfg.num_users, len(cfg.power_levels_dbw)
@@ -258,6 +262,8 @@ def _write_dataset(path: Path, cfg: LinkConfig, seed: int, results: list[dict],
                         config=json.dumps(cfg.to_dict(), sort_keys=True),
                         label_algorithm=LABEL_ALGORITHM, label_w_step=cfg.w_step,
                         label_fn=f"{label_fn.__module__}.{label_fn.__qualname__}")
+        if prov is not None:
+            write_h5_attrs(h5, prov)
         h5.create_dataset("done", data=np.ones(num_drops, dtype=bool))
         h5.create_dataset("power_levels_dbw", data=np.asarray(cfg.power_levels_dbw, np.float64))
 
@@ -318,7 +324,8 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
     -------
     dict
         path (``out`` when complete, else the store), computed (drops computed now), done
-        (drops finished in all), num_drops, complete (bool).
+        (drops finished in all), num_drops, complete (bool); provenance (the record stored
+        in the file) when the file was written by this call.
 
     Raises
     ------
@@ -354,10 +361,16 @@ def generate_dataset(out: str | Path, cfg: LinkConfig, num_drops: int, seed: int
     computed = stats.computed if stats is not None else 0
     complete = len(results) == num_drops
     if complete:
+        from linksim.runtime.provenance import provenance
         from linksim.runtime.store import remove_store
 
-        _write_dataset(out, cfg, seed, list(results.values()), label_fn)
+        prov = provenance(cfg, seed, num_drops=int(num_drops), workers=workers,
+                          scheduler=scheduler,
+                          label_fn=f"{label_fn.__module__}.{label_fn.__qualname__}")
+        _write_dataset(out, cfg, seed, list(results.values()), label_fn, prov)
         remove_store(store)
+        return {"path": str(out), "computed": computed, "done": len(results),
+                "num_drops": num_drops, "complete": True, "provenance": prov}
     return {"path": str(out if complete else store), "computed": computed,
             "done": len(results), "num_drops": num_drops, "complete": complete}
 

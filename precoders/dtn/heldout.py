@@ -218,8 +218,23 @@ def update_model_json(model_path: str | Path, json_path: str | Path | None = Non
         "baselines_w_step": cfg.w_step, "seed": HELDOUT_SEED, **ev,
         "small_check": small_check(model, cfg),
         "seconds": round(time.monotonic() - t0, 1)}
+    _add_provenance(doc, model_path, cfg)
     json_path.write_text(json.dumps(doc, indent=1) + "\n")
     return doc["heldout"]
+
+
+def _add_provenance(doc: dict, model_path: str | Path, cfg) -> None:
+    """The sidecar's provenance: ``heldout.provenance`` (this evaluation: version, commit,
+    command line, config, seed, date) and ``training_provenance`` (the record ``train-dtn``
+    stored in the model file, when it has one; linksim.runtime.provenance)."""
+    import torch
+
+    from linksim.runtime.provenance import provenance
+
+    doc["heldout"]["provenance"] = provenance(cfg, HELDOUT_SEED, model=str(model_path))
+    trained = torch.load(model_path, map_location="cpu", weights_only=False).get("provenance")
+    if trained is not None:
+        doc["training_provenance"] = trained
 
 
 if __name__ == "__main__":  # python -m precoders.dtn.heldout MODEL.pt [JSON] [CACHE_DIR]

@@ -188,7 +188,9 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
     Returns
     -------
     dict: epochs_done, best_epoch, best_val_loss, history (list of per-epoch dicts),
-    num_parameters, train_samples, val_samples, seconds (this run), device, out.
+    num_parameters, train_samples, val_samples, seconds (this run), device, out, provenance
+    (linksim.runtime.provenance record of this run, also stored under "provenance" in the
+    model file and the checkpoint; its config is {"train_config", "model_config"}).
     """
     from linksim.runtime.progress import Progress
 
@@ -245,6 +247,14 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
         torch.set_rng_state(ck["torch_rng_state"])
         log(f"resuming from {ckpt_file} after epoch {start_epoch}")
 
+    from linksim.runtime.provenance import provenance
+
+    # what produced the model: version, commit, command line, the effective training and
+    # network configs, seed, date, numeric settings (torch threads, device)
+    prov = provenance({"train_config": asdict(tcfg), "model_config": model_cfg.to_dict()},
+                      tcfg.seed, data=[str(p) for p in paths], device=str(dev),
+                      torch_threads=int(torch.get_num_threads()), torch=torch.__version__,
+                      resumed_from_epoch=int(start_epoch))
     n = n_train
     steps_per_epoch = sum(max(1, math.ceil(int(t["x"].shape[0]) / tcfg.batch_size))
                           for t in train_groups)
@@ -288,7 +298,8 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
             f"val {val_loss:.4f}  ({rec['seconds']:.1f} s)")
         common = {"kind": CHECKPOINT_KIND, "model_config": model_cfg.to_dict(),
                   "train_config": asdict(tcfg), "data": data_info, "history": history,
-                  "best_epoch": best["epoch"], "best_val_loss": best["val_loss"]}
+                  "best_epoch": best["epoch"], "best_val_loss": best["val_loss"],
+                  "provenance": prov}
         _save(common | {"epoch": epoch + 1,
                         "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                         "optimizer_state": opt.state_dict(), "best_state": best["state"],
@@ -298,4 +309,4 @@ def train_dtn(data: str | Path | Sequence[str | Path], out: str | Path,
             "best_val_loss": best["val_loss"], "history": history,
             "num_parameters": count_parameters(model), "train_samples": int(n),
             "val_samples": n_val, "seconds": time.monotonic() - t_run,
-            "device": str(dev), "out": str(out)}
+            "device": str(dev), "out": str(out), "provenance": prov}

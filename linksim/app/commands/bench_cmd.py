@@ -33,6 +33,9 @@ def bench(with_precoders, quick, no_reference, as_json, config_path, sets) -> No
     else:
         result = _bench_waveforms(cfg, quick, no_reference, as_json)
     if as_json:
+        from linksim.runtime.provenance import provenance
+
+        result["provenance"] = provenance(cfg, None, quick=bool(quick))  # the machine's settings
         click.echo(json.dumps(result, indent=2, default=float))
 
 
