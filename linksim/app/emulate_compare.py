@@ -91,6 +91,8 @@ def compare_task(key: dict, *, cfg_dict: dict, methods: tuple[str, ...], seed: i
             if field in res:                      # receiver fields: receiver != 'genie'
                 out[f"{name}.{field}"] = res[field]
         out["power_dbw"], out["snr_db"] = res["power_dbw"], res["snr_db"]
+        if "sats_set" in res:                     # sCSI aging: the drop's, same for every method
+            out["sats_set"] = res["sats_set"]
     return out
 
 
@@ -176,6 +178,16 @@ def run_compare(cfg: LinkConfig, methods: list[str], levels: list[float], kind: 
             for f in fields:
                 arrays[f][m, li, d] = res[f"{name}.{f}"]
         power[li, d], snr[li, d] = res["power_dbw"], res["snr_db"]
+    root = {}
+    if "sats_set" in next(iter(results.values()), {}):     # sCSI aging (linksim.orbit)
+        below = np.zeros((len(levels), drops), dtype=np.int64)
+        for key, res in zip(keys, results.values()):
+            below[levels.index(key["level_db"]), key["drop"]] = res["sats_set"]
+        root["sats_below_min_elevation"] = below
+        if below.any() and not quiet:
+            print(f"warning: at scsi_age_s={cfg.scsi_age_s:g} s, satellites are below "
+                  f"min_elevation_deg for some user in {int(np.count_nonzero(below[0]))} of "
+                  f"{drops} drop(s) (kept in the emulation; dataset sats_below_min_elevation)")
     points = summarise(methods, levels, arrays, power, snr)
     summary = {"precoders": list(methods), "seed": seed, "drops": drops,
                "num_symbols": num_symbols, "level_kind": kind,
@@ -186,14 +198,14 @@ def run_compare(cfg: LinkConfig, methods: list[str], levels: list[float], kind: 
     _write_h5(out / "emulate.h5", methods, arrays, power, snr, levels, kind, cfg_dict,
               {"seed": seed, "precoders": ",".join(methods), "drops": drops,
                "num_symbols": num_symbols, "level_kind": kind, "linksim_version": __version__},
-              provenance)
+              provenance, root)
     if not quiet:
         print_tables(summary, verbose)
     return summary
 
 
 def _write_h5(path: Path, methods, arrays, power, snr, levels, kind, cfg_dict, attrs,
-              provenance) -> None:
+              provenance, root: dict | None = None) -> None:
     """emulate.h5 of a comparison: one group per method (built in memory, renamed when
     complete, like every output: linksim.runtime.atomic.atomic_h5)."""
     from linksim.app.emulate_output import write_level_axes
@@ -204,6 +216,8 @@ def _write_h5(path: Path, methods, arrays, power, snr, levels, kind, cfg_dict, a
             g = f.create_group(name)
             for field, value in arrays.items():
                 g.create_dataset(field, data=value[m])
+        for name, value in (root or {}).items():     # per (level, drop), not per method
+            f.create_dataset(name, data=value)
         write_level_axes(f, power, snr, levels, cfg_dict, attrs, provenance,
                          axes="<method>/<field>: [level, drop, user]")
 
