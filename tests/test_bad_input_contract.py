@@ -169,6 +169,14 @@ CASES: list[tuple[str, list[str], str]] = [
      "--scheduler"),
     ("fig-config-binary", ["figure", "fig5", "--config", "binary.bin"], "--config"),
     ("fig-set-unknown", ["figure", "fig11", "--set", "frobnicate=2"], "frobnicate"),
+    # memory estimates (linksim.app.memory_estimate): far above any machine's memory
+    ("fig6-memory-measured", ["figure", "fig6", "--measured-symbols", "1000"],
+     "--measured-symbols"),                                             # ~0.8 TB per drop
+    ("fig7-memory-users", ["figure", "fig7", "--set", "num_users=1024"], "num_users"),
+    ("fig8-memory-users", ["figure", "fig8", "--set", "num_users=1024", "--measured-symbols",
+                           "10"], "num_users"),
+    ("fig6-memory-workers", ["figure", "fig6", "--workers", "256", "--drops", "256"],
+     "--workers"),                                                      # 256 x ~3 GB
     # --------------------------------------------------------------- validate
     ("val-drops-0", ["validate", "--drops", "0"], "--drops"),
     ("val-symbols-0", ["validate", "--symbols", "0"], "--symbols"),
@@ -198,6 +206,8 @@ CASES: list[tuple[str, list[str], str]] = [
     ("ds-seed-big", ["dataset", "--drops", "1", "--seed", BIG_SEED], "--seed"),
     ("ds-levels-repeated", ["dataset", "--drops", "1", "--set", "power_levels_dbw=[0, 0]"],
      "power_levels_dbw"),
+    ("ds-memory-drops", ["dataset", "--drops", "1000000000"], "--drops"),  # ~80 TB to assemble
+    ("ds-memory-workers", ["dataset", "--drops", "100000", "--workers", "100000"], "--workers"),
     # --------------------------------------------------------------- train-dtn
     ("dtn-data-missing-option", ["train-dtn"], "--data"),
     ("dtn-data-missing-file", ["train-dtn", "--data", "missing.h5"], "--data"),
@@ -298,6 +308,33 @@ def test_bad_input_exits_2_one_line_naming_the_option(name, args, must_name, wor
     assert _tree(workdir) == before, "a bad input left a file behind"
     # refused before any work (the first case of a command may import torch or numba)
     assert time.monotonic() - t0 < 20.0, "a bad input must be refused before any work"
+
+
+#: refused on a machine with MEMORY_FREE_BYTES free (memory_available_bytes patched): runs
+#: that fit a large machine but not a small one
+MEMORY_FREE_BYTES = 1.0e9
+MEMORY_CASES: list[tuple[str, list[str], str]] = [
+    ("ds-memory-users", ["dataset", "--drops", "1", "--users", "1024", "--sats", "8", "--set",
+                         "antenna_size=[64, 64]"], "--users"),             # ~3.5 GB designs
+    ("ds-memory-mix", ["dataset", "--drops", "1", "--users", "1024", "--sats", "8", "--mix"],
+     "antenna_size"),                                          # --mix labels at 32x32: ~1.9 GB
+    ("ds-memory-workers-small", ["dataset", "--drops", "8", "--workers", "8"], "--workers"),
+    ("fig11-memory-antennas", ["figure", "fig11", "--set", "num_users=1024", "--set",
+                               "num_sats=8", "--set", "antenna_size=[64, 64]"], "antenna_size"),
+    ("fig5-memory-measured", ["figure", "fig5", "--measured-symbols", "200"],
+     "--measured-symbols"),                                                 # ~2.5 GB
+    ("fig5-memory-workers", ["figure", "fig5", "--workers", "4", "--drops", "4"], "--workers"),
+]
+
+
+@pytest.mark.parametrize("name, args, must_name", MEMORY_CASES, ids=[c[0] for c in MEMORY_CASES])
+def test_memory_estimate_refuses_what_does_not_fit(name, args, must_name, workdir,
+                                                   monkeypatch):
+    from linksim.app.commands import common
+
+    monkeypatch.setattr(common, "memory_available_bytes", lambda: MEMORY_FREE_BYTES)
+    test_bad_input_exits_2_one_line_naming_the_option(name, args, must_name, workdir,
+                                                      monkeypatch)
 
 
 SUBPROCESS_CASES = [

@@ -29,6 +29,10 @@ TESTS_DIR = Path(__file__).resolve().parent
 LOG_ENV = "LINKSIM_TEST_SWEEP_LOG"          # the toy task appends "<pid> <key json>" here
 EXIT_ENV = "LINKSIM_TEST_SWEEP_EXIT_AT"     # os._exit(3) once the log holds this many lines
 SLEEP_ENV = "LINKSIM_TEST_SWEEP_SLEEP_S"    # seconds each task sleeps
+GATE_ENV = "LINKSIM_TEST_SWEEP_GATE"        # tasks of drop >= 2 wait until this file exists
+COMMIT_ENV = "LINKSIM_TEST_SWEEP_COMMITS"   # the child appends a line per committed task
+GATE_MAX_S = 30.0                           # a gated task waits at most this long
+COMMIT_DELAY_ENV = "LINKSIM_TEST_SWEEP_COMMIT_DELAY_S"  # the child's commits take this long
 SEED = 7
 HOLD_STORE_OPEN = ("import sys, time\n"
                    "from linksim.runtime.store import SweepStore\n"
@@ -68,6 +72,11 @@ def toy_task(key: dict) -> dict:
     rate = np.log2(1.0 + snr * gains**2)
     spectrum = np.fft.fft(rng.standard_normal(64))
     time.sleep(float(os.environ.get(SLEEP_ENV, "0")))
+    gate = os.environ.get(GATE_ENV)
+    if gate and key["drop"] >= 2:  # held back so that a run cannot finish before its Ctrl-C
+        deadline = time.monotonic() + GATE_MAX_S
+        while not os.path.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.05)
     if log:
         with open(log, "a") as f:
             f.write(f"{os.getpid()} {json.dumps(key, sort_keys=True)}\n")
@@ -137,7 +146,7 @@ def dask_cluster():
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for name in (LOG_ENV, EXIT_ENV, SLEEP_ENV):
+    for name in (LOG_ENV, EXIT_ENV, SLEEP_ENV, GATE_ENV, COMMIT_ENV, COMMIT_DELAY_ENV):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -293,28 +302,39 @@ class TestResume:
         assert len(_log_lines(tmp_path / "second.log")) == 12 - len(first)
         assert_same_results(reference, got)
 
-    @pytest.mark.parametrize("backend", ["processes", "dask"])
-    def test_ctrl_c_stops_workers_and_keeps_a_valid_store(self, backend, reference, tmp_path,
-                                                          clean_env):
+    @pytest.mark.parametrize("backend, commit_delay_s", [("processes", 0.0), ("dask", 0.0),
+                                                         ("processes", 1.5)])
+    def test_ctrl_c_stops_workers_and_keeps_a_valid_store(self, backend, commit_delay_s,
+                                                          reference, tmp_path, clean_env):
         if backend == "dask":
             pytest.importorskip("distributed")
+        # Robust under load: the Ctrl-C is sent once the parent has COMMITTED a task (its
+        # own signal, not a fixed sleep), while the tasks of drops 2-3 are held back by a
+        # gate that is never opened, so the run cannot finish first; timeouts are generous.
+        # commit_delay_s: every commit takes that long (a loaded disk's fsync), so that a
+        # wait for anything but the commit itself would send the Ctrl-C too early.
         store, log = tmp_path / "s.sqlite", tmp_path / "first.log"
+        commits, gate = tmp_path / "commits.log", tmp_path / "gate-never-opened"
         proc = self._child(store, backend=backend, workers=2,
-                           env={LOG_ENV: str(log), SLEEP_ENV: "0.3"})
-        deadline = time.monotonic() + 60
-        while len(_log_lines(log)) < 4 and proc.poll() is None and time.monotonic() < deadline:
+                           env={LOG_ENV: str(log), SLEEP_ENV: "0.3", GATE_ENV: str(gate),
+                                COMMIT_ENV: str(commits),
+                                COMMIT_DELAY_ENV: str(commit_delay_s)})
+        deadline = time.monotonic() + 240
+        while not _log_lines(commits) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(0.4)  # the workers logged 4 tasks; let the parent commit the first ones
+        assert proc.poll() is None and _log_lines(commits), \
+            f"no task committed in time (rc {proc.poll()})"
         os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=180)
         assert proc.returncode == 130, err
         assert "interrupted; finished results are kept" in err, err
         assert "Traceback" not in err, err
         first = stored_keys(store)
-        assert 1 <= len(first) < 12, err
+        assert 1 <= len(first) <= 6, err  # drops 0-1 only: the gated ones never finished
+        assert len(first) >= len(_log_lines(commits)), err  # every signalled commit kept
         worker_pids = {int(line.split()[0]) for line in _log_lines(log)}
         assert proc.pid not in worker_pids
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while any(_alive(pid) for pid in worker_pids) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(_alive(pid) for pid in worker_pids), err
@@ -365,6 +385,21 @@ class TestResume:
 def child_main(store: str, backend: str, workers: int) -> int:
     """Entry of the subprocess runs (what the CLI does around run_sweep)."""
     scheduler = "local" if backend == "dask" else None
+    commits = os.environ.get(COMMIT_ENV)
+    delay_s = float(os.environ.get(COMMIT_DELAY_ENV, "0"))
+    if commits or delay_s:  # signal each commit to the test (the store is locked while in
+        from linksim.runtime.store import SweepStore  # use); a slow disk's fsync: delay_s
+
+        write = SweepStore.write
+
+        def signalling_write(self, *args, **kwargs):
+            time.sleep(delay_s)
+            write(self, *args, **kwargs)
+            if commits:
+                with open(commits, "a") as f:
+                    f.write("committed\n")
+
+        SweepStore.write = signalling_write
     try:
         run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
                   backend=backend, workers=workers, scheduler=scheduler, progress=False)
