@@ -208,6 +208,12 @@ CASES: list[tuple[str, list[str], str]] = [
      "power_levels_dbw"),
     ("ds-memory-drops", ["dataset", "--drops", "1000000000"], "--drops"),  # ~80 TB to assemble
     ("ds-memory-workers", ["dataset", "--drops", "100000", "--workers", "100000"], "--workers"),
+    # ------------------------------- a constellation no drop can have (drawn before any work)
+    ("geo-emulate-sats", ["emulate", "--sats", "64"], "num_sats=64"),
+    ("geo-figure-sats", ["figure", "fig5", "--set", "num_sats=64"], "num_sats=64"),
+    ("geo-validate-sats", ["validate", "--quick", "--set", "num_sats=64"], "num_sats=64"),
+    ("geo-dataset-sats", ["dataset", "--drops", "1", "--sats", "40"], "num_sats=40"),
+    ("geo-emulate-elevation", ["emulate", "--set", "min_elevation_deg=89"], "min_elevation_deg"),
     # --------------------------------------------------------------- train-dtn
     ("dtn-data-missing-option", ["train-dtn"], "--data"),
     ("dtn-data-missing-file", ["train-dtn", "--data", "missing.h5"], "--data"),

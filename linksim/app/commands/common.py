@@ -73,6 +73,16 @@ def load_cfg(config_path: str | None, sets: tuple[str, ...], **overrides: Any):
     return load_config(config_path, overrides=overrides, sets=sets)
 
 
+def check_geometry(cfg, seed: int) -> None:
+    """Refuse, before any work or output, a scenario no drop can have: draws drop 0 of
+    ``seed`` (the run's own first draw, milliseconds) and lets its ConfigError (e.g.
+    ``num_sats`` above what the disc sees above ``min_elevation_deg``) end the command with
+    its one-line message and exit code 2."""
+    from linksim.scenario import draw_drop
+
+    draw_drop(cfg, seed, 0)
+
+
 def ensure_dir(path: str | Path) -> Path:
     p = Path(path)
     p.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import sys
 import click
 
 from linksim.app.commands.common import (
+    check_geometry,
     config_options,
     json_option,
     load_cfg,
@@ -35,8 +36,9 @@ from linksim.app.commands.common import (
               help="Output HDF5 file (written when complete; finished drops are kept in "
                    "<out stem>.store.sqlite until then).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes (with --scheduler local: Dask workers); the file is "
-                   "identical for any count and back end.")
+              help="Worker processes (with --scheduler local: Dask workers); the arrays "
+                   "are identical for any count and back end (the provenance attributes "
+                   "record the run).")
 @click.option("--scheduler", default=None, metavar="ADDR|local", callback=scheduler_callback,
               help="Run on a Dask cluster: scheduler address tcp://host:port, or 'local' to "
                    "start a LocalCluster of --workers processes.")
@@ -61,6 +63,8 @@ def dataset(drops: int, users: int | None, sats: int | None, out_file: str, work
     terminate_as_interrupt()
 
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
+    if not mix:                            # --mix draws its own (K, S) per drop
+        check_geometry(cfg, seed)
     from linksim.app.commands.memory_check import check_dataset_memory
 
     check_dataset_memory(cfg, drops, workers, scheduler, mix)  # refuse what cannot fit

@@ -9,6 +9,7 @@ import click
 
 from linksim.app.commands.common import (
     PrecoderListChoice,
+    check_geometry,
     config_options,
     given,
     json_option,
@@ -95,6 +96,7 @@ def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops,
         raise click.BadParameter(f"is used only with --precoder ms-jocdwm-dl (got --precoder "
                                  f"{precoder})", param_hint="--model")
     levels, kind = _levels(snr_spec, power_spec)
+    check_geometry(cfg, seed)              # an impossible constellation: one line, no output
     if precoder in ("ss-m", "ss-wm") and cfg.num_users > cfg.num_antennas:
         raise click.BadParameter(f"must be <= N_t = {cfg.num_antennas} for {precoder} "
                                  f"(got {cfg.num_users})", param_hint="--users")

@@ -18,6 +18,7 @@ from typing import Any, Callable
 import click
 
 from linksim.app.commands.common import (
+    check_geometry,
     check_writable_dir,
     config_options,
     given,
@@ -118,6 +119,8 @@ def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None
             raise click.BadParameter(f"applies to {', '.join(MEASURED_FIGURES)} only "
                                      f"(got {name})", param_hint="--measured-symbols")
         extra["measured_symbols"] = measured_symbols
+    if "num_sats" not in FIGURE_OWNS.get(name, ()):
+        check_geometry(cfg, seed)          # an impossible constellation: one line, no output
     from linksim.app.commands.memory_check import check_figure_memory
 
     check_figure_memory(name, cfg, drops, workers, scheduler, measured_symbols,

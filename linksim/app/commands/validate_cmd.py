@@ -7,6 +7,7 @@ import json
 import click
 
 from linksim.app.commands.common import (
+    check_geometry,
     config_options,
     json_option,
     load_cfg,
@@ -51,6 +52,7 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool, s
     )
 
     cfg = load_cfg(config_path, sets)
+    check_geometry(cfg, seed)              # an impossible constellation: one line, no output
     settings = ValidationSettings.quick() if quick else ValidationSettings()
     changes = {"num_symbols": symbols or cfg.num_observed_symbols, "include_dl": not no_dl}
     if drops is not None:
