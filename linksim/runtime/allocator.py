@@ -5,8 +5,9 @@ double) and frees them at its end. glibc serves every block above its mmap thres
 most 32 MiB) with a fresh ``mmap`` and returns it with ``munmap`` when freed, so every drop
 touches new pages, and the kernel faults and zeroes each of them again. Measured on the
 2-core development VM: allocating and filling two 100 MiB arrays took 34-39 ms with the
-default allocator against 13-28 ms when freed memory stays in the heap; the full default
-drop ran 1.5x faster (``linksim bench`` prints both, each in a fresh process).
+default allocator against 13-28 ms when freed memory stays in the heap; the default drop
+(S = 5, K = 48, double) took 0.77 s against 0.86 s near idle and 1.22 s against 1.92 s under
+load (``linksim bench`` prints both, each in a fresh process).
 
 :func:`keep_freed_memory` sets ``M_MMAP_MAX = 0`` (big blocks come from the heap, not from
 ``mmap``) and ``M_TRIM_THRESHOLD`` to 2 GiB - 1 (freed heap memory is kept for the next
