@@ -63,11 +63,11 @@ def dataset(drops: int, users: int | None, sats: int | None, out_file: str, work
     terminate_as_interrupt()
 
     cfg = load_cfg(config_path, sets, num_users=users, num_sats=sats)
-    if not mix:                            # --mix draws its own (K, S) per drop
-        check_geometry(cfg, seed)
     from linksim.app.commands.memory_check import check_dataset_memory
 
     check_dataset_memory(cfg, drops, workers, scheduler, mix)  # refuse what cannot fit
+    if not mix:                            # --mix draws its own (K, S) per drop
+        check_geometry(cfg, seed)
     summary = generate_dataset(out_file, cfg, drops, seed=seed, workers=workers,
                                max_new_drops=limit, scheduler=scheduler,
                                label_fn=label_drop_mixed if mix else label_drop)

@@ -96,12 +96,12 @@ def emulate(ctx, snr_spec, power_spec, users, sats, precoder, model_path, drops,
         raise click.BadParameter(f"is used only with --precoder ms-jocdwm-dl (got --precoder "
                                  f"{precoder})", param_hint="--model")
     levels, kind = _levels(snr_spec, power_spec)
-    check_geometry(cfg, seed)              # an impossible constellation: one line, no output
     if precoder in ("ss-m", "ss-wm") and cfg.num_users > cfg.num_antennas:
         raise click.BadParameter(f"must be <= N_t = {cfg.num_antennas} for {precoder} "
                                  f"(got {cfg.num_users})", param_hint="--users")
     _check_memory(cfg, symbols or cfg.num_observed_symbols, workers, len(levels) * drops,
                   scheduler)
+    check_geometry(cfg, seed)              # an impossible constellation: one line, no output
     if cfg.receiver != "genie" and symbols is not None and symbols <= min(cfg.dmrs_symbols):
         raise click.BadParameter(f"must be in [{min(cfg.dmrs_symbols) + 1}, 100000] to observe "
                                  f"a DMRS symbol with receiver={cfg.receiver} (got {symbols})",

@@ -119,12 +119,12 @@ def figure(ctx: click.Context, name: str, out_dir: str | None, drops: int | None
             raise click.BadParameter(f"applies to {', '.join(MEASURED_FIGURES)} only "
                                      f"(got {name})", param_hint="--measured-symbols")
         extra["measured_symbols"] = measured_symbols
-    if "num_sats" not in FIGURE_OWNS.get(name, ()):
-        check_geometry(cfg, seed)          # an impossible constellation: one line, no output
     from linksim.app.commands.memory_check import check_figure_memory
 
     check_figure_memory(name, cfg, drops, workers, scheduler, measured_symbols,
                         FIGURE_OWNS.get(name, ()))  # before any work: refuse what cannot fit
+    if "num_sats" not in FIGURE_OWNS.get(name, ()):
+        check_geometry(cfg, seed)          # an impossible constellation: one line, no output
     from linksim.runtime.atomic import atomic_group
 
     with atomic_group():  # the PNG, CSV and HDF5 appear together or not at all

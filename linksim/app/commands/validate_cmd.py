@@ -52,7 +52,6 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool, s
     )
 
     cfg = load_cfg(config_path, sets)
-    check_geometry(cfg, seed)              # an impossible constellation: one line, no output
     settings = ValidationSettings.quick() if quick else ValidationSettings()
     changes = {"num_symbols": symbols or cfg.num_observed_symbols, "include_dl": not no_dl}
     if drops is not None:
@@ -68,6 +67,7 @@ def validate(drops: int | None, quick: bool, symbols: int | None, no_dl: bool, s
         raise click.BadParameter(f"num_users must be <= N_t = {cfg.num_antennas} for the "
                                  f"single-satellite precoders (got {cfg.num_users})",
                                  param_hint="--set num_users")
+    check_geometry(cfg, seed)              # an impossible constellation: one line, no output
     from linksim.runtime.atomic import atomic_group
 
     with atomic_group():  # report.html, validation.h5 and summary.json appear together
