@@ -12,6 +12,8 @@ def test_ofdm_bench_compares_every_path_with_the_numpy_reference():
     r = bs.bench_ofdm(num_users=2, num_symbols=2, repeats=1)
     paths = {"numpy_c128", "fused_c128", "fused_c64", "torch_fft_c64", "torch_set_c64"}
     assert set(r["mod_msamples_per_s"]) == paths == set(r["demod_msamples_per_s"])
+    assert r["demod_torch_set_c64_vs_torch_fft"] == pytest.approx(
+        r["demod_seconds"]["torch_fft_c64"] / r["demod_seconds"]["torch_set_c64"], rel=1e-12)
     assert r["mod_fused_c64_vs_torch_fft"] == pytest.approx(
         r["mod_seconds"]["torch_fft_c64"] / r["mod_seconds"]["fused_c64"], rel=1e-12)
     d = r["max_rel_diff"]
@@ -83,7 +85,8 @@ def test_peak_memory_is_smaller_in_single_precision():
 
 
 def test_goals_compare_the_measured_numbers():
-    ofdm = {"mod_fused_c64_vs_torch_fft": 2.0, "demod_fused_c64_vs_torch_fft": 0.5}
+    ofdm = {"mod_fused_c64_vs_torch_fft": 2.0, "demod_fused_c64_vs_torch_fft": 0.5,
+            "mod_torch_set_c64_vs_torch_fft": 1.2, "demod_torch_set_c64_vs_torch_fft": 1.1}
     comb = {"fraction_of_zgemm": {"gemm_c128": 0.3}, "fraction_of_cgemm": {"gemm_c64": 0.6}}
     drop = {"variants": {"a": {"seconds": 0.2}, "b": {"seconds": 0.09}}}
     g = bs.speed_goals(ofdm, comb, drop, {"a": 500.0, "b": 390.0}, {"gflops_numba": 30.0})
@@ -91,6 +94,8 @@ def test_goals_compare_the_measured_numbers():
     assert g["drop_peak_mib"]["met"]
     assert g["combine_fraction_of_gemm"]["best"] == 0.6 and g["combine_fraction_of_gemm"]["met"]
     assert g["ofdm_vs_torch_fft"]["worst"] == 0.5 and not g["ofdm_vs_torch_fft"]["met"]
+    assert g["ofdm_vs_torch_fft"]["worst_torch_set"] == 1.1
+    assert g["ofdm_vs_torch_fft"]["met_torch_set"]
     assert g["delay_doppler_gflops"]["met"]
 
 
