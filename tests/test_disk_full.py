@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from linksim.runtime import atomic
 from linksim.runtime.atomic import OutputWriteError, atomic_group, atomic_h5, atomic_path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tmpfs  # noqa: E402
 from test_bad_input_contract import _invoke  # noqa: E402
 
 TINY = ["--set", "num_users=2", "--set", "num_sats=2", "--set", "antenna_size=[2,2]"]
@@ -69,28 +69,8 @@ def test_failure_inside_a_group_leaves_nothing(tmp_path):
 @pytest.fixture
 def small_disk(tmp_path, request):
     """A tmpfs of 2 MiB (or the size in ``@pytest.mark.disk_size("8M")``)."""
-    if not (sys.platform.startswith("linux") and os.geteuid() == 0 and shutil.which("mount")):
-        pytest.skip("needs root to mount a small tmpfs")
     marker = request.node.get_closest_marker("disk_size")
-    size = marker.args[0] if marker else "2M"
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {p.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(mnt: Path, free_bytes: int) -> Path:
-    filler = mnt / "filler"
-    st = os.statvfs(mnt)
-    with open(filler, "wb") as f:
-        f.write(b"\0" * max(0, st.f_bavail * st.f_frsize - free_bytes))
-    return filler
+    yield from tmpfs.small_disk(tmp_path, marker.args[0] if marker else "2M")
 
 
 def _files(d: Path) -> set[str]:
@@ -120,7 +100,7 @@ def test_every_command_on_a_full_disk(command, small_disk, monkeypatch):
     args, finals = COMMANDS[command]
     failures = 0
     for free_kib in (0, 8, 48, 160):
-        filler = _fill(small_disk, free_kib * 1024)
+        filler = tmpfs.fill(small_disk, free_kib * 1024)
         code, out, err = _invoke(args(small_disk))
         present = _files(small_disk)
         assert "Traceback" not in err + out, err
@@ -152,7 +132,7 @@ def test_train_dtn_on_a_full_disk(small_disk, monkeypatch):
     assert code == 0, err
     args = ["train-dtn", "--data", str(data), "--out", str(small_disk / "m.pt"),
             "--epochs", "1", "--batch-size", "4"]
-    filler = _fill(small_disk, 8 * 1024)
+    filler = tmpfs.fill(small_disk, 8 * 1024)
     code, out, err = _invoke(args)
     lines = [line for line in err.strip().splitlines() if not line.startswith("epoch ")]
     assert code == 1 and len(lines) == 1, err

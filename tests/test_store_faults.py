@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from linksim.runtime.store import StoreWriteError, SweepStore, SweepStoreError
 from linksim.runtime.sweep import run_sweep
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tmpfs  # noqa: E402
 from test_sweep import (  # noqa: E402
     SWEEP_ID,
     assert_same_results,
@@ -227,35 +226,9 @@ def test_old_hdf5_store_in_place_is_refused(tmp_path):
 
 
 # ----------------------------------------------------------------------------- a real full disk
-def _can_mount() -> bool:
-    return sys.platform.startswith("linux") and os.geteuid() == 0 and \
-        shutil.which("mount") is not None
-
-
 @pytest.fixture
 def small_disk(tmp_path):
-    if not _can_mount():
-        pytest.skip("needs root to mount a small tmpfs")
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1M", "tmpfs", str(mnt)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {p.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(mnt: Path, free_bytes: int) -> Path:
-    """Leave about ``free_bytes`` free on the tmpfs (pages of 4 KiB)."""
-    filler = mnt / "filler"
-    st = os.statvfs(mnt)
-    total_free = st.f_bavail * st.f_frsize
-    with open(filler, "wb") as f:
-        f.write(b"\0" * max(0, total_free - free_bytes))
-    return filler
+    yield from tmpfs.small_disk(tmp_path, "1M")
 
 
 def test_real_full_disk_at_many_points(reference, small_disk):
@@ -265,7 +238,7 @@ def test_real_full_disk_at_many_points(reference, small_disk):
     kept_seen = set()
     for free_kib in range(0, 288, 8):
         store = small_disk / "s.sqlite"
-        filler = _fill(small_disk, free_kib * 1024)
+        filler = tmpfs.fill(small_disk, free_kib * 1024)
         try:
             run_sweep(toy_task, make_tasks(), store_path=store, sweep_id=SWEEP_ID,
                       backend="inprocess", progress=False)

@@ -86,12 +86,8 @@ def _gaps(bins: np.ndarray, n: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2])]
 
 
-def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
-                       used_bins: np.ndarray) -> np.ndarray:
-    """CP-OFDM modulation, contract of :func:`waveforms.ofdm.ofdm_modulate`.
-
-    X : complex [K, B, Q] (complex64 stays complex64) -> x : [K, B (N + N_cp)].
-    """
+def modulate_args(X, fft_size, cyclic_prefix_length, used_bins):
+    """Checked arguments of an OFDM modulation: (X [K, B, Q] array, N, N_cp, used bins)."""
     n = _int(fft_size, "fft_size", 1)
     ncp = _int(cyclic_prefix_length, "cyclic_prefix_length", 0, n)
     bins = _bins(used_bins, n)
@@ -100,6 +96,36 @@ def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
         raise ValueError(f"X must be [num_streams, num_symbols, num_used] (3-D), got {X.ndim}-D")
     if X.shape[2] != bins.size:
         raise ValueError(f"X has {X.shape[2]} subcarriers but used_bins has {bins.size}")
+    return X, n, ncp, bins
+
+
+def demodulate_args(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
+                    used_bins, backoff_samples):
+    """Checked arguments of an OFDM demodulation: (y [R, L] array, N, N_cp, used bins, M,
+    back-off, first DFT-window sample); every window must lie inside y."""
+    n = _int(fft_size, "fft_size", 1)
+    ncp = _int(cyclic_prefix_length, "cyclic_prefix_length", 0, n)
+    bins = _bins(used_bins, n)
+    m = _int(num_symbols, "num_symbols", 1)
+    backoff = _int(backoff_samples, "backoff_samples", 0, ncp)
+    y = np.asarray(y)
+    if y.ndim != 2:
+        raise ValueError(f"y must be [num_streams, num_samples] (2-D), got {y.ndim}-D")
+    first = int(first_symbol_start) + ncp - backoff
+    last = first + (m - 1) * (n + ncp) + n
+    if first < 0 or last > y.shape[1]:
+        raise ValueError(f"DFT windows span samples [{first}, {last}) but y has {y.shape[1]} "
+                         "samples")
+    return y, n, ncp, bins, m, backoff, first
+
+
+def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
+                       used_bins: np.ndarray) -> np.ndarray:
+    """CP-OFDM modulation, contract of :func:`waveforms.ofdm.ofdm_modulate`.
+
+    X : complex [K, B, Q] (complex64 stays complex64) -> x : [K, B (N + N_cp)].
+    """
+    X, n, ncp, bins = modulate_args(X, fft_size, cyclic_prefix_length, used_bins)
     k, b, _ = X.shape
     dtype = _complex_dtype(X)
     x = np.empty((k, b, n + ncp), dtype=dtype)   # the CP is copied, the bodies written below
@@ -129,21 +155,11 @@ def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: in
 
     y : complex [R, L] (complex64 stays complex64) -> Y : [R, M, Q].
     """
-    n = _int(fft_size, "fft_size", 1)
-    ncp = _int(cyclic_prefix_length, "cyclic_prefix_length", 0, n)
-    bins = _bins(used_bins, n)
-    m = _int(num_symbols, "num_symbols", 1)
-    backoff = _int(backoff_samples, "backoff_samples", 0, ncp)
-    y = np.asarray(y)
-    if y.ndim != 2:
-        raise ValueError(f"y must be [num_streams, num_samples] (2-D), got {y.ndim}-D")
+    y, n, ncp, bins, m, backoff, first = demodulate_args(
+        y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length, used_bins,
+        backoff_samples)
     y = y.astype(_complex_dtype(y), copy=False)
     sym_len = n + ncp
-    first = int(first_symbol_start) + ncp - backoff
-    last = first + (m - 1) * sym_len + n
-    if first < 0 or last > y.shape[1]:
-        raise ValueError(f"DFT windows span samples [{first}, {last}) but y has {y.shape[1]} "
-                         "samples")
     r = y.shape[0]
     stride_r, stride_t = y.strides
     windows = np.lib.stride_tricks.as_strided(

@@ -28,7 +28,7 @@ import torch
 from . import delay as _d
 from .combine import _check as _check_combine
 from .kernels import KernelSet
-from .ofdm_fast import _bins, _int, bin_runs
+from .ofdm_fast import bin_runs, demodulate_args, modulate_args
 
 __all__ = ["kernel_set", "set_torch_device", "torch_device", "delay_doppler_torch",
            "combine_streams_torch", "ofdm_modulate_torch", "ofdm_demodulate_torch"]
@@ -159,14 +159,7 @@ def combine_streams_torch(streams, gains, offsets, out_len) -> np.ndarray:
 
 def ofdm_modulate_torch(X, fft_size, cyclic_prefix_length, used_bins) -> np.ndarray:
     """:func:`waveforms.ofdm.ofdm_modulate` with torch.fft (complex64 stays complex64)."""
-    n = _int(fft_size, "fft_size", 1)
-    ncp = _int(cyclic_prefix_length, "cyclic_prefix_length", 0, n)
-    bins = _bins(used_bins, n)
-    X = np.asarray(X)
-    if X.ndim != 3:
-        raise ValueError(f"X must be [num_streams, num_symbols, num_used] (3-D), got {X.ndim}-D")
-    if X.shape[2] != bins.size:
-        raise ValueError(f"X has {X.shape[2]} subcarriers but used_bins has {bins.size}")
+    X, n, ncp, bins = modulate_args(X, fft_size, cyclic_prefix_length, used_bins)
     cdt, _ = _cdtype(X)
     xs = _to(X, cdt)
     k, b, _ = X.shape
@@ -181,20 +174,10 @@ def ofdm_modulate_torch(X, fft_size, cyclic_prefix_length, used_bins) -> np.ndar
 def ofdm_demodulate_torch(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
                           used_bins, backoff_samples=0) -> np.ndarray:
     """:func:`waveforms.ofdm.ofdm_demodulate` with torch.fft (complex64 stays complex64)."""
-    n = _int(fft_size, "fft_size", 1)
-    ncp = _int(cyclic_prefix_length, "cyclic_prefix_length", 0, n)
-    bins = _bins(used_bins, n)
-    m = _int(num_symbols, "num_symbols", 1)
-    backoff = _int(backoff_samples, "backoff_samples", 0, ncp)
-    y = np.asarray(y)
-    if y.ndim != 2:
-        raise ValueError(f"y must be [num_streams, num_samples] (2-D), got {y.ndim}-D")
+    y, n, ncp, bins, m, backoff, first = demodulate_args(
+        y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length, used_bins,
+        backoff_samples)
     sym_len = n + ncp
-    first = int(first_symbol_start) + ncp - backoff
-    last = first + (m - 1) * sym_len + n
-    if first < 0 or last > y.shape[1]:
-        raise ValueError(f"DFT windows span samples [{first}, {last}) but y has {y.shape[1]} "
-                         "samples")
     cdt, _ = _cdtype(y if y.dtype == np.complex64 else y.astype(np.complex128))
     ys = _to(y, cdt)
     r, length = ys.shape

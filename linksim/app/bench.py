@@ -28,19 +28,12 @@ def machine_settings() -> dict:
 def bench_full_drop(cfg: LinkConfig, num_users: int = 48, num_sats: int = 5, num_symbols: int = 14,
                     seed: int = 0, repeats: int = 2, reference: bool = True) -> dict:
     """Time one drop (S sats, K users, M symbols, every user's received subcarrier samples)."""
-    from linksim.emulator import EmulatorSettings, draw_link_state, emulate_links
-    from linksim.ratemodel import coupling
-    from linksim.scenario import Stream, draw_drop, drop_rng
-    from linksim.scsi import scsi_from_drop
-    from precoders import design
+    from linksim.app.bench_case import drop_case
+    from linksim.emulator import emulate_links
+    from linksim.scenario import Stream, drop_rng
 
-    cfg = cfg.replace(num_users=num_users, num_sats=num_sats)
-    drop = draw_drop(cfg, seed, 0)
-    scsi = scsi_from_drop(drop, cfg)
-    W = design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W
-    links = draw_link_state(cfg, drop, scsi, seed, 0)
-    a = coupling(scsi.steering, W)
-    settings = EmulatorSettings.from_config(cfg)
+    case = drop_case(cfg, num_users, num_sats, seed)
+    links, a, scsi, settings = case.links, case.coupling, case.scsi, case.settings
     num = settings.numerology
 
     def run(backend: str):

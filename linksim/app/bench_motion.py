@@ -11,20 +11,14 @@ def bench_orbit_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: i
     """Time emulate_links on the static paths and on the orbit paths of the same drop (S sats,
     K users, M symbols, MRT, drawn errors), after a warm-up each; the ratio orbit / static
     (target <= 2) and the orbit paths' set-up time (light time, fits) separately."""
-    from linksim.emulator import EmulatorSettings, draw_link_state, emulate_links
+    from linksim.app.bench_case import drop_case
+    from linksim.emulator import emulate_links
     from linksim.emulator.motion import orbit_paths
-    from linksim.ratemodel import coupling
-    from linksim.scenario import draw_drop, drop_rng
-    from linksim.scsi import scsi_from_drop
-    from precoders import design
+    from linksim.scenario import drop_rng
 
-    cfg = cfg.replace(num_users=num_users, num_sats=num_sats, geometry_mode="orbit")
-    drop = draw_drop(cfg, seed, 0)
-    scsi = scsi_from_drop(drop, cfg)
-    W = design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W
-    links = draw_link_state(cfg, drop, scsi, seed, 0)
-    a = coupling(scsi.steering, W)
-    settings = EmulatorSettings.from_config(cfg)
+    case = drop_case(cfg, num_users, num_sats, seed, geometry_mode="orbit")
+    cfg, drop, links, a, scsi = case.cfg, case.drop, case.links, case.coupling, case.scsi
+    settings = case.settings
     t0 = time.perf_counter()
     channel, estimates, info = orbit_paths(cfg, drop, links, seed, 0, num_symbols)
     t_paths = time.perf_counter() - t0

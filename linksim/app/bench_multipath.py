@@ -18,21 +18,15 @@ def bench_multipath_drop(cfg, num_users: int = 48, num_sats: int = 5, num_symbol
     """Time one drop (numba kernels) flat and with ``profile``; see the module docstring."""
     import numpy as np
 
-    from linksim.emulator import EmulatorSettings, draw_link_state, emulate_links
+    from linksim.app.bench_case import drop_case
+    from linksim.emulator import emulate_links
     from linksim.multipath import multipath_channel
-    from linksim.ratemodel import coupling
-    from linksim.scenario import draw_drop, drop_rng
-    from linksim.scsi import scsi_from_drop
-    from precoders import design
+    from linksim.scenario import drop_rng
 
-    cfg = cfg.replace(num_users=num_users, num_sats=num_sats, channel_profile=profile,
-                      delay_spread_s=delay_spread_s, ue_speed_mps=ue_speed_mps)
-    drop = draw_drop(cfg, seed, 0)
-    scsi = scsi_from_drop(drop, cfg)
-    W = design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W
-    links = draw_link_state(cfg, drop, scsi, seed, 0)
-    a = coupling(scsi.steering, W)
-    settings = EmulatorSettings.from_config(cfg).replace(backend="numba")
+    case = drop_case(cfg, num_users, num_sats, seed, channel_profile=profile,
+                     delay_spread_s=delay_spread_s, ue_speed_mps=ue_speed_mps)
+    cfg, links, a, scsi = case.cfg, case.links, case.coupling, case.scsi
+    settings = case.settings.replace(backend="numba")
     channels = {"flat": links.channel(), profile: multipath_channel(cfg, links, scsi, seed, 0)}
 
     def timed(channel) -> float:
