@@ -53,9 +53,11 @@ def test_combine_roofline_at_a_drops_sizes():
         10.0 * r["flop_per_byte"])
 
 
-def test_memory_bandwidth_counts_read_and_write():
+def test_memory_bandwidth_counts_read_and_write(monkeypatch):
+    # a copy of 8 MiB that takes 1 s moves 8 MiB read + 8 MiB written: 2 * 8 * 2**20 B/s
+    monkeypatch.setattr(bs, "_median_interleaved", lambda fns, repeats: {"copy": 1.0})
     r = bs.memory_bandwidth(mib=8, repeats=1)
-    assert r["mib"] == 8 and r["copy_gb_per_s"] > 0
+    assert r["mib"] == 8 and r["copy_gb_per_s"] == pytest.approx(2 * 8 * 2**20 / 1e9)
 
 
 def test_drop_bench_stages_flops_and_agreement():

@@ -54,17 +54,19 @@ def qam_symbols_per_stream(rngs: list[np.random.Generator], modulation: str,
     """Row i drawn from ``rngs[i]`` alone: complex128 [len(rngs), *shape].
 
     Each row has the values :func:`qam_symbols_fast` gives for its own generator, so the
-    result does not depend on ``workers`` (threads; default ``os.cpu_count()``): numpy's
-    generators release the GIL while they fill, and the rows run concurrently.
+    result does not depend on ``workers`` (threads; default numba's thread count, which a
+    sweep worker limits to its share of the cores): numpy's generators release the GIL while
+    they fill, and the rows run concurrently.
     """
-    import os
     from concurrent.futures import ThreadPoolExecutor
+
+    import numba
 
     if modulation not in MODULATIONS:
         raise ValueError(f"modulation must be one of {MODULATIONS}, got {modulation!r}")
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     out = np.empty((len(rngs),) + shape, dtype=np.complex128)
-    workers = max(1, min(len(rngs), workers or os.cpu_count() or 1))
+    workers = max(1, min(len(rngs), workers or numba.get_num_threads()))
     if workers == 1:
         for rng, row in zip(rngs, out):
             _fill_row(rng, modulation, row)
