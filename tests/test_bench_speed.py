@@ -73,8 +73,20 @@ def test_drop_bench_stages_flops_and_agreement():
     assert v["numba_single"]["nmse_db_vs_first"] < -60            # the stated single bound
     stages = v["numba_double"]["stage_seconds"]
     assert sum(stages.values()) == pytest.approx(v["numba_double"]["seconds"])
-    assert r["total_gflop"] == pytest.approx(sum(r["stage_gflop"].values()))
-    assert r["stage_gflop"]["combine"] > 0 and r["stage_gflop"]["precompensate"] > 0
+    g = r["stage_gflop"]
+    unfused = {k: x for k, x in g.items() if k not in ("transmit_fused", "combine_in_fused")}
+    assert r["total_gflop"] == pytest.approx(sum(unfused.values()))
+    assert g["combine"] > 0 and g["precompensate"] > 0
+    # the fused pass does the precompensation's and the combine's work in one stage
+    assert g["transmit_fused"] == pytest.approx(g["precompensate"] + g["combine"])
+    assert g["combine_in_fused"] == pytest.approx(g["combine"])
+    assert "transmit_fused" not in stages and "precompensate" in stages
+    for name in ("numba_single", "fast_double", "fast_single"):
+        st = v[name]["stage_seconds"]
+        assert "transmit_fused" in st and "precompensate" not in st and "combine" not in st
+        # the combine's share is a part of the fused stage, not added to the drop's time
+        assert 0 < st["combine_in_fused"] <= st["transmit_fused"]
+        assert sum(st.values()) - st["combine_in_fused"] == pytest.approx(v[name]["seconds"])
 
 
 def test_peak_memory_is_smaller_in_single_precision():
@@ -90,11 +102,21 @@ def test_goals_compare_the_measured_numbers():
     ofdm = {"mod_fused_c64_vs_torch_fft": 2.0, "demod_fused_c64_vs_torch_fft": 0.5,
             "mod_torch_set_c64_vs_torch_fft": 1.2, "demod_torch_set_c64_vs_torch_fft": 1.1}
     comb = {"fraction_of_zgemm": {"gemm_c128": 0.3}, "fraction_of_cgemm": {"gemm_c64": 0.6}}
-    drop = {"variants": {"a": {"seconds": 0.2}, "b": {"seconds": 0.09}}}
+    drop = {"variants": {"a": {"seconds": 0.2, "stage_gflops": {}, "precision": "double"},
+                         "b": {"seconds": 0.09, "stage_gflops": {}, "precision": "single"}}}
     g = bs.speed_goals(ofdm, comb, drop, {"a": 500.0, "b": 390.0}, {"gflops_numba": 30.0})
     assert g["drop_seconds"]["variant"] == "b" and g["drop_seconds"]["met"]
     assert g["drop_peak_mib"]["met"]
     assert g["combine_fraction_of_gemm"]["best"] == 0.6 and g["combine_fraction_of_gemm"]["met"]
+    assert g["combine_fraction_of_gemm"]["best_in_fused"] == 0.0       # no fused variant
+    # the combine inside a fused pass counts against the GEMM rate of its precision
+    comb = {"fraction_of_zgemm": {"gemm_c128": 0.3}, "fraction_of_cgemm": {"gemm_c64": 0.2},
+            "zgemm_gflops": 40.0, "cgemm_gflops": 80.0}
+    drop["variants"]["a"]["stage_gflops"] = {"combine_in_fused": 10.0}    # 0.25 of zgemm
+    drop["variants"]["b"]["stage_gflops"] = {"combine_in_fused": 44.0}    # 0.55 of cgemm
+    c = bs.speed_goals(ofdm, comb, drop, {"a": 500.0}, {})["combine_fraction_of_gemm"]
+    assert c["in_fused"] == pytest.approx({"a": 0.25, "b": 0.55})
+    assert c["best_in_fused"] == pytest.approx(0.55) and c["met"]
     assert g["ofdm_vs_torch_fft"]["worst"] == 0.5 and not g["ofdm_vs_torch_fft"]["met"]
     assert g["ofdm_vs_torch_fft"]["worst_torch_set"] == 1.1
     assert g["ofdm_vs_torch_fft"]["met_torch_set"]

@@ -10,10 +10,15 @@ contracts of the numpy references in this package:
     ofdm_demodulate(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
                     used_bins, backoff_samples)
 
+and optionally ``transmit_fused`` (:func:`waveforms.transmit_fused.transmit_fused`: one
+satellite's delay_doppler + combine_streams + own-stream windows in one tiled pass, used for
+samples whose dtype is in ``transmit_fused_dtypes``).
+
 Sets: ``numba`` (the compiled kernels, default; in double precision exactly the kernels the
-pinned numbers were made with, in single the fused OFDM and GEMM combine), ``numpy`` (the
-plain references: tests, benchmarks), ``fast`` (the fused scipy.fft OFDM and the tiled BLAS
-GEMM combine in double too: equal to rounding, not guaranteed bit-identical), ``torch``
+pinned numbers were made with, in single the fused OFDM, GEMM combine and the fused
+transmit pass), ``numpy`` (the plain references: tests, benchmarks), ``fast`` (the fused
+scipy.fft OFDM, the tiled BLAS GEMM combine and the fused transmit pass in double too: equal
+to rounding, not guaranteed bit-identical), ``torch``
 (every kernel in PyTorch, imported on first use; :mod:`waveforms.torch_kernels`). The
 compiled sets keep the samples' precision: complex64 in, complex64 out (single precision).
 A new back end joins with :func:`register_kernel_set`; its loader is called on first use,
@@ -42,14 +47,18 @@ class KernelSet:
     ofdm_demodulate: Callable
     # time-varying delay (moving satellites; waveforms.tv_delay); None: the numba kernel
     tv_delay_doppler: Callable | None = None
+    # precompensation + combine + desired windows of one satellite in one tiled pass
+    # (waveforms.transmit_fused) for samples of these dtypes; None: the three kernels apart
+    transmit_fused: Callable | None = None
+    transmit_fused_dtypes: tuple[str, ...] = ()
 
 
 def _numba() -> KernelSet:
-    from . import combine_gemm, delay_single, ofdm_fast, tv_delay
+    from . import combine_gemm, delay_single, ofdm_fast, transmit_fused, tv_delay
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
                      ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any,
-                     tv_delay.tv_delay_doppler)
+                     tv_delay.tv_delay_doppler, transmit_fused.transmit_fused, ("complex64",))
 
 
 def _numpy() -> KernelSet:
@@ -61,10 +70,11 @@ def _numpy() -> KernelSet:
 
 
 def _fast() -> KernelSet:
-    from . import combine_gemm, delay_single, ofdm_fast
+    from . import combine_gemm, delay_single, ofdm_fast, transmit_fused
 
     return KernelSet("fast", delay_single.delay_doppler_any, combine_gemm.combine_streams_gemm,
-                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast)
+                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast, None,
+                     transmit_fused.transmit_fused, ("complex64", "complex128"))
 
 
 def _torch() -> KernelSet:

@@ -168,19 +168,55 @@ def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
     if not estimates.is_static:             # moving satellites: waveforms.tv_delay
         from linksim.emulator.motion import tv_precompensate
         return tv_precompensate(settings, x, x_start, estimates, plan)
+    s_count, k_count = estimates.num_sats, estimates.num_users
+    delay, doppler, tx_gain = _precompensation_ops(settings, estimates)
+    src = np.tile(np.arange(k_count, dtype=np.int64), s_count)
+    xt = settings.kernels.delay_doppler(
+        x, x_start, src, delay.ravel(), doppler.ravel(), tx_gain.ravel(),
+        np.repeat(plan.tx_start, k_count), plan.tx_len, settings.fractional_delay_taps)
+    return xt.reshape(s_count, k_count, plan.tx_len)
+
+
+def _precompensation_ops(settings: EmulatorSettings, estimates: PathSet):
+    """The delay-kernel ops of eq. (5, 7) for time-constant estimates: (delay_samples float64
+    [S, K] = -tau^c f_s, doppler_cps float64 [S, K] = -nu^c / f_s, gain complex128 [S, K] =
+    e^{j 2 pi f_c tau^c} e^{-j 2 pi nu^c tau^c})."""
     if estimates.num_paths != 1 or not estimates.is_static:
         raise ValueError("precompensation estimates must be one time-constant path per link")
-    s_count, k_count = estimates.num_sats, estimates.num_users
     fs = settings.numerology.sample_rate_hz
     est_delay = estimates.delay_s[:, :, 0]
     est_nu = estimates.doppler_hz[:, :, 0]
     tau_c_fs = est_delay * fs
-    src = np.tile(np.arange(k_count, dtype=np.int64), s_count)
-    tx_gain = (phasor(settings.carrier_hz * est_delay) * phasor(-est_nu * est_delay)).ravel()
-    xt = settings.kernels.delay_doppler(
-        x, x_start, src, -tau_c_fs.ravel(), (-est_nu / fs).ravel(), tx_gain,
-        np.repeat(plan.tx_start, k_count), plan.tx_len, settings.fractional_delay_taps)
-    return xt.reshape(s_count, k_count, plan.tx_len)
+    tx_gain = phasor(settings.carrier_hz * est_delay) * phasor(-est_nu * est_delay)
+    return -tau_c_fs, -est_nu / fs, tx_gain
+
+
+def uses_transmit_fused(settings: EmulatorSettings, x: np.ndarray, estimates: PathSet) -> bool:
+    """Whether :func:`transmit_fused` runs for these samples: the kernel set has the fused
+    pass for x's dtype and the estimates are time-constant (moving satellites keep the
+    time-varying kernels)."""
+    kernels = settings.kernels
+    return (kernels.transmit_fused is not None and estimates.is_static
+            and np.dtype(x.dtype).name in kernels.transmit_fused_dtypes)
+
+
+def transmit_fused(settings: EmulatorSettings, x: np.ndarray, x_start: int,
+                   estimates: PathSet, coupling: np.ndarray,
+                   plan: BurstPlan, **options) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`precode` and :func:`precode_desired` of :func:`precompensate`'s streams in one
+    tiled pass per satellite (waveforms.transmit_fused; equal to rounding, the streams
+    [S, K, tx_len] never made). Returns (z, z_des) [S J, win_len] in the samples' precision.
+    ``options`` go to the kernel (e.g. ``profile``, ``tile``).
+    """
+    delay, doppler, tx_gain = _precompensation_ops(settings, estimates)
+    coupling = coupling.astype(settings.sample_dtype, copy=False)
+    pairs = [settings.kernels.transmit_fused(
+        x, x_start, delay[s], doppler[s], tx_gain[s], int(plan.tx_start[s]), plan.tx_len,
+        coupling[s], plan.offsets[s], plan.win_len, settings.fractional_delay_taps, **options)
+        for s in range(estimates.num_sats)]
+    if len(pairs) == 1:
+        return pairs[0]
+    return (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
 
 
 def precode(settings: EmulatorSettings, xt: np.ndarray, coupling: np.ndarray,

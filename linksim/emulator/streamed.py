@@ -10,6 +10,11 @@ repeats numpy's axis-0 sum of the [S, K, L] stack operation for operation: the r
 bit-identical. Peak memory drops from S K tx_len (all precompensated streams, plus S K
 windows twice) to K tx_len: at S = 5, K = 48, 14 symbols from ~0.39 GiB of streams to
 ~0.08 GiB in double.
+
+Kernel sets with a fused transmit pass for the samples' precision (``fast``; ``numba`` in
+single precision: waveforms.transmit_fused) compute a satellite's precode and desired windows
+straight from its bursts in cache-sized tiles instead: equal to rounding, and the K tx_len
+streams are never made.
 """
 
 from __future__ import annotations
@@ -44,13 +49,17 @@ def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: in
     r = r_des = None
     for s in range(s_count):
         plan_s, est_s, ch_s = _plan(plan, s), _sat(estimates, s), _sat(channel, s)
-        xt = stages.precompensate(settings, x, x_start, est_s, plan_s)
         a = coupling[s:s + 1]
-        y = stages.propagate(settings, stages.precode(settings, xt, a, plan_s), rows, ch_s,
-                             plan_s)
-        y_des = stages.propagate(settings, stages.precode_desired(xt, a, plan_s), rows, ch_s,
-                                 plan_s)
-        del xt
+        if stages.uses_transmit_fused(settings, x, est_s):    # one tiled pass (to rounding)
+            z, z_des = stages.transmit_fused(settings, x, x_start, est_s, a, plan_s)
+        else:
+            xt = stages.precompensate(settings, x, x_start, est_s, plan_s)
+            z, z_des = stages.precode(settings, xt, a, plan_s), stages.precode_desired(
+                xt, a, plan_s)
+            del xt
+        y = stages.propagate(settings, z, rows, ch_s, plan_s)
+        y_des = stages.propagate(settings, z_des, rows, ch_s, plan_s)
+        del z, z_des
         if r is None:
             r, r_des = y, y_des
         else:                               # in place: the same additions, no new buffers

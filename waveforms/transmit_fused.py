@@ -1,0 +1,218 @@
+"""One satellite's transmit side in one pass over cache-sized tiles: precompensation (fractional
+delay + Doppler of every user's stream), the beam combine and the desired-stream windows.
+
+Contract (the unfused kernels of this package, to rounding), for one satellite with K streams
+and J receivers:
+
+    xt[i, t] = delay_doppler(x, x_start, i, delay_samples[i], doppler_cps[i], gain[i],
+                             tx_start, tx_len)[t]                    t = 0..tx_len-1
+    z[j, n]  = sum_i coupling[j, i] xt[i, offsets[j] + n]           n = 0..win_len-1
+    zd[j, n] = coupling[j, j] xt[j, offsets[j] + n]                 (J = K)
+
+i.e. :func:`waveforms.combine.combine_streams_reference` of the
+:func:`waveforms.delay.delay_doppler_reference` streams, and the own-stream windows.
+
+Why: unfused, the precompensated streams [K, tx_len] are written to memory by the FIR and
+read back by the combine (7 receivers' windows meet every stream sample at S = 5, K = 48,
+14 symbols): the combine's GEMMs then run on data streamed from memory at a few flop per
+byte. Here the buffer is cut into tiles of ``tile`` samples; per tile, the K streams' FIR
+outputs go to a per-thread scratch that stays in cache, the receivers whose window meets
+the tile (a contiguous range once sorted by offset) get one GEMM ``A[rows] @ xt_tile`` (BLAS
+cgemm/zgemm, numpy's OpenBLAS on one thread per worker), and each row's part inside its
+window is copied out with its desired-stream part. The [K, tx_len] buffer is never made.
+
+Arithmetic: every FIR output sample is the same sum as in the unfused kernel of its
+precision (float32 taps eight at a time, :func:`waveforms.delay_single._fir_block8`; float64
+four at a time, :func:`waveforms.delay._fir_block`); only the Doppler phasor's anchor inside
+a block moves (a float64 rounding, ~1e-16 relative) and BLAS orders the combine's sums
+differently: agreement with the unfused kernels to rounding (~1e-7 relative in single,
+~1e-15 in double), not bit for bit.
+
+Threads: tiles in contiguous runs on ``workers`` Python threads (default numba's thread
+count, a sweep worker's share of the cores); the FIR and copy kernels are serial numba
+functions that release the GIL, BLAS releases it too. Every output element is computed by
+one tile whatever the thread count, so the result does not depend on it.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from time import perf_counter
+
+import numba
+import numpy as np
+
+from . import delay as _d
+from .combine_gemm import single_threaded_blas
+from .delay_single import _fir_block8
+
+__all__ = ["transmit_fused", "DEFAULT_TILE"]
+
+DEFAULT_TILE = 2048
+
+
+@numba.njit(cache=True, nogil=True)
+def _tile_fir(xf, x_start, dint, g_rev, doppler, gain, step, out_start, n0, n1, acc, yt,
+              single):
+    """yt[r, n - n0] = op r's output sample n (n in [n0, n1)) of the delay kernel, for every
+    op r (op r reads row r of x). xf float view [K, 2 L] of x; g_rev [K, taps] reversed taps
+    in x's real precision; step complex128 [K, _BLOCK] rotation inside a block; single: the
+    float32 FIR (taps eight at a time), else the float64 one."""
+    num_ops = xf.shape[0]
+    num_in = xf.shape[1] // 2
+    num_taps = g_rev.shape[1]
+    half = num_taps // 2
+    block = step.shape[1]
+    for r in range(num_ops):
+        xrow = xf[r]
+        g = g_rev[r]
+        lo = out_start - dint[r] - x_start - half
+        f = doppler[r]
+        yr = yt[r]
+        # the unfused kernel's regions clipped to [n0, n1): zeros, edges, blocked interior
+        n_z0 = min(max(n0, -lo - num_taps + 1), n1)
+        n_z1 = max(min(n1, num_in - lo), n_z0)
+        n_a = min(max(n_z0, -lo), n_z1)
+        n_b = max(min(n_z1, num_in - num_taps + 1 - lo), n_a)
+        for n in range(n0, n_z0):
+            yr[n - n0] = 0.0
+        for n in range(n_z1, n1):
+            yr[n - n0] = 0.0
+        for n in range(n_z0, n_a):
+            s_re, s_im = _d._edge_sample(xrow, g, lo + n)
+            yr[n - n0] = gain[r] * _d._rotation(f, out_start + n) * complex(s_re, s_im)
+        for b0 in range(n_a, n_b, block):
+            nb = min(block, n_b - b0)
+            if single:
+                _fir_block8(xrow, g, 2 * (lo + b0), acc, 2 * nb)
+            else:
+                _d._fir_block(xrow, g, 2 * (lo + b0), acc, 2 * nb)
+            c = gain[r] * _d._rotation(f, out_start + b0)
+            for e in range(nb):
+                yr[b0 - n0 + e] = (c * step[r, e]) * complex(acc[2 * e], acc[2 * e + 1])
+        for n in range(n_b, n_z1):
+            s_re, s_im = _d._edge_sample(xrow, g, lo + n)
+            yr[n - n0] = gain[r] * _d._rotation(f, out_start + n) * complex(s_re, s_im)
+
+
+@numba.njit(cache=True, nogil=True)
+def _scatter(zt, lo, hi, o_sorted, order, t0, t1, yt, a_diag, z, zd):
+    """Rows lo..hi-1 (sorted by offset) of the tile [t0, t1): their window parts of the GEMM
+    result zt and of their own stream times its coupling, into z and zd [J, W]."""
+    win = z.shape[1]
+    for r in range(lo, hi):
+        j = order[r]
+        oj = o_sorted[r]
+        n0 = max(t0 - oj, 0)
+        n1 = min(t1 - oj, win)
+        for n in range(n0, n1):
+            z[j, n] = zt[r - lo, oj + n - t0]
+            zd[j, n] = a_diag[j] * yt[j, oj + n - t0]
+
+
+@numba.njit(cache=True)
+def _steps(doppler, block):
+    step = np.empty((doppler.shape[0], block), dtype=np.complex128)
+    for r in range(doppler.shape[0]):
+        for e in range(block):
+            step[r, e] = _d._rotation(doppler[r], np.int64(e))
+    return step
+
+
+def _check(x, coupling, offsets, tx_len, win_len):
+    if x.ndim != 2:
+        raise ValueError(f"x must be complex [K, num_samples] (2-D), got {x.ndim}-D")
+    k_count = x.shape[0]
+    if coupling.shape != (k_count, k_count):
+        raise ValueError(f"coupling must have shape ({k_count}, {k_count}) (got "
+                         f"{coupling.shape})")
+    if offsets.shape != (k_count,):
+        raise ValueError(f"offsets must have shape ({k_count},) (got {offsets.shape})")
+    if win_len < 1:
+        raise ValueError(f"win_len must be >= 1 (got {win_len})")
+    if offsets.min() < 0 or offsets.max() + win_len > tx_len:
+        raise ValueError(f"offsets + win_len must lie inside the buffer [0, {tx_len}] "
+                         f"(got [{offsets.min()}, {offsets.max() + win_len}])")
+
+
+def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
+                   doppler_cps: np.ndarray, gain: np.ndarray, tx_start: int, tx_len: int,
+                   coupling: np.ndarray, offsets: np.ndarray, win_len: int,
+                   num_taps: int = _d.DEFAULT_NUM_TAPS, beta: float | None = None,
+                   tile: int = DEFAULT_TILE, workers: int | None = None,
+                   profile: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(z, zd) of one satellite (module docstring), complex [K, win_len] each.
+
+    x : complex [K, num_samples], x[:, 0] at absolute sample x_start (complex64: single
+        precision throughout, complex64 out; otherwise complex128)
+    delay_samples, doppler_cps : float64 [K]; gain : complex128 [K]  (one op per stream)
+    tx_start : int  absolute sample of buffer sample 0; tx_len : int  buffer length
+    coupling : complex [J = K, K]  A[j, i]; offsets : int64 [K]  window starts in the buffer
+    win_len : int  samples per window; num_taps, beta : the FIR (waveforms.delay)
+    tile : buffer samples per tile; workers : threads (default numba.get_num_threads())
+    profile : if a dict, thread-seconds of the parts are added to its keys 'fir', 'gemm',
+        'copy' and the flops of the GEMMs as computed (whole tiles) to 'gemm_flops'
+    """
+    x = np.asarray(x)
+    single = x.dtype == np.complex64
+    dtype = np.complex64 if single else np.complex128
+    offsets = np.ascontiguousarray(offsets, dtype=np.int64)
+    coupling = np.asarray(coupling)
+    _check(x, coupling, offsets, int(tx_len), int(win_len))
+    k_count = x.shape[0]
+    job = _d._prepare(x[:, :0], x_start, np.arange(k_count), delay_samples, doppler_cps, gain,
+                      np.full(k_count, tx_start, dtype=np.int64), tx_len, num_taps, beta)
+    real = np.float32 if single else np.float64
+    xf = np.ascontiguousarray(x, dtype=dtype).view(real)
+    g_rev = np.ascontiguousarray(job.taps[:, ::-1], dtype=real)
+    step = _steps(job.doppler, _d._BLOCK)
+    order = np.argsort(offsets, kind="stable")
+    o_sorted = np.ascontiguousarray(offsets[order])
+    a_sorted = np.ascontiguousarray(coupling[order].astype(dtype, copy=False))
+    a_diag = np.ascontiguousarray(np.diagonal(coupling).astype(dtype, copy=False))
+    z = np.empty((k_count, win_len), dtype=dtype)
+    zd = np.empty((k_count, win_len), dtype=dtype)
+    tile = max(int(tile), 1)
+    end = int(o_sorted[-1]) + win_len
+    tiles = []
+    for t0 in range(int(o_sorted[0]), end, tile):
+        t1 = min(t0 + tile, end)
+        lo = int(np.searchsorted(o_sorted, t0 - win_len, side="right"))   # o_j + W > t0
+        hi = int(np.searchsorted(o_sorted, t1, side="left"))              # o_j < t1
+        if hi > lo:
+            tiles.append((t0, t1, lo, hi))
+
+    def run(chunk):
+        yt = np.empty((k_count, tile), dtype=dtype)
+        zt = np.empty((k_count, tile), dtype=dtype)
+        acc = np.empty(2 * _d._BLOCK, dtype=real)
+        parts = [0.0, 0.0, 0.0, 0.0]
+        for t0, t1, lo, hi in chunk:
+            n = t1 - t0
+            c0 = perf_counter()
+            _tile_fir(xf, job.x_start, job.dint, g_rev, job.doppler, job.gain, step,
+                      np.int64(tx_start), np.int64(t0), np.int64(t1), acc, yt, single)
+            c1 = perf_counter()
+            np.matmul(a_sorted[lo:hi], yt[:, :n], out=zt[:hi - lo, :n])
+            c2 = perf_counter()
+            _scatter(zt, lo, hi, o_sorted, order, t0, t1, yt, a_diag, z, zd)
+            c3 = perf_counter()
+            parts[0] += c1 - c0
+            parts[1] += c2 - c1
+            parts[2] += c3 - c2
+            parts[3] += 8.0 * (hi - lo) * k_count * n
+        return parts
+
+    workers = max(1, min(workers or numba.get_num_threads(), len(tiles)))
+    bounds = np.linspace(0, len(tiles), workers + 1).astype(int)
+    chunks = [tiles[bounds[w]:bounds[w + 1]] for w in range(workers)]
+    with single_threaded_blas():
+        if workers == 1:
+            results = [run(tiles)]
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                results = list(pool.map(run, chunks))
+    if profile is not None:
+        for key, value in zip(("fir", "gemm", "copy", "gemm_flops"), np.sum(results, axis=0)):
+            profile[key] = profile.get(key, 0.0) + float(value)
+    return z, zd
