@@ -105,9 +105,13 @@ def _scatter(zt, lo, hi, o_sorted, order, t0, t1, yt, a_diag, z, zd):
         oj = o_sorted[r]
         n0 = max(t0 - oj, 0)
         n1 = min(t1 - oj, win)
+        shift = oj - t0
+        src, own, dst, dst_own = zt[r - lo], yt[j], z[j], zd[j]      # 1-D rows: vector loops
+        ajj = a_diag[j]
         for n in range(n0, n1):
-            z[j, n] = zt[r - lo, oj + n - t0]
-            zd[j, n] = a_diag[j] * yt[j, oj + n - t0]
+            dst[n] = src[n + shift]
+        for n in range(n0, n1):
+            dst_own[n] = ajj * own[n + shift]
 
 
 @numba.njit(cache=True)
