@@ -126,3 +126,23 @@ def test_goals_compare_the_measured_numbers():
 def test_gemm_rates_are_positive_and_keyed():
     r = bs.gemm_rates(size=16, repeats=1)
     assert r["zgemm_gflops"] > 0 and r["cgemm_gflops"] > 0 and np.isfinite(r["zgemm_gflops"])
+
+
+def test_drop_floor_sums_the_fastest_stages_and_the_peak_rates():
+    # two variants: the unfused one is faster in data, the fused one in the transmit pass
+    drop = {"stage_gflop": {"precompensate": 2.0, "combine": 1.0, "propagate": 0.5,
+                            "desired_path": 0.5, "transmit_fused": 3.0,
+                            "combine_in_fused": 1.0},
+            "variants": {
+                "a": {"stage_seconds": {"data_symbols": 0.05, "precompensate": 0.08,
+                                        "combine": 0.06, "propagate": 0.02,
+                                        "desired_path": 0.03, "noise": 0.02}},
+                "b": {"stage_seconds": {"data_symbols": 0.09, "transmit_fused": 0.10,
+                                        "combine_in_fused": 0.03, "propagate": 0.03,
+                                        "desired_path": 0.02, "noise": 0.01}}}}
+    f = bs.drop_floor(drop, {"gflops_numba_single": 40.0}, {"cgemm_gflops": 100.0})
+    # best: data 0.05 + transmit min(0.14, 0.10) + propagate 0.02 + desired 0.02 + noise 0.01
+    assert f["best_stages_s"] == pytest.approx(0.05 + 0.10 + 0.02 + 0.02 + 0.01)
+    # peak rates: 3 GFLOP of FIR at 40 GFLOP/s + 1 GFLOP at 100 + data 0.05 + noise 0.01
+    assert f["peak_rates_s"] == pytest.approx(3.0 / 40 + 1.0 / 100 + 0.05 + 0.01)
+    assert "peak_rates_s" not in bs.drop_floor(drop, {}, {"cgemm_gflops": 100.0})
