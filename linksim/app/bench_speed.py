@@ -508,7 +508,7 @@ def bench_speed(cfg, quick: bool = False, delay: dict | None = None) -> dict:
         alloc = {f"{p}_{a}": drop_seconds_with_env({ENV_VAR: a}, precision=p)
                  for p in ("double", "single") for a in ("system", "keep-freed")}
     memory = {f"{b}_{p}": peak_memory_mib(cfg, backend=b, precision=p, **sizes)
-              for b, p in (("numba", "double"), ("numba", "single"))}
+              for b, p in (("numba", "double"), ("numba", "single"), ("fast", "double"))}
     res = {"machine": machine_settings(), "gemm": rates, "ofdm": ofdm, "combine": combine,
            "drop_stages": drop, "peak_memory_mib": memory, "allocator_drop_seconds": alloc}
     res["goals"] = speed_goals(ofdm, combine, drop, memory, delay or {})
