@@ -276,49 +276,96 @@ def _fir_block(xrow, g, base, acc, m):
         j += 1
 
 
+@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+def _fir_block8(xrow, g, base, acc, m):
+    """:func:`_fir_block` taking the taps eight at a time (three passes over the L1-resident
+    accumulator at 24 taps instead of six; measured single-threaded on the development VM:
+    48 against 39 GFLOP/s in float32). Another summation order than the double kernel's, so
+    only the single-precision kernels use it (their results are float32-rounded anyway)."""
+    num_taps = g.shape[0]
+    for e in range(m):
+        acc[e] = 0.0
+    j = 0
+    while j + 8 <= num_taps:
+        g0, g1, g2, g3 = g[j], g[j + 1], g[j + 2], g[j + 3]
+        g4, g5, g6, g7 = g[j + 4], g[j + 5], g[j + 6], g[j + 7]
+        o = base + 2 * j
+        s0, s1 = xrow[o: o + m], xrow[o + 2: o + 2 + m]
+        s2, s3 = xrow[o + 4: o + 4 + m], xrow[o + 6: o + 6 + m]
+        s4, s5 = xrow[o + 8: o + 8 + m], xrow[o + 10: o + 10 + m]
+        s6, s7 = xrow[o + 12: o + 12 + m], xrow[o + 14: o + 14 + m]
+        for e in range(m):
+            acc[e] += (((g0 * s0[e] + g1 * s1[e]) + (g2 * s2[e] + g3 * s3[e]))
+                       + ((g4 * s4[e] + g5 * s5[e]) + (g6 * s6[e] + g7 * s7[e])))
+        j += 8
+    while j < num_taps:
+        gj = g[j]
+        s0 = xrow[base + 2 * j: base + 2 * j + m]
+        for e in range(m):
+            acc[e] += gj * s0[e]
+        j += 1
+
+
+@numba.njit(cache=True)
+def _block_steps(doppler: float, block: int) -> np.ndarray:
+    """complex128 [block]: the Doppler rotation of sample e inside a block (exact phasor at
+    the block start times step[e])."""
+    step = np.empty(block, dtype=np.complex128)
+    for e in range(block):
+        step[e] = _rotation(doppler, np.int64(e))
+    return step
+
+
+@numba.njit(cache=True)
+def _fir_row(xrow, g, lo, f, gain, t0, n0, n1, step, acc, yr, eight):
+    """Output samples n in [n0, n1) of one op into yr[n - n0]: y[n] = gain e^{j 2 pi f (t0 +
+    n)} sum_j g[j] x[lo + n + j] with zeros outside the row (xrow: float view of the input
+    row, g: reversed taps in its real precision, step: :func:`_block_steps`). ``eight``: the
+    taps eight at a time (:func:`_fir_block8`, the single-precision kernels), else four."""
+    num_in_samples = xrow.shape[0] // 2
+    num_taps = g.shape[0]
+    block = step.shape[0]
+    # n < n_z0 or n >= n_z1: every tap outside x (zero); [n_z0, n_a) and [n_b, n_z1):
+    # some taps outside (checked per tap); [n_a, n_b): all taps inside (blocked FIR)
+    n_z0 = min(max(n0, -lo - num_taps + 1), n1)
+    n_z1 = max(min(n1, num_in_samples - lo), n_z0)
+    n_a = min(max(n_z0, -lo), n_z1)
+    n_b = max(min(n_z1, num_in_samples - num_taps + 1 - lo), n_a)
+    for n in range(n0, n_z0):
+        yr[n - n0] = 0.0
+    for n in range(n_z1, n1):
+        yr[n - n0] = 0.0
+    for n in range(n_z0, n_a):
+        s_re, s_im = _edge_sample(xrow, g, lo + n)
+        yr[n - n0] = gain * _rotation(f, t0 + n) * complex(s_re, s_im)
+    for b0 in range(n_a, n_b, block):
+        nb = min(block, n_b - b0)
+        if eight:
+            _fir_block8(xrow, g, 2 * (lo + b0), acc, 2 * nb)
+        else:
+            _fir_block(xrow, g, 2 * (lo + b0), acc, 2 * nb)
+        c = gain * _rotation(f, t0 + b0)
+        for e in range(nb):
+            yr[b0 - n0 + e] = (c * step[e]) * complex(acc[2 * e], acc[2 * e + 1])
+    for n in range(n_b, n_z1):
+        s_re, s_im = _edge_sample(xrow, g, lo + n)
+        yr[n - n0] = gain * _rotation(f, t0 + n) * complex(s_re, s_im)
+
+
 @numba.njit(cache=True, parallel=True)
-def _delay_doppler_kernel(xf, x_start, src, dint, taps, doppler, gain, out_start, y):
-    """xf: float64 view [num_in, 2 L] of x; y: complex128 [num_ops, out_len] (written)."""
+def _delay_doppler_kernel(xf, x_start, src, dint, taps, doppler, gain, out_start, y, eight):
+    """xf: float view [num_in, 2 L] of x, taps in the same real type; y: complex [num_ops,
+    out_len] (written); eight: taps eight at a time (the single-precision kernel)."""
     num_ops = src.shape[0]
     out_len = y.shape[1]
-    num_in_samples = xf.shape[1] // 2
-    num_taps = taps.shape[1]
-    half = num_taps // 2
+    half = taps.shape[1] // 2
     for r in numba.prange(num_ops):
-        xrow = xf[src[r]]
         # reversed taps: y[n] = sum_j g[j] x[lo + n + j]
         g = taps[r, ::-1].copy()
         lo = out_start[r] - dint[r] - x_start - half
-        acc = np.empty(2 * _BLOCK, dtype=np.float64)
-        f = doppler[r]
-        t0 = out_start[r]
-        # rotation inside a block: exact phasor at the block start times step[e]
-        step = np.empty(_BLOCK, dtype=np.complex128)
-        for e in range(_BLOCK):
-            step[e] = _rotation(f, np.int64(e))
-        yr = y[r]
-        # n < n_z0 or n >= n_z1: every tap outside x (zero); [n_z0, n_a) and [n_b, n_z1):
-        # some taps outside (checked per tap); [n_a, n_b): all taps inside (blocked FIR)
-        n_z0 = min(max(0, -lo - num_taps + 1), out_len)
-        n_z1 = max(min(out_len, num_in_samples - lo), n_z0)
-        n_a = min(max(n_z0, -lo), n_z1)
-        n_b = max(min(n_z1, num_in_samples - num_taps + 1 - lo), n_a)
-        for n in range(n_z0):
-            yr[n] = 0.0
-        for n in range(n_z1, out_len):
-            yr[n] = 0.0
-        for n in range(n_z0, n_a):
-            s_re, s_im = _edge_sample(xrow, g, lo + n)
-            yr[n] = gain[r] * _rotation(f, t0 + n) * complex(s_re, s_im)
-        for b0 in range(n_a, n_b, _BLOCK):
-            nb = min(_BLOCK, n_b - b0)
-            _fir_block(xrow, g, 2 * (lo + b0), acc, 2 * nb)
-            c = gain[r] * _rotation(f, t0 + b0)
-            for e in range(nb):
-                yr[b0 + e] = (c * step[e]) * complex(acc[2 * e], acc[2 * e + 1])
-        for n in range(n_b, n_z1):
-            s_re, s_im = _edge_sample(xrow, g, lo + n)
-            yr[n] = gain[r] * _rotation(f, t0 + n) * complex(s_re, s_im)
+        acc = np.empty(2 * _BLOCK, dtype=xf.dtype)
+        _fir_row(xf[src[r]], g, lo, doppler[r], gain[r], out_start[r], 0, out_len,
+                 _block_steps(doppler[r], _BLOCK), acc, y[r], eight)
 
 
 def delay_doppler(
@@ -373,7 +420,7 @@ def delay_doppler(
         return y
     xf = job.x.view(np.float64)
     _delay_doppler_kernel(xf, job.x_start, job.src, job.dint, job.taps, job.doppler,
-                          job.gain, job.out_start, y)
+                          job.gain, job.out_start, y, False)
     return y
 
 

@@ -21,9 +21,9 @@ the tile (a contiguous range once sorted by offset) get one GEMM ``A[rows] @ xt_
 cgemm/zgemm, numpy's OpenBLAS on one thread per worker), and each row's part inside its
 window is copied out with its desired-stream part. The [K, tx_len] buffer is never made.
 
-Arithmetic: every FIR output sample is the same sum as in the unfused kernel of its
-precision (float32 taps eight at a time, :func:`waveforms.delay_single._fir_block8`; float64
-four at a time, :func:`waveforms.delay._fir_block`); only the Doppler phasor's anchor inside
+Arithmetic: every FIR output sample is computed by the unfused kernels' own row function
+(:func:`waveforms.delay._fir_row`: float32 taps eight at a time, float64 four at a time),
+for the tile's samples instead of the whole row; only the Doppler phasor's anchor inside
 a block moves (a float64 rounding, ~1e-16 relative) and BLAS orders the combine's sums
 differently: agreement with the unfused kernels to rounding (~1e-7 relative in single,
 ~1e-15 in double), not bit for bit.
@@ -44,7 +44,6 @@ import numpy as np
 
 from . import delay as _d
 from .combine_gemm import single_threaded_blas
-from .delay_single import _fir_block8
 
 __all__ = ["transmit_fused", "DEFAULT_TILE"]
 
@@ -53,46 +52,17 @@ DEFAULT_TILE = 2048
 
 @numba.njit(cache=True, nogil=True)
 def _tile_fir(xf, x_start, dint, g_rev, doppler, gain, step, out_start, n0, n1, acc, yt,
-              single):
+              eight):
     """yt[r, n - n0] = op r's output sample n (n in [n0, n1)) of the delay kernel, for every
-    op r (op r reads row r of x). xf float view [K, 2 L] of x; g_rev [K, taps] reversed taps
-    in x's real precision; step complex128 [K, _BLOCK] rotation inside a block; single: the
-    float32 FIR (taps eight at a time), else the float64 one."""
-    num_ops = xf.shape[0]
-    num_in = xf.shape[1] // 2
-    num_taps = g_rev.shape[1]
-    half = num_taps // 2
-    block = step.shape[1]
-    for r in range(num_ops):
-        xrow = xf[r]
-        g = g_rev[r]
+    op r (op r reads row r of x): :func:`waveforms.delay._fir_row`, the row function of the
+    unfused kernels. xf float view [K, 2 L] of x; g_rev [K, taps] reversed taps in x's real
+    precision; step complex128 [K, block] rotation inside a block; eight: the float32 FIR
+    (taps eight at a time), else the float64 one."""
+    half = g_rev.shape[1] // 2
+    for r in range(xf.shape[0]):
         lo = out_start - dint[r] - x_start - half
-        f = doppler[r]
-        yr = yt[r]
-        # the unfused kernel's regions clipped to [n0, n1): zeros, edges, blocked interior
-        n_z0 = min(max(n0, -lo - num_taps + 1), n1)
-        n_z1 = max(min(n1, num_in - lo), n_z0)
-        n_a = min(max(n_z0, -lo), n_z1)
-        n_b = max(min(n_z1, num_in - num_taps + 1 - lo), n_a)
-        for n in range(n0, n_z0):
-            yr[n - n0] = 0.0
-        for n in range(n_z1, n1):
-            yr[n - n0] = 0.0
-        for n in range(n_z0, n_a):
-            s_re, s_im = _d._edge_sample(xrow, g, lo + n)
-            yr[n - n0] = gain[r] * _d._rotation(f, out_start + n) * complex(s_re, s_im)
-        for b0 in range(n_a, n_b, block):
-            nb = min(block, n_b - b0)
-            if single:
-                _fir_block8(xrow, g, 2 * (lo + b0), acc, 2 * nb)
-            else:
-                _d._fir_block(xrow, g, 2 * (lo + b0), acc, 2 * nb)
-            c = gain[r] * _d._rotation(f, out_start + b0)
-            for e in range(nb):
-                yr[b0 - n0 + e] = (c * step[r, e]) * complex(acc[2 * e], acc[2 * e + 1])
-        for n in range(n_b, n_z1):
-            s_re, s_im = _d._edge_sample(xrow, g, lo + n)
-            yr[n - n0] = gain[r] * _d._rotation(f, out_start + n) * complex(s_re, s_im)
+        _d._fir_row(xf[r], g_rev[r], lo, doppler[r], gain[r], out_start, n0, n1, step[r],
+                    acc, yt[r], eight)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -114,13 +84,10 @@ def _scatter(zt, lo, hi, o_sorted, order, t0, t1, yt, a_diag, z, zd):
             dst_own[n] = ajj * own[n + shift]
 
 
-@numba.njit(cache=True)
-def _steps(doppler, block):
-    step = np.empty((doppler.shape[0], block), dtype=np.complex128)
-    for r in range(doppler.shape[0]):
-        for e in range(block):
-            step[r, e] = _d._rotation(doppler[r], np.int64(e))
-    return step
+def _steps(doppler: np.ndarray, block: int) -> np.ndarray:
+    """complex128 [K, block]: every op's rotation inside a block (waveforms.delay)."""
+    return np.stack([_d._block_steps(f, block) for f in doppler]) if doppler.size else \
+        np.empty((0, block), dtype=np.complex128)
 
 
 def _check(x, coupling, offsets, tx_len, win_len):
