@@ -40,6 +40,7 @@ import numba
 import numpy as np
 
 from .delay import DEFAULT_NUM_TAPS, _check_num_taps, _taps_matrix, default_kaiser_beta
+from .delay import _fir_block as _fir  # the FIR block of the static kernel
 from .doppler import _reduced_cycles_nb, reduced_cycles
 
 __all__ = ["TV_BLOCK", "tv_delay_doppler", "tv_delay_doppler_reference", "poly_delay"]
@@ -133,35 +134,6 @@ def _fill(job: _TvJob, kernel) -> np.ndarray:
         return y
     kernel(job, y)
     return y
-
-
-@numba.njit(cache=True, fastmath={"contract", "reassoc"})
-def _fir(xrow, g, base, acc, m):
-    """acc[0:m] = sum_j g[j] xrow[base + 2 j: base + 2 j + m] (interleaved re/im), taps four
-    at a time (as waveforms.delay)."""
-    num_taps = g.shape[0]
-    for e in range(m):
-        acc[e] = 0.0
-    j = 0
-    while j + 4 <= num_taps:
-        g0 = g[j]
-        g1 = g[j + 1]
-        g2 = g[j + 2]
-        g3 = g[j + 3]
-        o = base + 2 * j
-        s0 = xrow[o: o + m]
-        s1 = xrow[o + 2: o + 2 + m]
-        s2 = xrow[o + 4: o + 4 + m]
-        s3 = xrow[o + 6: o + 6 + m]
-        for e in range(m):
-            acc[e] += (g0 * s0[e] + g1 * s1[e]) + (g2 * s2[e] + g3 * s3[e])
-        j += 4
-    while j < num_taps:
-        gj = g[j]
-        s0 = xrow[base + 2 * j: base + 2 * j + m]
-        for e in range(m):
-            acc[e] += gj * s0[e]
-        j += 1
 
 
 @numba.njit(cache=True)
