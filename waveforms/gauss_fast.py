@@ -32,6 +32,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 __all__ = ["ZIGGURAT_R", "ZIGGURAT_V", "ziggurat_tables", "philox4x64_reference",
            "row_words_reference", "ziggurat_reference", "complex_normal_reference",
@@ -223,140 +226,126 @@ def complex_normal_reference(streams: np.ndarray, num_rows: int, n: int,
 # compiled kernel
 # ---------------------------------------------------------------------------------------
 
-_KERNELS = None
+@intrinsic
+def _mul128(typingctx, a, b):
+    """(hi, lo) of the 128-bit product of two uint64 (one machine multiply)."""
+    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = ir.IntType(128), ir.IntType(64)
+        prod = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
+        hi = builder.trunc(builder.lshr(prod, ir.Constant(i128, 64)), i64)
+        return context.make_tuple(builder, signature.return_type,
+                                  (hi, builder.trunc(prod, i64)))
+    return sig, codegen
 
 
-def _build():
-    from llvmlite import ir
-    from numba import njit, prange, types
-    from numba.extending import intrinsic
+_U_M0, _U_M1 = np.uint64(PHILOX_M0), np.uint64(PHILOX_M1)
+_U_W0, _U_W1 = np.uint64(PHILOX_W0), np.uint64(PHILOX_W1)
+_U0, _U1, _U8, _U11 = np.uint64(0), np.uint64(1), np.uint64(8), np.uint64(11)
+_U_MASK52, _U_MASK8 = np.uint64(_MASK52), np.uint64(0xFF)
+_TO_UNIT = 1.0 / 9007199254740992.0
 
-    @intrinsic
-    def mulhilo64(typingctx, a, b):
-        """(hi, lo) of the 128-bit product of two uint64 (one machine multiply)."""
-        sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
 
-        def codegen(context, builder, signature, args):
-            i128, i64 = ir.IntType(128), ir.IntType(64)
-            prod = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
-            hi = builder.trunc(builder.lshr(prod, ir.Constant(i128, 64)), i64)
-            return context.make_tuple(builder, signature.return_type,
-                                      (hi, builder.trunc(prod, i64)))
-        return sig, codegen
+@njit(cache=True, nogil=True, inline="always")
+def _philox_fill(buf, block0, row, k0_, k1_):
+    """buf[4 m + 0..3] = Philox4x64-10((block0 + m, row, 0, 0), (k0, k1)) for the
+    buf.size / 4 blocks m (an even count), two blocks interleaved: the round's four
+    multiplies are independent, so the multiplier stays busy."""
+    for m in range(0, buf.size // 4, 2):
+        a0, a1, a2, a3 = block0 + np.uint64(m), row, _U0, _U0
+        b0, b1, b2, b3 = block0 + np.uint64(m + 1), row, _U0, _U0
+        k0, k1 = k0_, k1_
+        for _ in range(PHILOX_ROUNDS):
+            ha0, la0 = _mul128(_U_M0, a0)
+            ha1, la1 = _mul128(_U_M1, a2)
+            hb0, lb0 = _mul128(_U_M0, b0)
+            hb1, lb1 = _mul128(_U_M1, b2)
+            a0, a1, a2, a3 = ha1 ^ a1 ^ k0, la1, ha0 ^ a3 ^ k1, la0
+            b0, b1, b2, b3 = hb1 ^ b1 ^ k0, lb1, hb0 ^ b3 ^ k1, lb0
+            k0 += _U_W0
+            k1 += _U_W1
+        buf[4 * m], buf[4 * m + 1], buf[4 * m + 2], buf[4 * m + 3] = a0, a1, a2, a3
+        buf[4 * m + 4], buf[4 * m + 5], buf[4 * m + 6], buf[4 * m + 7] = b0, b1, b2, b3
 
-    u64 = np.uint64
-    mul0, mul1 = u64(PHILOX_M0), u64(PHILOX_M1)
-    w0, w1 = u64(PHILOX_W0), u64(PHILOX_W1)
-    s8, s1, s11 = u64(8), u64(1), u64(11)
-    mask52, mask8 = u64(_MASK52), u64(0xFF)
-    r_base, inv_r = ZIGGURAT_R, _INV_R
-    to_unit = 1.0 / 9007199254740992.0
-    chunk = _CHUNK_WORDS
 
-    @njit(cache=True, nogil=True, inline="always")
-    def philox_fill(buf, block0, row, k0_, k1_):
-        """buf[4 m + 0..3] = Philox4x64-10((block0 + m, row, 0, 0), (k0, k1)) for the
-        buf.size / 4 blocks m (an even count), two blocks interleaved: the round's four
-        multiplies are independent, so the multiplier stays busy."""
-        for m in range(0, buf.size // 4, 2):
-            a0, a1, a2, a3 = block0 + u64(m), row, u64(0), u64(0)
-            b0, b1, b2, b3 = block0 + u64(m + 1), row, u64(0), u64(0)
-            k0, k1 = k0_, k1_
-            for _ in range(PHILOX_ROUNDS):
-                ha0, la0 = mulhilo64(mul0, a0)
-                ha1, la1 = mulhilo64(mul1, a2)
-                hb0, lb0 = mulhilo64(mul0, b0)
-                hb1, lb1 = mulhilo64(mul1, b2)
-                a0, a1, a2, a3 = ha1 ^ a1 ^ k0, la1, ha0 ^ a3 ^ k1, la0
-                b0, b1, b2, b3 = hb1 ^ b1 ^ k0, lb1, hb0 ^ b3 ^ k1, lb0
-                k0 += w0
-                k1 += w1
-            buf[4 * m], buf[4 * m + 1], buf[4 * m + 2], buf[4 * m + 3] = a0, a1, a2, a3
-            buf[4 * m + 4], buf[4 * m + 5], buf[4 * m + 6], buf[4 * m + 7] = b0, b1, b2, b3
-
-    @njit(cache=True, nogil=True)
-    def fill_row(dst, scale, row, k0, k1, ki, wi, fi):
-        """dst[k] = scale z_k, k < dst.size: the ziggurat on row ``row``'s word sequence."""
-        n2 = dst.size
-        buf = np.empty(chunk, dtype=np.uint64)
-        block = u64(0)
-        pos = chunk
-        k = 0
-        while k < n2:
-            if pos == chunk:
-                philox_fill(buf, block, row, k0, k1)
-                block += u64(chunk // 4)
+@njit(cache=True, nogil=True)
+def _fill_row(dst, scale, row, k0, k1, ki, wi, fi):
+    """dst[k] = scale z_k, k < dst.size: the ziggurat on row ``row``'s word sequence."""
+    n2 = dst.size
+    buf = np.empty(_CHUNK_WORDS, dtype=np.uint64)
+    block = _U0
+    pos = _CHUNK_WORDS
+    k = 0
+    while k < n2:
+        if pos == _CHUNK_WORDS:
+            _philox_fill(buf, block, row, k0, k1)
+            block += np.uint64(_CHUNK_WORDS // 4)
+            pos = 0
+        rw = buf[pos]
+        pos += 1
+        i = np.intp(rw & _U_MASK8)
+        rest = rw >> _U8
+        rabs = (rest >> _U1) & _U_MASK52
+        # rabs < 2^52: exact; the sign as a factor +-1 (exact, no unpredictable branch)
+        sign = 1.0 - 2.0 * np.float64(np.int64(rest & _U1))
+        x = np.float64(np.int64(rabs)) * wi[i] * sign
+        if rabs < ki[i]:
+            dst[k] = x * scale
+            k += 1
+            continue
+        if i == 0:                                    # Marsaglia's tail beyond r
+            while True:
+                if pos == _CHUNK_WORDS:
+                    _philox_fill(buf, block, row, k0, k1)
+                    block += np.uint64(_CHUNK_WORDS // 4)
+                    pos = 0
+                ua = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
+                pos += 1
+                if pos == _CHUNK_WORDS:
+                    _philox_fill(buf, block, row, k0, k1)
+                    block += np.uint64(_CHUNK_WORDS // 4)
+                    pos = 0
+                ub = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
+                pos += 1
+                xx = -_INV_R * math.log1p(-ua)
+                yy = -math.log1p(-ub)
+                if yy + yy > xx * xx:
+                    t = ZIGGURAT_R + xx
+                    if (rabs >> _U8) & _U1:
+                        t = -(ZIGGURAT_R + xx)
+                    dst[k] = t * scale
+                    k += 1
+                    break
+        else:                                         # wedge of layer i
+            if pos == _CHUNK_WORDS:
+                _philox_fill(buf, block, row, k0, k1)
+                block += np.uint64(_CHUNK_WORDS // 4)
                 pos = 0
-            rw = buf[pos]
+            uw = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
             pos += 1
-            i = np.intp(rw & mask8)
-            rest = rw >> s8
-            rabs = (rest >> s1) & mask52
-            # rabs < 2^52: exact; the sign as a factor +-1 (exact, no unpredictable branch)
-            sign = 1.0 - 2.0 * np.float64(np.int64(rest & s1))
-            x = np.float64(np.int64(rabs)) * wi[i] * sign
-            if rabs < ki[i]:
+            if (fi[i - 1] - fi[i]) * uw + fi[i] < math.exp(-0.5 * x * x):
                 dst[k] = x * scale
                 k += 1
-                continue
-            if i == 0:                                    # Marsaglia's tail beyond r
-                while True:
-                    if pos == chunk:
-                        philox_fill(buf, block, row, k0, k1)
-                        block += u64(chunk // 4)
-                        pos = 0
-                    ua = np.float64(np.int64(buf[pos] >> s11)) * to_unit
-                    pos += 1
-                    if pos == chunk:
-                        philox_fill(buf, block, row, k0, k1)
-                        block += u64(chunk // 4)
-                        pos = 0
-                    ub = np.float64(np.int64(buf[pos] >> s11)) * to_unit
-                    pos += 1
-                    xx = -inv_r * math.log1p(-ua)
-                    yy = -math.log1p(-ub)
-                    if yy + yy > xx * xx:
-                        t = r_base + xx
-                        if (rabs >> s8) & s1:
-                            t = -(r_base + xx)
-                        dst[k] = t * scale
-                        k += 1
-                        break
-            else:                                         # wedge of layer i
-                if pos == chunk:
-                    philox_fill(buf, block, row, k0, k1)
-                    block += u64(chunk // 4)
-                    pos = 0
-                uw = np.float64(np.int64(buf[pos] >> s11)) * to_unit
-                pos += 1
-                if (fi[i - 1] - fi[i]) * uw + fi[i] < math.exp(-0.5 * x * x):
-                    dst[k] = x * scale
-                    k += 1
-
-    @njit(cache=True, parallel=True)
-    def fill(parts, keys, num_rows, scale, ki, wi, fi):
-        # parts float64 [U R, 2 n] (the complex output's parts), scale float64 [U R]
-        for t in prange(parts.shape[0]):
-            u = t // num_rows
-            fill_row(parts[t], scale[t], u64(t - u * num_rows), keys[u, 0], keys[u, 1],
-                     ki, wi, fi)
-
-    @njit(cache=True)
-    def words(out, row, k0, k1):
-        buf = np.empty(8, dtype=np.uint64)
-        for j in range(0, (out.size + 3) // 4, 2):
-            philox_fill(buf, u64(j), row, k0, k1)
-            for m in range(min(8, out.size - 4 * j)):
-                out[4 * j + m] = buf[m]
-
-    return fill, words
 
 
-def _kernels():
-    global _KERNELS
-    if _KERNELS is None:
-        _KERNELS = _build()
-    return _KERNELS
+@njit(cache=True, parallel=True)
+def _fill(parts, keys, num_rows, scale, ki, wi, fi):
+    # parts float64 [U R, 2 n] (the complex output's parts), scale float64 [U R]
+    for t in prange(parts.shape[0]):
+        u = t // num_rows
+        _fill_row(parts[t], scale[t], np.uint64(t - u * num_rows), keys[u, 0], keys[u, 1],
+                  ki, wi, fi)
+
+
+@njit(cache=True)
+def _words(out, row, k0, k1):
+    # the first out.size words of row ``row`` (two blocks at a time)
+    buf = np.empty(8, dtype=np.uint64)
+    for j in range(0, (out.size + 3) // 4, 2):
+        _philox_fill(buf, np.uint64(j), row, k0, k1)
+        for m in range(min(8, out.size - 4 * j)):
+            out[4 * j + m] = buf[m]
 
 
 def _keys(streams: np.ndarray) -> np.ndarray:
@@ -370,7 +359,7 @@ def row_words(key: np.ndarray, row: int, num_words: int) -> np.ndarray:
     """The compiled generator's first num_words uint64 words of row ``row`` (for tests)."""
     out = np.empty(num_words, dtype=np.uint64)
     k = _keys(key)[0]
-    _kernels()[1](out, np.uint64(row), k[0], k[1])
+    _words(out, np.uint64(row), k[0], k[1])
     return out
 
 
@@ -393,5 +382,5 @@ def complex_normal(streams: np.ndarray, num_rows: int, n: int,
     sc = np.ascontiguousarray(np.broadcast_to(np.asarray(scale, dtype=np.float64),
                                               (u_count, num_rows))).ravel()
     parts = out.view(np.float64).reshape(u_count * num_rows, 2 * n)
-    _kernels()[0](parts, keys, num_rows, sc, KI, WI, FI)
+    _fill(parts, keys, num_rows, sc, KI, WI, FI)
     return out
