@@ -55,7 +55,7 @@ ZIGGURAT_V = (ZIGGURAT_R * math.exp(-0.5 * ZIGGURAT_R ** 2)
 _LAYERS = 256
 _MANT = 2.0 ** 52
 _MASK52 = (1 << 52) - 1
-_CHUNK_WORDS = 32            # Philox words made at once per row (the kernel's buffer)
+_CHUNK_WORDS = 8             # Philox words made at once per row (two blocks)
 
 
 def ziggurat_tables(r: float = ZIGGURAT_R, v: float = ZIGGURAT_V):
@@ -270,6 +270,41 @@ def _philox_fill(buf, block0, row, k0_, k1_):
 
 
 @njit(cache=True, nogil=True)
+def _slow(buf, pos, block, row, k0, k1, i, x, rabs, fi):
+    """The rare word not accepted at once (1.2 %): (accepted, value, pos, block) after the
+    tail (layer 0) or the wedge test of layer i, with the words it used. Kept out of the
+    fast loop (fewer registers there)."""
+    if i == 0:                                    # Marsaglia's tail beyond r
+        while True:
+            if pos == _CHUNK_WORDS:
+                _philox_fill(buf, block, row, k0, k1)
+                block += np.uint64(_CHUNK_WORDS // 4)
+                pos = 0
+            ua = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
+            pos += 1
+            if pos == _CHUNK_WORDS:
+                _philox_fill(buf, block, row, k0, k1)
+                block += np.uint64(_CHUNK_WORDS // 4)
+                pos = 0
+            ub = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
+            pos += 1
+            xx = -_INV_R * math.log1p(-ua)
+            yy = -math.log1p(-ub)
+            if yy + yy > xx * xx:
+                t = ZIGGURAT_R + xx
+                if (rabs >> _U8) & _U1:
+                    t = -(ZIGGURAT_R + xx)
+                return True, t, pos, block
+    if pos == _CHUNK_WORDS:                       # wedge of layer i
+        _philox_fill(buf, block, row, k0, k1)
+        block += np.uint64(_CHUNK_WORDS // 4)
+        pos = 0
+    uw = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
+    pos += 1
+    return (fi[i - 1] - fi[i]) * uw + fi[i] < math.exp(-0.5 * x * x), x, pos, block
+
+
+@njit(cache=True, nogil=True)
 def _fill_row(dst, scale, row, k0, k1, ki, wi, fi):
     """dst[k] = scale z_k, k < dst.size: the ziggurat on row ``row``'s word sequence."""
     n2 = dst.size
@@ -293,39 +328,10 @@ def _fill_row(dst, scale, row, k0, k1, ki, wi, fi):
         if rabs < ki[i]:
             dst[k] = x * scale
             k += 1
-            continue
-        if i == 0:                                    # Marsaglia's tail beyond r
-            while True:
-                if pos == _CHUNK_WORDS:
-                    _philox_fill(buf, block, row, k0, k1)
-                    block += np.uint64(_CHUNK_WORDS // 4)
-                    pos = 0
-                ua = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
-                pos += 1
-                if pos == _CHUNK_WORDS:
-                    _philox_fill(buf, block, row, k0, k1)
-                    block += np.uint64(_CHUNK_WORDS // 4)
-                    pos = 0
-                ub = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
-                pos += 1
-                xx = -_INV_R * math.log1p(-ua)
-                yy = -math.log1p(-ub)
-                if yy + yy > xx * xx:
-                    t = ZIGGURAT_R + xx
-                    if (rabs >> _U8) & _U1:
-                        t = -(ZIGGURAT_R + xx)
-                    dst[k] = t * scale
-                    k += 1
-                    break
-        else:                                         # wedge of layer i
-            if pos == _CHUNK_WORDS:
-                _philox_fill(buf, block, row, k0, k1)
-                block += np.uint64(_CHUNK_WORDS // 4)
-                pos = 0
-            uw = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
-            pos += 1
-            if (fi[i - 1] - fi[i]) * uw + fi[i] < math.exp(-0.5 * x * x):
-                dst[k] = x * scale
+        else:
+            ok, v, pos, block = _slow(buf, pos, block, row, k0, k1, i, x, rabs, fi)
+            if ok:
+                dst[k] = v * scale
                 k += 1
 
 
