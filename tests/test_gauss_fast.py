@@ -1,4 +1,4 @@
-"""waveforms.gauss_fast (counter-based Philox4x64-10 + ziggurat normals) and the
+"""waveforms.gauss_fast (counter-based Philox4x32-10 + ziggurat normals) and the
 data_stream / noise_stream = 'counter' switches that use it."""
 
 import math
@@ -17,34 +17,51 @@ from waveforms import gauss_fast as gf
 KEY = np.array([0x0123456789ABCDEF, 0xFEDCBA9876543210], dtype=np.uint64)
 
 
-def _numpy_philox_words(key, row, num_words):
-    # numpy's Philox (4x64-10) increments its 256-bit counter before each block: start it
-    # one below (0, row, 0, 0), i.e. at (2^64 - 1, row - 1, ...) with the borrow
-    start = (row << 64) - 1 if row else (1 << 256) - 1
-    words = [(start >> (64 * i)) & (2**64 - 1) for i in range(4)]
-    bg = np.random.Philox(key=np.asarray(key, dtype=np.uint64),
-                          counter=np.array(words, dtype=np.uint64))
-    return bg.random_raw(num_words)
+# Random123's known-answer vectors (tests/kat_vectors of the Random123 library, the three
+# "philox4x32 10" lines): counter (4 words), key (2 words), output (4 words)
+KAT = [((0x00000000, 0x00000000, 0x00000000, 0x00000000), (0x00000000, 0x00000000),
+        (0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8)),
+       ((0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff), (0xffffffff, 0xffffffff),
+        (0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd)),
+       ((0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344), (0xa4093822, 0x299f31d0),
+        (0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1))]
+
+
+def _stream_for(counter, key):
+    """(stream (s0, s1), row, block) whose Philox block is (counter, key)."""
+    s0 = key[0] | (key[1] << 32)
+    s1 = counter[2] | (counter[3] << 32)
+    return np.array([s0, s1], dtype=np.uint64), counter[1], counter[0]
 
 
 # ------------------------------------------------------------------------------ the bits
-@pytest.mark.parametrize("row", [0, 1, 7, 2**40 + 3])
-def test_philox_words_equal_numpy_philox(row):
-    want = _numpy_philox_words(KEY, row, 22)
-    np.testing.assert_array_equal(gf.row_words_reference(KEY, row, 22), want)
-    np.testing.assert_array_equal(gf.row_words(KEY, row, 22), want)
+@pytest.mark.parametrize("case", range(len(KAT)))
+def test_philox_matches_the_random123_known_answers(case):
+    ctr, key, want = KAT[case]
+    got = gf.philox4x32_reference(np.array(ctr, np.uint32), np.array(key, np.uint32))
+    np.testing.assert_array_equal(got, np.array(want, np.uint32))
+    # the compiled generator: block ctr[0] of row ctr[1] of the stream (key, ctr[2:]) is the
+    # word pair (out0 | out1 << 32, out2 | out3 << 32)
+    stream, row, block = _stream_for(ctr, key)
+    np.testing.assert_array_equal(gf.row_words(stream, row, 2, first_block=block),
+                                  [want[0] | (want[1] << 32), want[2] | (want[3] << 32)])
 
 
-def test_philox_reference_equals_numpy_on_random_counters_and_keys():
-    rng = np.random.default_rng(3)
-    for _ in range(5):
-        key = rng.integers(0, 2**64, 2, dtype=np.uint64)
-        ctr = rng.integers(0, 2**64, 4, dtype=np.uint64)
-        value = sum(int(c) << (64 * i) for i, c in enumerate(ctr))
-        prev = (value - 1) % (1 << 256)
-        bg = np.random.Philox(key=key, counter=np.array(
-            [(prev >> (64 * i)) & (2**64 - 1) for i in range(4)], dtype=np.uint64))
-        np.testing.assert_array_equal(gf.philox4x64_reference(ctr, key), bg.random_raw(4))
+@pytest.mark.parametrize("row", [0, 1, 7, 2**32 - 1])
+def test_compiled_words_equal_the_reference(row):
+    np.testing.assert_array_equal(gf.row_words(KEY, row, 201),
+                                  gf.row_words_reference(KEY, row, 201))
+
+
+def test_philox_blocks_change_with_every_counter_and_key_word():
+    # a bijection of the counter for a fixed key: 10^4 distinct counters, 10^4 distinct
+    # outputs; and a changed key word changes every output word
+    ctr = np.zeros((10_000, 4), np.uint32)
+    ctr[:, 0] = np.arange(10_000)
+    out = gf.philox4x32_reference(ctr, np.array([1, 2], np.uint32))
+    assert np.unique(out.view(np.dtype((np.void, 16)))).size == 10_000
+    other = gf.philox4x32_reference(ctr, np.array([1, 3], np.uint32))
+    assert np.mean(out == other) < 1e-3
 
 
 # ------------------------------------------------------------------------------ the tables
@@ -84,10 +101,7 @@ def test_ziggurat_on_pcg64_words_is_numpys_standard_normal():
 # ----------------------------------------------------------------- compiled == reference
 def _slow_rows(key, rows, words_per_row):
     """Rows whose first words hit the tail (layer 0 beyond r) and a wedge."""
-    ctr = np.zeros((rows, words_per_row // 4, 4), dtype=np.uint64)
-    ctr[:, :, 0] = np.arange(words_per_row // 4, dtype=np.uint64)
-    ctr[:, :, 1] = np.arange(rows, dtype=np.uint64)[:, None]
-    w = gf.philox4x64_reference(ctr, key).reshape(rows, -1)
+    w = np.stack([gf.row_words_reference(key, r, words_per_row) for r in range(rows)])
     idx = (w & np.uint64(0xFF)).astype(np.intp)
     rabs = (w >> np.uint64(9)) & np.uint64(2**52 - 1)
     slow = rabs >= gf.KI[idx]

@@ -1,16 +1,18 @@
-"""Counter-based standard normals: Philox4x64-10 bits through a 256-layer ziggurat.
+"""Counter-based standard normals: Philox4x32-10 bits through a 256-layer ziggurat.
 
 Each output row is its own addressable stream, so rows can be filled in any order on any
 number of threads with the same values.
 
-Bits. Philox4x64-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11;
-numpy's ``np.random.Philox`` is the same function and serves as the independent reference
-in the tests): a keyed bijection of a 256-bit counter (uint64 words c0..c3) under a 128-bit
-key (k0, k1). A stream is named by its key (e.g. ``SeedSequence.generate_state(2,
-np.uint64)``, :func:`stream_key`); row r of the stream uses the counters ``(j, r, 0, 0)``,
-j = 0, 1, 2, ..., and block j gives the four uint64 words out0..out3, in that order: the
-row's word sequence. (Philox4x64 rather than 4x32: with a 64 x 64 -> 128-bit multiply it
-is about three times faster per bit on this machine's x86-64 than the vectorised 4x32.)
+Bits. Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11;
+the Random123 library's known-answer vectors are the independent reference in the tests):
+a keyed bijection of a 128-bit counter (uint32 words c0..c3) under a 64-bit key (k0, k1).
+A stream is named by 128 bits, two uint64 ``(s0, s1)`` (e.g. ``SeedSequence.generate_state(2,
+np.uint64)``, :func:`stream_key`): key ``(k0, k1) = (lo(s0), hi(s0))``, and row r of the
+stream uses the counters ``(j, r, lo(s1), hi(s1))``, j = 0, 1, 2, ... (j, r < 2^32). Block j
+gives the uint64 words ``out0 | out1 << 32`` and ``out2 | out3 << 32``, in that order: the
+row's word sequence. (Philox4x32 rather than 4x64: its 32 x 32 -> 64-bit multiplies
+vectorise (AVX2), about twice as fast per bit here as 4x64 with one 64 x 64 -> 128-bit
+multiply per half-round, which this machine issues at about one per two cycles.)
 
 Normals. The ziggurat of Marsaglia and Tsang ("The ziggurat method for generating random
 variables", J. Stat. Softw. 5, 2000) with 256 layers and 52-bit uniforms in the arrangement
@@ -32,17 +34,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
-__all__ = ["ZIGGURAT_R", "ZIGGURAT_V", "ziggurat_tables", "philox4x64_reference",
+__all__ = ["ZIGGURAT_R", "ZIGGURAT_V", "ziggurat_tables", "philox4x32_reference",
            "row_words_reference", "ziggurat_reference", "complex_normal_reference",
            "complex_normal", "row_words", "stream_key"]
 
-#: Philox4x64 multipliers and Weyl key increments (Salmon et al. 2011, Random123)
-PHILOX_M0, PHILOX_M1 = 0xD2E7470EE14C6C93, 0xCA5A826395121157
-PHILOX_W0, PHILOX_W1 = 0x9E3779B97F4A7C15, 0xBB67AE8584CAA73B
+#: Philox4x32 multipliers and Weyl key increments (Salmon et al. 2011, Random123)
+PHILOX_M0, PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
+PHILOX_W0, PHILOX_W1 = 0x9E3779B9, 0xBB67AE85
 PHILOX_ROUNDS = 10
 
 #: base abscissa r of the 256-layer normal ziggurat (Marsaglia and Tsang 2000, for n = 256)
@@ -55,7 +55,7 @@ ZIGGURAT_V = (ZIGGURAT_R * math.exp(-0.5 * ZIGGURAT_R ** 2)
 _LAYERS = 256
 _MANT = 2.0 ** 52
 _MASK52 = (1 << 52) - 1
-_CHUNK_WORDS = 8             # Philox words made at once per row (two blocks)
+_CHUNK_WORDS = 64            # Philox words made at once per row (32 blocks, vectorised)
 
 
 def ziggurat_tables(r: float = ZIGGURAT_R, v: float = ZIGGURAT_V):
@@ -93,7 +93,7 @@ _INV_R = 1.0 / ZIGGURAT_R
 
 
 def stream_key(seq: np.random.SeedSequence) -> np.ndarray:
-    """The 128-bit stream name: the Philox key (k0, k1) uint64 [2] of a SeedSequence."""
+    """The 128-bit stream name (s0, s1) uint64 [2] of a SeedSequence."""
     return seq.generate_state(2, np.uint64)
 
 
@@ -105,44 +105,40 @@ _M32 = np.uint64(0xFFFFFFFF)
 _S32 = np.uint64(32)
 
 
-def _mulhilo64(a: int, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(hi, lo) uint64 of the 128-bit products a b, from 32-bit halves."""
-    a_lo, a_hi = np.uint64(a & 0xFFFFFFFF), np.uint64(a >> 32)
-    b_lo, b_hi = b & _M32, b >> _S32
-    ll, lh, hl, hh = a_lo * b_lo, a_lo * b_hi, a_hi * b_lo, a_hi * b_hi
-    mid = (ll >> _S32) + (lh & _M32) + (hl & _M32)            # < 3 * 2^32: no overflow
-    hi = hh + (lh >> _S32) + (hl >> _S32) + (mid >> _S32)
-    return hi, (ll & _M32) | (mid << _S32)
-
-
-def philox4x64_reference(counter: np.ndarray, key: np.ndarray,
+def philox4x32_reference(counter: np.ndarray, key: np.ndarray,
                          rounds: int = PHILOX_ROUNDS) -> np.ndarray:
-    """Philox4x64-R of counters uint64 [..., 4] under keys uint64 [..., 2] (broadcast):
-    uint64 [..., 4]. Round: (c0, c1, c2, c3) -> (hi(M1 c2) ^ c1 ^ k0, lo(M1 c2),
-    hi(M0 c0) ^ c3 ^ k1, lo(M0 c0)); the key gets (W0, W1) added (mod 2^64) between
+    """Philox4x32-R of counters uint32 [..., 4] under keys uint32 [..., 2] (broadcast):
+    uint32 [..., 4]. Round: (c0, c1, c2, c3) -> (hi(M1 c2) ^ c1 ^ k0, lo(M1 c2),
+    hi(M0 c0) ^ c3 ^ k1, lo(M0 c0)); the key gets (W0, W1) added (mod 2^32) between
     rounds."""
     c = np.asarray(counter, dtype=np.uint64)
     k = np.asarray(key, dtype=np.uint64)
     c0, c1, c2, c3 = (c[..., i] for i in range(4))
     k0, k1 = k[..., 0], k[..., 1]
-    with np.errstate(over="ignore"):
-        for rnd in range(rounds):
-            if rnd:
-                k0 = k0 + np.uint64(PHILOX_W0)
-                k1 = k1 + np.uint64(PHILOX_W1)
-            h0, l0 = _mulhilo64(PHILOX_M0, c0)
-            h1, l1 = _mulhilo64(PHILOX_M1, c2)
-            c0, c1, c2, c3 = h1 ^ c1 ^ k0, l1, h0 ^ c3 ^ k1, l0
-    return np.stack(np.broadcast_arrays(c0, c1, c2, c3), axis=-1)
+    for rnd in range(rounds):
+        if rnd:
+            k0 = (k0 + np.uint64(PHILOX_W0)) & _M32
+            k1 = (k1 + np.uint64(PHILOX_W1)) & _M32
+        p0 = np.uint64(PHILOX_M0) * c0                 # < 2^64: exact in uint64
+        p1 = np.uint64(PHILOX_M1) * c2
+        c0, c1, c2, c3 = (p1 >> _S32) ^ c1 ^ k0, p1 & _M32, (p0 >> _S32) ^ c3 ^ k1, p0 & _M32
+    return np.stack(np.broadcast_arrays(c0, c1, c2, c3), axis=-1).astype(np.uint32)
 
 
-def row_words_reference(key: np.ndarray, row: int, num_words: int) -> np.ndarray:
-    """The first num_words uint64 words of row ``row`` of the stream with key (k0, k1)."""
-    blocks = (num_words + 3) // 4
-    ctr = np.zeros((blocks, 4), dtype=np.uint64)
-    ctr[:, 0] = np.arange(blocks, dtype=np.uint64)
-    ctr[:, 1] = np.uint64(row)
-    return philox4x64_reference(ctr, np.asarray(key, dtype=np.uint64)).ravel()[:num_words]
+def row_words_reference(stream: np.ndarray, row: int, num_words: int) -> np.ndarray:
+    """The first num_words uint64 words of row ``row`` of stream (s0, s1)."""
+    s0, s1 = (int(v) for v in np.asarray(stream, dtype=np.uint64))
+    blocks = (num_words + 1) // 2
+    ctr = np.zeros((blocks, 4), dtype=np.uint32)
+    ctr[:, 0] = np.arange(blocks, dtype=np.uint64).astype(np.uint32)
+    ctr[:, 1] = row
+    ctr[:, 2], ctr[:, 3] = s1 & 0xFFFFFFFF, s1 >> 32
+    key = np.array([s0 & 0xFFFFFFFF, s0 >> 32], dtype=np.uint32)
+    out = philox4x32_reference(ctr, key).astype(np.uint64)
+    words = np.empty((blocks, 2), dtype=np.uint64)
+    words[:, 0] = out[:, 0] | (out[:, 1] << _S32)
+    words[:, 1] = out[:, 2] | (out[:, 3] << _S32)
+    return words.ravel()[:num_words]
 
 
 def _unit_double(word) -> float:
@@ -201,7 +197,7 @@ def ziggurat_reference(words: np.ndarray, n: int) -> tuple[np.ndarray, int]:
 
 def complex_normal_reference(streams: np.ndarray, num_rows: int, n: int,
                              scale: np.ndarray | float = math.sqrt(0.5)) -> np.ndarray:
-    """complex128 [U, num_rows, n]: row (u, r) from row r of stream u (keys uint64 [U, 2]),
+    """complex128 [U, num_rows, n]: row (u, r) from row r of stream u (uint64 [U, 2]),
     real part scale[u, r] z_{2q}, imaginary part scale[u, r] z_{2q+1}."""
     streams = np.atleast_2d(np.asarray(streams, dtype=np.uint64))
     u_count = streams.shape[0]
@@ -226,65 +222,52 @@ def complex_normal_reference(streams: np.ndarray, num_rows: int, n: int,
 # compiled kernel
 # ---------------------------------------------------------------------------------------
 
-@intrinsic
-def _mul128(typingctx, a, b):
-    """(hi, lo) of the 128-bit product of two uint64 (one machine multiply)."""
-    sig = types.UniTuple(types.uint64, 2)(types.uint64, types.uint64)
-
-    def codegen(context, builder, signature, args):
-        i128, i64 = ir.IntType(128), ir.IntType(64)
-        prod = builder.mul(builder.zext(args[0], i128), builder.zext(args[1], i128))
-        hi = builder.trunc(builder.lshr(prod, ir.Constant(i128, 64)), i64)
-        return context.make_tuple(builder, signature.return_type,
-                                  (hi, builder.trunc(prod, i64)))
-    return sig, codegen
-
-
 _U_M0, _U_M1 = np.uint64(PHILOX_M0), np.uint64(PHILOX_M1)
 _U_W0, _U_W1 = np.uint64(PHILOX_W0), np.uint64(PHILOX_W1)
 _U0, _U1, _U8, _U11 = np.uint64(0), np.uint64(1), np.uint64(8), np.uint64(11)
 _U_MASK52, _U_MASK8 = np.uint64(_MASK52), np.uint64(0xFF)
+_U_M32, _U_S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
 _TO_UNIT = 1.0 / 9007199254740992.0
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _philox_fill(buf, block0, row, k0_, k1_):
-    """buf[4 m + 0..3] = Philox4x64-10((block0 + m, row, 0, 0), (k0, k1)) for the
-    buf.size / 4 blocks m (an even count), two blocks interleaved: the round's four
-    multiplies are independent, so the multiplier stays busy."""
-    for m in range(0, buf.size // 4, 2):
-        a0, a1, a2, a3 = block0 + np.uint64(m), row, _U0, _U0
-        b0, b1, b2, b3 = block0 + np.uint64(m + 1), row, _U0, _U0
+def _philox_fill(buf, block0, row, s0, s1):
+    """buf[2 m], buf[2 m + 1] = the words of block block0 + m of row ``row`` of stream
+    (s0, s1), m < buf.size / 2: independent blocks in a branch-free loop (vectorised;
+    32-bit values in uint64 lanes)."""
+    k0_, k1_ = s0 & _U_M32, s0 >> _U_S32
+    c1, c2, c3 = row & _U_M32, s1 & _U_M32, s1 >> _U_S32
+    for m in range(buf.size // 2):
+        x0 = (block0 + np.uint64(m)) & _U_M32
+        x1, x2, x3 = c1, c2, c3
         k0, k1 = k0_, k1_
         for _ in range(PHILOX_ROUNDS):
-            ha0, la0 = _mul128(_U_M0, a0)
-            ha1, la1 = _mul128(_U_M1, a2)
-            hb0, lb0 = _mul128(_U_M0, b0)
-            hb1, lb1 = _mul128(_U_M1, b2)
-            a0, a1, a2, a3 = ha1 ^ a1 ^ k0, la1, ha0 ^ a3 ^ k1, la0
-            b0, b1, b2, b3 = hb1 ^ b1 ^ k0, lb1, hb0 ^ b3 ^ k1, lb0
-            k0 += _U_W0
-            k1 += _U_W1
-        buf[4 * m], buf[4 * m + 1], buf[4 * m + 2], buf[4 * m + 3] = a0, a1, a2, a3
-        buf[4 * m + 4], buf[4 * m + 5], buf[4 * m + 6], buf[4 * m + 7] = b0, b1, b2, b3
+            p0 = _U_M0 * x0
+            p1 = _U_M1 * x2
+            x0, x1, x2, x3 = ((p1 >> _U_S32) ^ x1 ^ k0, p1 & _U_M32,
+                              (p0 >> _U_S32) ^ x3 ^ k1, p0 & _U_M32)
+            k0 = (k0 + _U_W0) & _U_M32
+            k1 = (k1 + _U_W1) & _U_M32
+        buf[2 * m] = x0 | (x1 << _U_S32)
+        buf[2 * m + 1] = x2 | (x3 << _U_S32)
 
 
 @njit(cache=True, nogil=True)
-def _slow(buf, pos, block, row, k0, k1, i, x, rabs, fi):
+def _slow(buf, pos, block, row, s0, s1, i, x, rabs, fi):
     """The rare word not accepted at once (1.2 %): (accepted, value, pos, block) after the
     tail (layer 0) or the wedge test of layer i, with the words it used. Kept out of the
     fast loop (fewer registers there)."""
     if i == 0:                                    # Marsaglia's tail beyond r
         while True:
-            if pos == _CHUNK_WORDS:
-                _philox_fill(buf, block, row, k0, k1)
-                block += np.uint64(_CHUNK_WORDS // 4)
+            if pos == buf.size:
+                _philox_fill(buf, block, row, s0, s1)
+                block += np.uint64(buf.size // 2)
                 pos = 0
             ua = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
             pos += 1
-            if pos == _CHUNK_WORDS:
-                _philox_fill(buf, block, row, k0, k1)
-                block += np.uint64(_CHUNK_WORDS // 4)
+            if pos == buf.size:
+                _philox_fill(buf, block, row, s0, s1)
+                block += np.uint64(buf.size // 2)
                 pos = 0
             ub = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
             pos += 1
@@ -295,9 +278,9 @@ def _slow(buf, pos, block, row, k0, k1, i, x, rabs, fi):
                 if (rabs >> _U8) & _U1:
                     t = -(ZIGGURAT_R + xx)
                 return True, t, pos, block
-    if pos == _CHUNK_WORDS:                       # wedge of layer i
-        _philox_fill(buf, block, row, k0, k1)
-        block += np.uint64(_CHUNK_WORDS // 4)
+    if pos == buf.size:                       # wedge of layer i
+        _philox_fill(buf, block, row, s0, s1)
+        block += np.uint64(buf.size // 2)
         pos = 0
     uw = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
     pos += 1
@@ -305,17 +288,19 @@ def _slow(buf, pos, block, row, k0, k1, i, x, rabs, fi):
 
 
 @njit(cache=True, nogil=True)
-def _fill_row(dst, scale, row, k0, k1, ki, wi, fi):
+def _fill_row(dst, scale, row, s0, s1, ki, wi, fi):
     """dst[k] = scale z_k, k < dst.size: the ziggurat on row ``row``'s word sequence."""
     n2 = dst.size
+    # the words in batches of 32 blocks (the values do not depend on the batch size: the
+    # word sequence is the block counter's)
     buf = np.empty(_CHUNK_WORDS, dtype=np.uint64)
     block = _U0
     pos = _CHUNK_WORDS
     k = 0
     while k < n2:
-        if pos == _CHUNK_WORDS:
-            _philox_fill(buf, block, row, k0, k1)
-            block += np.uint64(_CHUNK_WORDS // 4)
+        if pos == buf.size:
+            _philox_fill(buf, block, row, s0, s1)
+            block += np.uint64(buf.size // 2)
             pos = 0
         rw = buf[pos]
         pos += 1
@@ -329,7 +314,7 @@ def _fill_row(dst, scale, row, k0, k1, ki, wi, fi):
             dst[k] = x * scale
             k += 1
         else:
-            ok, v, pos, block = _slow(buf, pos, block, row, k0, k1, i, x, rabs, fi)
+            ok, v, pos, block = _slow(buf, pos, block, row, s0, s1, i, x, rabs, fi)
             if ok:
                 dst[k] = v * scale
                 k += 1
@@ -345,27 +330,28 @@ def _fill(parts, keys, num_rows, scale, ki, wi, fi):
 
 
 @njit(cache=True)
-def _words(out, row, k0, k1):
-    # the first out.size words of row ``row`` (two blocks at a time)
-    buf = np.empty(8, dtype=np.uint64)
-    for j in range(0, (out.size + 3) // 4, 2):
-        _philox_fill(buf, np.uint64(j), row, k0, k1)
-        for m in range(min(8, out.size - 4 * j)):
-            out[4 * j + m] = buf[m]
+def _words(out, row, s0, s1, block0):
+    # out.size words of row ``row`` from block block0 on (one block at a time)
+    buf = np.empty(2, dtype=np.uint64)
+    for j in range((out.size + 1) // 2):
+        _philox_fill(buf, block0 + np.uint64(j), row, s0, s1)
+        for m in range(min(2, out.size - 2 * j)):
+            out[2 * j + m] = buf[m]
 
 
 def _keys(streams: np.ndarray) -> np.ndarray:
     keys = np.ascontiguousarray(np.atleast_2d(np.asarray(streams, dtype=np.uint64)))
     if keys.ndim != 2 or keys.shape[1] != 2:
-        raise ValueError(f"streams must be Philox keys uint64 [U, 2] (got shape {keys.shape})")
+        raise ValueError(f"streams must be uint64 [U, 2] (got shape {keys.shape})")
     return keys
 
 
-def row_words(key: np.ndarray, row: int, num_words: int) -> np.ndarray:
-    """The compiled generator's first num_words uint64 words of row ``row`` (for tests)."""
+def row_words(stream: np.ndarray, row: int, num_words: int, first_block: int = 0) -> np.ndarray:
+    """The compiled generator's num_words uint64 words of row ``row`` from block
+    first_block on (word 2 first_block of the row's sequence; for tests)."""
     out = np.empty(num_words, dtype=np.uint64)
-    k = _keys(key)[0]
-    _words(out, np.uint64(row), k[0], k[1])
+    k = _keys(stream)[0]
+    _words(out, np.uint64(row), k[0], k[1], np.uint64(first_block))
     return out
 
 
@@ -375,7 +361,7 @@ def complex_normal(streams: np.ndarray, num_rows: int, n: int,
     :func:`complex_normal_reference` (real part scale[u, r] z_{2q}, imaginary part
     scale[u, r] z_{2q+1}), the rows on numba's threads (any count: the same values).
 
-    streams : uint64 [U, 2] (or [2])   Philox keys, e.g. :func:`stream_key`
+    streams : uint64 [U, 2] (or [2])   stream names (s0, s1), e.g. :func:`stream_key`
     scale : float or float64 [U, num_rows] (broadcast)   default sqrt(1/2): unit power
     """
     keys = _keys(streams)
