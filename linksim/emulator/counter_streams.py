@@ -1,8 +1,9 @@
 """Data symbols and noise from the counter-based generator (waveforms.gauss_fast):
 ``data_stream = 'counter'`` and ``noise_stream = 'counter'``.
 
-Keys (each a 128-bit Philox4x64 key, ``SeedSequence.generate_state(2, np.uint64)``), from
-the drop's DATA_NOISE SeedSequence ``SeedSequence(seed, spawn_key=(drop, 3))``:
+Streams (each named by 128 bits, ``SeedSequence.generate_state(2, np.uint64)``:
+waveforms.gauss_fast.stream_key), from the drop's DATA_NOISE SeedSequence
+``SeedSequence(seed, spawn_key=(drop, 3))``:
 
 - data of user i: the child ``spawn_key = (drop, 3, 0x64617461, i)`` ("data", the same child
   as data_stream = 'per-user'), row b = burst symbol b (0 .. B-1), position q = used
@@ -40,20 +41,20 @@ def _child_key(seq: np.random.SeedSequence, *marker: int) -> np.ndarray:
 
 
 def data_keys(rng: np.random.Generator, num_streams: int) -> np.ndarray:
-    """uint64 [K, 2]: the Philox key of every user's data (child (marker, i))."""
+    """uint64 [K, 2]: the stream of every user's data (child (marker, i))."""
     seq = _seed_seq(rng, "data_stream")
     return np.stack([_child_key(seq, DATA_CHILD_KEY, i) for i in range(num_streams)])
 
 
 def noise_key(rng: np.random.Generator) -> np.ndarray:
-    """uint64 [2]: the Philox key of the drop's noise (child (0x6e6f6973,))."""
+    """uint64 [2]: the stream of the drop's noise (child (0x6e6f6973,))."""
     return _child_key(_seed_seq(rng, "noise_stream"), NOISE_CHILD_KEY)
 
 
 def counter_data(modulation: str, rng: np.random.Generator, num_streams: int,
                  num_symbols: int, num_bins: int) -> np.ndarray:
     """Unit-power complex Gaussian data complex128 [K, B, Q]: [i, b, q] is position q of
-    row b of user i's key (real and imaginary parts N(0, 1/2))."""
+    row b of user i's stream (real and imaginary parts N(0, 1/2))."""
     from waveforms.gauss_fast import complex_normal
 
     if modulation != "gaussian":
@@ -66,7 +67,7 @@ def counter_data(modulation: str, rng: np.random.Generator, num_streams: int,
 def counter_noise(rng: np.random.Generator, noise_power_w: np.ndarray, num_users: int,
                   num_samples: int) -> np.ndarray:
     """Complex AWGN complex128 [K, num_samples] of power noise_power_w[k] per sample: row k of
-    the noise key, parts sqrt(noise_power_w[k] / 2) z."""
+    the noise stream, parts sqrt(noise_power_w[k] / 2) z."""
     from waveforms.gauss_fast import complex_normal
 
     sigma = np.sqrt(np.asarray(noise_power_w, dtype=float) / 2.0)
