@@ -365,8 +365,9 @@ def complex_normal(streams: np.ndarray, num_rows: int, n: int,
     scale : float or float64 [U, num_rows] (broadcast)   default sqrt(1/2): unit power
     """
     keys = _keys(streams)
-    if num_rows < 0 or n < 0:
-        raise ValueError(f"num_rows and n must be >= 0 (got {num_rows}, {n})")
+    if not (0 <= num_rows <= 2**32 and 0 <= n <= 2**30):
+        raise ValueError(f"num_rows must be in [0, 2^32] and n in [0, 2^30] (32-bit row and "
+                         f"block counters; got {num_rows}, {n})")
     u_count = keys.shape[0]
     out = np.empty((u_count, num_rows, n), dtype=np.complex128)
     if out.size == 0:
