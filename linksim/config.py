@@ -151,8 +151,14 @@ class LinkConfig:
                                     help="rms delay spread dmrs-lmmse assumes")
     data_stream: str = _f("joint", group="emulation", choice=True,
                           help="data symbols: 'joint' (one stream for all users, then the "
-                               "noise) or 'per-user' (a child stream per user, drawn on all "
-                               "cores; other numbers than 'joint')")
+                               "noise), 'per-user' (a child stream per user, drawn on all "
+                               "cores; other numbers than 'joint') or 'counter' (counter-based "
+                               "Philox + ziggurat per user and burst symbol, all cores, "
+                               "Gaussian only; other numbers)")
+    noise_stream: str = _f("joint", group="emulation", choice=True,
+                           help="receiver noise: 'joint' (drawn after the data from the data "
+                                "stream) or 'counter' (counter-based Philox + ziggurat per "
+                                "user; other numbers)")
 
     # --- moving satellites (docs/model.md "Moving satellites") ---
     geometry_mode: str = _f("static", group="motion", choice=True,
@@ -221,7 +227,8 @@ _CHOICES = {"kappa_model": ("ntn-urban-los", "fixed"),
             "backend": ("numba", "numpy", "fast", "torch"),
             "precision": ("double", "single"),
             "receiver": ("genie", "dmrs-ls", "dmrs-lmmse"),
-            "data_stream": ("joint", "per-user"),
+            "data_stream": ("joint", "per-user", "counter"),
+            "noise_stream": ("joint", "counter"),
             "dmrs_pdp": ("exponential", "flat"),
             "geometry_mode": ("static", "orbit"),
             "error_model": ("drawn", "geometric"),
@@ -339,6 +346,9 @@ def _check_consistency(cfg: LinkConfig) -> None:
     if cfg.geometry_mode != "static" and cfg.channel_profile != "flat":
         raise ConfigError("channel_profile must be 'flat' when geometry_mode = 'orbit' "
                           "(multipath on moving satellites is not combined yet)")
+    if cfg.data_stream == "counter" and cfg.modulation != "gaussian":
+        raise ConfigError(f"data_stream must be 'joint' or 'per-user' when modulation = "
+                          f"'{cfg.modulation}' ('counter' draws Gaussian symbols only)")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

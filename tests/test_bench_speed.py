@@ -65,9 +65,11 @@ def test_drop_bench_stages_flops_and_agreement():
     r = bs.bench_drop_stages(cfg, num_users=2, num_sats=2, num_symbols=2, repeats=1)
     v = r["variants"]
     assert set(v) == {"numba_double", "numba_single", "fast_double", "fast_single",
-                      "fast_single_per_user"}
+                      "fast_single_per_user", "fast_single_counter"}
     assert v["fast_single_per_user"]["data_stream"] == "per-user"
     assert v["fast_single_per_user"]["nmse_db_vs_first"] is None        # other data symbols
+    assert v["fast_single_counter"]["data_stream"] == "counter"
+    assert v["fast_single_counter"]["nmse_db_vs_first"] is None
     assert v["numba_double"]["nmse_db_vs_first"] is None          # the reference itself
     assert v["fast_double"]["nmse_db_vs_first"] < -250            # GEMM rounding only
     assert v["numba_single"]["nmse_db_vs_first"] < -60            # the stated single bound

@@ -71,7 +71,7 @@ def test_per_user_symbols_are_unit_power_and_uncorrelated_across_users():
 
 
 def test_an_unknown_data_stream_is_refused():
-    with pytest.raises(ValueError, match="data_stream must be one of joint, per-user"):
+    with pytest.raises(ValueError, match="data_stream must be one of joint, per-user, counter"):
         draw_data(_settings(data_stream="bogus"), drop_rng(0, 0, 3), 1, 1, 1)
 
 

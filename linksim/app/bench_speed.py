@@ -282,7 +282,8 @@ def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
         zd = stages.precode_desired(xt, a, plan)
     rd = stages.propagate(settings, zd, links_, ch, plan).reshape(s_count, k, -1).sum(0)
     t7 = tic()
-    noise = stages.draw_noise(rng, scsi.noise_power_w, k, plan.rx_len).astype(
+    noise = stages.draw_noise(rng, scsi.noise_power_w, k, plan.rx_len,
+                              settings.noise_stream).astype(
         settings.sample_dtype, copy=False)
     t8 = tic()
     received = stages.receive(settings, r + noise, num_symbols)
@@ -328,7 +329,8 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
                                                            ("numba", "single"),
                                                            ("fast", "double"),
                                                            ("fast", "single"),
-                                                           ("fast", "single", "per-user"))
+                                                           ("fast", "single", "per-user"),
+                                                           ("fast", "single", "counter"))
                       ) -> dict:
     """A full drop by stage for every (backend, precision[, data_stream]) variant,
     interleaved, medians. A 'per-user' variant draws other data symbols (its NMSE against
@@ -339,6 +341,8 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
         stream = d[0] if d else "joint"
         name = f"{b}_{p}" + ("" if stream == "joint" else "_" + stream.replace("-", "_"))
         cases[name] = settings.replace(backend=b, precision=p, data_stream=stream)
+        if stream == "counter":          # the counter-based generator for the noise too
+            cases[name] = cases[name].replace(noise_stream="counter")
     for st in cases.values():
         _staged_drop(st, links, a, scsi, num_symbols)               # warm-up, compilation
     per = {name: [] for name in cases}

@@ -47,7 +47,7 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
     links = np.arange(s_count * k_count, dtype=np.int64)
     # one satellite at a time (same numbers, a fifth of the memory): linksim.emulator.streamed
     r, r_des = received_by_satellite(settings, x, x_start, channel, estimates, coupling, plan)
-    noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len)
+    noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len, settings.noise_stream)
     noise = noise.astype(settings.sample_dtype, copy=False)      # same draws in either precision
     m0 = -plan.first_symbol
     out = EmulationOutput(received=stages.receive(settings, r + noise, num_symbols),

@@ -53,6 +53,9 @@ class EmulatorSettings:
     data_stream : str                'joint' (one generator draws every user's data, then the
                                      noise) or 'per-user' (a child generator per user, drawn
                                      concurrently; linksim.emulator.stages.draw_data)
+                                     or 'counter' (linksim.emulator.counter_streams)
+    noise_stream : str               'joint' (noise from the data stream's generator after
+                                     the data) or 'counter' (counter_streams.counter_noise)
     """
 
     numerology: Numerology
@@ -65,6 +68,7 @@ class EmulatorSettings:
     receiver: str = "genie"
     dmrs_symbols: tuple[int, ...] = (2, 11)
     data_stream: str = "joint"
+    noise_stream: str = "joint"
 
     @classmethod
     def from_config(cls, cfg: LinkConfig, **changes: Any) -> EmulatorSettings:
@@ -74,6 +78,7 @@ class EmulatorSettings:
                        cfg.precision)
         settings = replace(settings, receiver=cfg.receiver,
                            dmrs_symbols=tuple(cfg.dmrs_symbols), data_stream=cfg.data_stream)
+        settings = replace(settings, noise_stream=cfg.noise_stream)
         return replace(settings, **changes) if changes else settings
 
     @property

@@ -125,8 +125,11 @@ def draw_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams:
     shape = (num_streams, num_symbols, num_bins)
     if settings.data_stream == "joint":
         return qam_symbols_fast(rng, settings.modulation, shape)
+    if settings.data_stream == "counter":      # waveforms.gauss_fast, rng not advanced
+        from linksim.emulator.counter_streams import counter_data
+        return counter_data(settings.modulation, rng, num_streams, num_symbols, num_bins)
     if settings.data_stream != "per-user":
-        raise ValueError(f"data_stream must be one of joint, per-user "
+        raise ValueError(f"data_stream must be one of joint, per-user, counter "
                          f"(got {settings.data_stream!r})")
     return qam_symbols_per_stream(per_user_generators(rng, num_streams), settings.modulation,
                                   shape[1:])
@@ -292,11 +295,18 @@ def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.nd
 
 
 def draw_noise(rng: np.random.Generator, noise_power_w: np.ndarray | None, num_users: int,
-               num_samples: int) -> np.ndarray:
+               num_samples: int, stream: str = "joint") -> np.ndarray:
     """Complex AWGN complex128 [K, num_samples] of power noise_power_w[k] per sample (= per
-    subcarrier after the unitary DFT); zeros when noise_power_w is None."""
+    subcarrier after the unitary DFT); zeros when noise_power_w is None. stream
+    (noise_stream): 'joint' draws from ``rng``, 'counter' from the counter-based generator
+    (linksim.emulator.counter_streams.counter_noise, ``rng`` not advanced)."""
     if noise_power_w is None:
         return np.zeros((num_users, num_samples), dtype=np.complex128)
+    if stream != "joint":
+        if stream != "counter":
+            raise ValueError(f"noise_stream must be one of joint, counter (got {stream!r})")
+        from linksim.emulator.counter_streams import counter_noise
+        return counter_noise(rng, noise_power_w, num_users, num_samples)
     sigma = np.sqrt(np.asarray(noise_power_w, dtype=float) / 2.0)[:, None]
     return sigma * (rng.standard_normal((num_users, num_samples))
                     + 1j * rng.standard_normal((num_users, num_samples)))

@@ -1,0 +1,75 @@
+"""Data symbols and noise from the counter-based generator (waveforms.gauss_fast):
+``data_stream = 'counter'`` and ``noise_stream = 'counter'``.
+
+Streams (each named by 128 bits, ``SeedSequence.generate_state(2, np.uint64)``:
+waveforms.gauss_fast.stream_key), from the drop's DATA_NOISE SeedSequence
+``SeedSequence(seed, spawn_key=(drop, 3))``:
+
+- data of user i: the child ``spawn_key = (drop, 3, 0x64617461, i)`` ("data", the same child
+  as data_stream = 'per-user'), row b = burst symbol b (0 .. B-1), position q = used
+  subcarrier q: user i, burst symbol b is counter row b of key i;
+- noise: the child ``spawn_key = (drop, 3, 0x6e6f6973)`` ("nois"), row k = user k, position
+  = receive sample.
+
+``rng`` is never advanced, so the other stream (if 'joint') draws from it as if this one
+were not there. The values depend on neither the thread count nor the worker count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: spawn-key marker of the data children (the same as linksim.emulator.stages' per-user data)
+DATA_CHILD_KEY = 0x64617461
+#: spawn-key marker of the counter-based noise key ("nois" in ASCII)
+NOISE_CHILD_KEY = 0x6e6f6973
+
+
+def _seed_seq(rng: np.random.Generator, option: str) -> np.random.SeedSequence:
+    seq = rng.bit_generator.seed_seq
+    if not isinstance(seq, np.random.SeedSequence):
+        raise ValueError(f"{option}='counter' needs a generator seeded from a SeedSequence "
+                         "(linksim.scenario.drop_rng)")
+    return seq
+
+
+def _child_key(seq: np.random.SeedSequence, *marker: int) -> np.ndarray:
+    from waveforms.gauss_fast import stream_key
+
+    return stream_key(np.random.SeedSequence(seq.entropy, spawn_key=tuple(seq.spawn_key)
+                                             + marker, pool_size=seq.pool_size))
+
+
+def data_keys(rng: np.random.Generator, num_streams: int) -> np.ndarray:
+    """uint64 [K, 2]: the stream of every user's data (child (marker, i))."""
+    seq = _seed_seq(rng, "data_stream")
+    return np.stack([_child_key(seq, DATA_CHILD_KEY, i) for i in range(num_streams)])
+
+
+def noise_key(rng: np.random.Generator) -> np.ndarray:
+    """uint64 [2]: the stream of the drop's noise (child (0x6e6f6973,))."""
+    return _child_key(_seed_seq(rng, "noise_stream"), NOISE_CHILD_KEY)
+
+
+def counter_data(modulation: str, rng: np.random.Generator, num_streams: int,
+                 num_symbols: int, num_bins: int) -> np.ndarray:
+    """Unit-power complex Gaussian data complex128 [K, B, Q]: [i, b, q] is position q of
+    row b of user i's stream (real and imaginary parts N(0, 1/2))."""
+    from waveforms.gauss_fast import complex_normal
+
+    if modulation != "gaussian":
+        raise ValueError(f"data_stream='counter' draws Gaussian symbols only: modulation must "
+                         f"be 'gaussian' (got {modulation!r}; use data_stream='joint' or "
+                         f"'per-user' for QAM)")
+    return complex_normal(data_keys(rng, num_streams), num_symbols, num_bins)
+
+
+def counter_noise(rng: np.random.Generator, noise_power_w: np.ndarray, num_users: int,
+                  num_samples: int) -> np.ndarray:
+    """Complex AWGN complex128 [K, num_samples] of power noise_power_w[k] per sample: row k of
+    the noise stream, parts sqrt(noise_power_w[k] / 2) z."""
+    from waveforms.gauss_fast import complex_normal
+
+    sigma = np.sqrt(np.asarray(noise_power_w, dtype=float) / 2.0)
+    sigma = np.broadcast_to(sigma, (num_users,))
+    return complex_normal(noise_key(rng), num_users, num_samples, sigma[None, :])[0]
