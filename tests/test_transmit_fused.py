@@ -134,3 +134,20 @@ def test_the_profile_counts_every_gemm_flop():
     useful = 8.0 * k * k * w
     assert useful <= prof["gemm_flops"] <= useful + 8.0 * k * k * 2 * 64
     assert all(prof[key] > 0 for key in ("fir", "gemm", "copy"))
+
+
+def test_a_forked_child_gets_its_own_threads():
+    # the kept thread pool of the parent has no threads in a forked child: the child must
+    # make its own and finish (a sweep worker forked after a drop ran in the parent)
+    import multiprocessing as mp
+
+    x, args, z_ref, _ = _case(24)
+    transmit_fused(x, **args, tile=64, workers=2)              # the parent's pool exists
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        z_child = pool.apply_async(_fused_z, (x, args)).get(timeout=30)
+    assert rel(z_child, z_ref) < 1e-13
+
+
+def _fused_z(x, args):
+    return transmit_fused(x, **args, tile=64, workers=2)[0]

@@ -28,14 +28,17 @@ a block moves (a float64 rounding, ~1e-16 relative) and BLAS orders the combine'
 differently: agreement with the unfused kernels to rounding (~1e-7 relative in single,
 ~1e-15 in double), not bit for bit.
 
-Threads: tiles in contiguous runs on ``workers`` Python threads (default numba's thread
-count, a sweep worker's share of the cores); the FIR and copy kernels are serial numba
-functions that release the GIL, BLAS releases it too. Every output element is computed by
-one tile whatever the thread count, so the result does not depend on it.
+Threads: ``workers`` Python threads (default numba's thread count, a sweep worker's share of
+the cores) take the tiles one at a time from a shared counter, so none idles while another
+still has a queue; the FIR and copy kernels are serial numba functions that release the GIL,
+BLAS releases it too. Every output element is computed by one tile, whichever thread runs
+it, so the result does not depend on the thread count or the schedule.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 
@@ -88,6 +91,19 @@ def _steps(doppler: np.ndarray, block: int) -> np.ndarray:
     """complex128 [K, block]: every op's rotation inside a block (waveforms.delay)."""
     return np.stack([_d._block_steps(f, block) for f in doppler]) if doppler.size else \
         np.empty((0, block), dtype=np.complex128)
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A kept pool of ``workers`` threads (made once per count and process: a drop calls this
+    once per satellite; a forked child, whose copy of the parent's pool has no threads, makes
+    its own)."""
+    key = (os.getpid(), workers)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="transmit_fused")
+    return _POOLS[key]
 
 
 def _check(x, coupling, offsets, tx_len, win_len):
@@ -153,12 +169,17 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
         if hi > lo:
             tiles.append((t0, t1, lo, hi))
 
-    def run(chunk):
+    claim = itertools.count()      # tiles handed out one at a time: no thread waits on another
+
+    def run(_):
         yt = np.empty((k_count, tile), dtype=dtype)
         zt = np.empty((k_count, tile), dtype=dtype)
         acc = np.empty(2 * _d._BLOCK, dtype=real)
         parts = [0.0, 0.0, 0.0, 0.0]
-        for t0, t1, lo, hi in chunk:
+        for i in iter(claim.__next__, None):
+            if i >= len(tiles):
+                break
+            t0, t1, lo, hi = tiles[i]
             n = t1 - t0
             c0 = perf_counter()
             _tile_fir(xf, job.x_start, job.dint, g_rev, job.doppler, job.gain, step,
@@ -175,14 +196,11 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
         return parts
 
     workers = max(1, min(workers or numba.get_num_threads(), len(tiles)))
-    bounds = np.linspace(0, len(tiles), workers + 1).astype(int)
-    chunks = [tiles[bounds[w]:bounds[w + 1]] for w in range(workers)]
     with single_threaded_blas():
         if workers == 1:
-            results = [run(tiles)]
+            results = [run(0)]
         else:
-            with ThreadPoolExecutor(workers) as pool:
-                results = list(pool.map(run, chunks))
+            results = list(_pool(workers).map(run, range(workers)))
     if profile is not None:
         for key, value in zip(("fir", "gemm", "copy", "gemm_flops"), np.sum(results, axis=0)):
             profile[key] = profile.get(key, 0.0) + float(value)
