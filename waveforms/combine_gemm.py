@@ -18,8 +18,9 @@ complex64 result (cgemm), otherwise complex128.
 
 Threads: the tiles' GEMMs are small (r ~ J W / L rows), and a multi-threaded BLAS splitting
 each of them loses most of its time synchronising (on a loaded 2-core machine the combine
-ran at 0.2 GFLOP/s against 7 GFLOP/s single-threaded). So the tiles run on a pool of
-``os.cpu_count()`` Python threads, contiguous runs of tiles each (BLAS releases the GIL),
+ran at 0.2 GFLOP/s against 7 GFLOP/s single-threaded). So the tiles run on a kept pool of
+numba's thread count of Python threads (a sweep worker's share of the cores), handed out one
+at a time from a shared counter (BLAS releases the GIL),
 with numpy's bundled OpenBLAS set to one thread for the duration (restored after; without
 that library the BLAS keeps its own setting). Every output element is computed by one GEMM
 call whatever the thread count, so results do not depend on it.
@@ -30,9 +31,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import glob
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numba
 import numpy as np
 
 from .combine import _check
@@ -116,8 +119,13 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
     tiles = [(s, t0) for s, (_, o, _) in enumerate(sats)
              for t0 in range(int(o[0]), int(o[-1]) + out_len, tile)]
 
-    def run_tiles(chunk: list[tuple[int, int]]) -> None:
-        for s, t0 in chunk:
+    claim = itertools.count()      # tiles handed out one at a time: no thread waits on another
+
+    def run_tiles(_) -> None:
+        for i in iter(claim.__next__, None):
+            if i >= len(tiles):
+                break
+            s, t0 = tiles[i]
             order, o, a = sats[s]
             x = streams[s]
             t1 = min(t0 + tile, int(o[-1]) + out_len)
@@ -132,17 +140,27 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
                 n1 = min(t1 - oj, out_len)
                 out[s, order[r], n0:n1] = zt[r - lo, oj + n0 - t0:oj + n1 - t0]
 
-    # tiles write disjoint (row, sample) ranges: contiguous chunks of tiles per thread
-    workers = max(1, min(workers or os.cpu_count() or 1, len(tiles)))
-    bounds = np.linspace(0, len(tiles), workers + 1).astype(int)
-    chunks = [tiles[bounds[w]:bounds[w + 1]] for w in range(workers)]
+    # tiles write disjoint (row, sample) ranges, whichever thread runs them
+    workers = max(1, min(workers or numba.get_num_threads(), len(tiles)))
     with single_threaded_blas():
         if workers == 1:
-            run_tiles(tiles)
+            run_tiles(0)
         else:
-            with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(run_tiles, chunks))
+            list(kept_pool(workers).map(run_tiles, range(workers)))
     return out
+
+
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
+
+
+def kept_pool(workers: int) -> ThreadPoolExecutor:
+    """A kept pool of ``workers`` threads, made once per count and process (a drop calls the
+    tiled kernels once per satellite; a forked child, whose copy of the parent's pool has no
+    threads, makes its own)."""
+    key = (os.getpid(), workers)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="linksim_tiles")
+    return _POOLS[key]
 
 
 def combine_streams_any(streams: np.ndarray, gains: np.ndarray, offsets: np.ndarray,

@@ -38,15 +38,13 @@ it, so the result does not depend on the thread count or the schedule.
 from __future__ import annotations
 
 import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
 from time import perf_counter
 
 import numba
 import numpy as np
 
 from . import delay as _d
-from .combine_gemm import single_threaded_blas
+from .combine_gemm import kept_pool, single_threaded_blas
 
 __all__ = ["transmit_fused", "DEFAULT_TILE"]
 
@@ -91,19 +89,6 @@ def _steps(doppler: np.ndarray, block: int) -> np.ndarray:
     """complex128 [K, block]: every op's rotation inside a block (waveforms.delay)."""
     return np.stack([_d._block_steps(f, block) for f in doppler]) if doppler.size else \
         np.empty((0, block), dtype=np.complex128)
-
-
-_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
-
-
-def _pool(workers: int) -> ThreadPoolExecutor:
-    """A kept pool of ``workers`` threads (made once per count and process: a drop calls this
-    once per satellite; a forked child, whose copy of the parent's pool has no threads, makes
-    its own)."""
-    key = (os.getpid(), workers)
-    if key not in _POOLS:
-        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="transmit_fused")
-    return _POOLS[key]
 
 
 def _check(x, coupling, offsets, tx_len, win_len):
@@ -200,7 +185,7 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
         if workers == 1:
             results = [run(0)]
         else:
-            results = list(_pool(workers).map(run, range(workers)))
+            results = list(kept_pool(workers).map(run, range(workers)))
     if profile is not None:
         for key, value in zip(("fir", "gemm", "copy", "gemm_flops"), np.sum(results, axis=0)):
             profile[key] = profile.get(key, 0.0) + float(value)
