@@ -20,3 +20,9 @@ class TestBenchDelayDoppler:
         assert abs(r["gflops_numba_single"] - expected32) <= 1e-9 * expected32
         # float32 input rounding and an 8-term float32 sum: below 1e-6 of the peak
         assert 0 < r["max_rel_diff_single"] < 1e-6
+
+    def test_the_median_is_of_the_same_runs_and_not_above_the_best(self):
+        r = bench_delay_doppler(num_streams=2, num_symbols=2, num_taps=8, repeats=5)
+        # the rate of the median time can only be lower than (or equal to) the best's
+        assert 0 < r["gflops_numba_median"] <= r["gflops_numba"]
+        assert 0 < r["gflops_numba_single_median"] <= r["gflops_numba_single"]

@@ -34,7 +34,8 @@ def bench_delay_doppler(
     one op per stream with a random delay (0.1-3 ms, fractional), Doppler (|nu| <= 45 kHz at
     30.72 Msps) and gain, output as long as the input. Both paths write into a pre-allocated
     ``out`` (so page faults of a fresh 50 MB buffer are not timed); the numba path gets one
-    warm-up call first (compilation excluded). Best of ``repeats``.
+    warm-up call first (compilation excluded). Best of ``repeats`` (``*_median``: their
+    median, the same runs).
     ``seconds_numba_fresh_output`` times the numba path allocating its output instead: the
     difference is the page-fault cost of a fresh buffer, which glibc's ``MALLOC_MMAP_THRESHOLD_``
     (with ``MALLOC_TRIM_THRESHOLD_``) decides.
@@ -66,15 +67,19 @@ def bench_delay_doppler(
     y_np = np.empty_like(y_nb)
     delay_doppler(*args, out=y_nb)
 
-    def best(fn, out):
+    medians = {}
+
+    def best(fn, out, name=None):
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
             fn(*args, out=out)
             times.append(time.perf_counter() - t0)
+        if name:
+            medians[name] = float(np.median(times))
         return min(times)
 
-    t_nb = best(delay_doppler, y_nb)
+    t_nb = best(delay_doppler, y_nb, "double")
     t_np = best(delay_doppler_reference, y_np)
     t_nb_alloc = best(lambda *a, out: delay_doppler(*a), None)
     from .delay_single import delay_doppler_single
@@ -82,7 +87,7 @@ def bench_delay_doppler(
     args = (x.astype(np.complex64),) + args[1:]
     y_32 = np.empty((num_streams, num_samples), dtype=np.complex64)
     delay_doppler_single(*args, out=y_32)                        # warm-up
-    t_32 = best(delay_doppler_single, y_32)
+    t_32 = best(delay_doppler_single, y_32, "single")
     n_out = num_streams * num_samples
     rel = float(np.max(np.abs(y_nb - y_np)) / np.max(np.abs(y_np)))
     rel_32 = float(np.max(np.abs(y_32 - y_np)) / np.max(np.abs(y_np)))
@@ -100,6 +105,9 @@ def bench_delay_doppler(
         "seconds_numba_single": t_32,
         "gflops_numba_single": n_out * num_taps * FLOPS_PER_TAP_MAC / t_32 / 1e9,
         "max_rel_diff_single": rel_32,
+        "gflops_numba_median": n_out * num_taps * FLOPS_PER_TAP_MAC / medians["double"] / 1e9,
+        "gflops_numba_single_median": n_out * num_taps * FLOPS_PER_TAP_MAC
+        / medians["single"] / 1e9,
         "flops_per_tap_mac": FLOPS_PER_TAP_MAC,
         "max_rel_diff": rel,
         "num_threads": numba.get_num_threads(),

@@ -487,6 +487,8 @@ def speed_goals(ofdm: dict, combine: dict, drop: dict, memory: dict, delay: dict
         "delay_doppler_gflops": {"goal": GOALS["delay_doppler_gflops_today"],
                                  "measured": delay.get("gflops_numba"),
                                  "measured_single": delay.get("gflops_numba_single"),
+                                 "median": delay.get("gflops_numba_median"),
+                                 "median_single": delay.get("gflops_numba_single_median"),
                                  "met": (delay.get("gflops_numba") or 0.0)
                                  >= GOALS["delay_doppler_gflops_today"],
                                  "met_single": (delay.get("gflops_numba_single") or 0.0)

@@ -46,7 +46,7 @@ def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json) -> dict:
     streams, symbols = (12, 16) if quick else (48, 64)
     a = bench_delay_doppler(num_streams=streams, num_symbols=symbols,
                             num_taps=cfg.fractional_delay_taps,
-                            repeats=3 if quick else 9)   # best of 9: a 20 ms job is noisy
+                            repeats=3 if quick else 15)   # best of 15: a 15 ms job is noisy
     if not as_json:
         click.echo(f"(a) delay+Doppler, {streams} streams x {symbols} symbols, "
                    f"{cfg.fractional_delay_taps} taps:")
