@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: spawn-key marker of the data children (the same as linksim.emulator.stages' per-user data)
-DATA_CHILD_KEY = 0x64617461
+from linksim.emulator.stages import _DATA_CHILD_KEY as DATA_CHILD_KEY  # per-user's children
+
 #: spawn-key marker of the counter-based noise key ("nois" in ASCII)
 NOISE_CHILD_KEY = 0x6e6f6973
 
