@@ -65,7 +65,9 @@ def test_drop_bench_stages_flops_and_agreement():
     r = bs.bench_drop_stages(cfg, num_users=2, num_sats=2, num_symbols=2, repeats=1)
     v = r["variants"]
     assert set(v) == {"numba_double", "numba_single", "fast_double", "fast_single",
-                      "fast_single_per_user", "fast_single_counter"}
+                      "fast_single_per_user", "fast_single_counter", "torch_single"}
+    assert v["torch_single"]["device"] == "cpu"                   # LINKSIM_TORCH_DEVICE unset
+    assert v["torch_single"]["nmse_db_vs_first"] < -60            # the stated single bound
     assert v["fast_single_per_user"]["data_stream"] == "per-user"
     assert v["fast_single_per_user"]["nmse_db_vs_first"] is None        # other data symbols
     assert v["fast_single_counter"]["data_stream"] == "counter"

@@ -330,11 +330,14 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
                                                            ("fast", "double"),
                                                            ("fast", "single"),
                                                            ("fast", "single", "per-user"),
-                                                           ("fast", "single", "counter"))
+                                                           ("fast", "single", "counter"),
+                                                           ("torch", "single"))
                       ) -> dict:
     """A full drop by stage for every (backend, precision[, data_stream]) variant,
-    interleaved, medians. A 'per-user' variant draws other data symbols (its NMSE against
-    the first variant is not reported)."""
+    interleaved, medians. The torch variant runs on the torch kernel set's device
+    (``LINKSIM_TORCH_DEVICE``, default cpu; the device is named in its entry). A 'per-user'
+    or 'counter' variant draws other data symbols (its NMSE against the first variant is not
+    reported)."""
     settings, links, a, scsi = _drop_case(cfg, num_users, num_sats)
     cases = {}
     for b, p, *d in variants:
@@ -372,6 +375,10 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
             "gflops_overall": total_flops / total / 1e9,
             "nmse_db_vs_first": float(10 * np.log10(err)) if err > 0 else None,
             "data_stream": cases[name].data_stream, "precision": cases[name].precision}
+        if cases[name].backend == "torch":
+            from waveforms.torch_kernels import torch_device
+
+            res["variants"][name]["device"] = torch_device()
     return res
 
 
@@ -558,7 +565,8 @@ def format_speed(res: dict) -> list[str]:
                                                       if k in v["stage_gflops"] else "")
                            for k, s in v["stage_seconds"].items())
         nmse = v["nmse_db_vs_first"]
-        lines.append(f"      {name:<20} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
+        label = name + (f" ({v['device']})" if "device" in v else "")
+        lines.append(f"      {label:<20} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
                      + (f", NMSE {nmse:.0f} dB" if nmse is not None else "") + f"): {stages}")
     lines.append("    peak traced memory of a drop (MiB): " + ", ".join(
         f"{k} {v:.0f}" for k, v in res["peak_memory_mib"].items()))
