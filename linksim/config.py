@@ -153,8 +153,8 @@ class LinkConfig:
                           help="data symbols: 'joint' (one stream for all users, then the "
                                "noise), 'per-user' (a child stream per user, drawn on all "
                                "cores; other numbers than 'joint') or 'counter' (counter-based "
-                               "Philox + ziggurat per user and burst symbol, all cores, "
-                               "Gaussian only; other numbers)")
+                               "Philox per user and burst symbol, all cores; other "
+                               "numbers)")
     noise_stream: str = _f("joint", group="emulation", choice=True,
                            help="receiver noise: 'joint' (drawn after the data from the data "
                                 "stream) or 'counter' (counter-based Philox + ziggurat per "
@@ -346,9 +346,6 @@ def _check_consistency(cfg: LinkConfig) -> None:
     if cfg.geometry_mode != "static" and cfg.channel_profile != "flat":
         raise ConfigError("channel_profile must be 'flat' when geometry_mode = 'orbit' "
                           "(multipath on moving satellites is not combined yet)")
-    if cfg.data_stream == "counter" and cfg.modulation != "gaussian":
-        raise ConfigError(f"data_stream must be 'joint' or 'per-user' when modulation = "
-                          f"'{cfg.modulation}' ('counter' draws Gaussian symbols only)")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

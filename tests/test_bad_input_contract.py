@@ -58,8 +58,6 @@ CASES: list[tuple[str, list[str], str]] = [
     ("set-modulation", ["config", "show", "--set", "modulation=bpsk"], "modulation"),
     ("set-w-step", ["config", "show", "--set", "w_step=3"], "w_step"),
     ("set-noise-stream", ["config", "show", "--set", "noise_stream=bogus"], "noise_stream"),
-    ("set-counter-qam", ["emulate", "--set", "data_stream=counter", "--set", "modulation=qpsk"],
-     "data_stream"),
     ("set-taps-odd", ["config", "show", "--set", "fractional_delay_taps=3"],
      "fractional_delay_taps"),
     ("set-sats-1000", ["config", "show", "--set", "num_sats=1000"], "num_sats"),

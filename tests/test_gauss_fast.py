@@ -13,6 +13,7 @@ from linksim.emulator import EmulatorSettings
 from linksim.emulator.stages import draw_data, draw_noise
 from linksim.scenario import Stream, drop_rng
 from waveforms import gauss_fast as gf
+from waveforms.gauss_fast import row_words_reference, word_grid
 
 KEY = np.array([0x0123456789ABCDEF, 0xFEDCBA9876543210], dtype=np.uint64)
 
@@ -260,18 +261,60 @@ def test_joint_noise_is_unchanged():
         draw_noise(rng, power, 2, 100, "bogus")
 
 
-def test_config_choices_and_the_qam_refusal():
+def test_config_choices():
     assert build_config().noise_stream == "joint"
     assert build_config({"data_stream": "counter", "noise_stream": "counter"}).noise_stream \
         == "counter"
+    assert build_config({"data_stream": "counter", "modulation": "qpsk"}).data_stream \
+        == "counter"
     with pytest.raises(ConfigError, match="noise_stream"):
         build_config({"noise_stream": "bogus"})
-    with pytest.raises(ConfigError, match="data_stream must be 'joint' or 'per-user' when "
-                                          "modulation = 'qpsk'"):
-        build_config({"data_stream": "counter", "modulation": "qpsk"})
-    with pytest.raises(ValueError, match="data_stream='counter' draws Gaussian"):
-        draw_data(_settings(data_stream="counter", modulation="16qam"),
-                  drop_rng(0, 0, 3), 1, 1, 4)
+
+
+def test_word_grid_rows_are_the_reference_word_sequences():
+    streams = np.array([[1, 2], [2**64 - 1, 12345]], dtype=np.uint64)
+    grid = word_grid(streams, 3, 70)          # 70 words: more than one 64-word batch
+    for u in range(2):
+        for r in range(3):
+            np.testing.assert_array_equal(grid[u, r], row_words_reference(streams[u], r, 70))
+    with pytest.raises(ValueError, match="num_rows must be in"):
+        word_grid(streams, 2**32 + 1, 1)
+
+
+@pytest.mark.parametrize("modulation", ["qpsk", "16qam", "64qam"])
+def test_counter_qam_is_the_words_top_bits_on_the_constellation(modulation):
+    from linksim.emulator.counter_streams import data_keys, qam_from_words
+    from waveforms.ofdm import qam_symbols
+
+    st = _settings(data_stream="counter", modulation=modulation)
+    data = draw_data(st, drop_rng(SEED, DROP, Stream.DATA_NOISE), 2, 3, 40)
+    keys = data_keys(drop_rng(SEED, DROP, Stream.DATA_NOISE), 2)
+    k = {"qpsk": 1, "16qam": 2, "64qam": 3}[modulation]
+    side = 1 << k
+    # the constellation of the joint stream's QAM (its points, as a set)
+    points = np.unique(np.round(qam_symbols(np.random.default_rng(0), modulation, 4000), 12))
+    assert points.size == side * side
+    for u in range(2):
+        for r in range(3):
+            words = row_words_reference(keys[u], r, 40)
+            np.testing.assert_array_equal(data[u, r], qam_from_words(words, modulation))
+    assert np.all(np.isin(np.round(data, 12), points))
+
+
+def test_counter_qam_points_are_equally_likely_with_unit_power():
+    # 16-QAM from 2^17 words: each of the 16 points has probability 1/16; its count is
+    # binomial with SE sqrt(n p (1 - p)); unit average power, and I independent of Q
+    st = _settings(data_stream="counter", modulation="16qam")
+    data = draw_data(st, drop_rng(3, 0, Stream.DATA_NOISE), 4, 32, 1024).ravel()
+    n = data.size
+    _, counts = np.unique(np.round(data, 12), return_counts=True)
+    p = 1 / 16
+    assert counts.size == 16
+    assert np.max(np.abs(counts - n * p)) < 5 * np.sqrt(n * p * (1 - p))
+    # power: |x|^2 takes the values 0.2, 1.0, 1.8 with probabilities 1/4, 1/2, 1/4: mean 1,
+    # variance 0.25 0.8^2 + 0.25 0.8^2 = 0.32 per symbol
+    assert abs(np.mean(np.abs(data) ** 2) - 1.0) < 5 * np.sqrt(0.32 / n)
+    assert abs(np.corrcoef(data.real, data.imag)[0, 1]) < 5 / np.sqrt(n)
 
 
 def test_a_drop_with_both_counter_streams_measures_the_same_sinr():

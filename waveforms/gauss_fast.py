@@ -38,7 +38,7 @@ from numba import njit, prange
 
 __all__ = ["ZIGGURAT_R", "ZIGGURAT_V", "ziggurat_tables", "philox4x32_reference",
            "row_words_reference", "ziggurat_reference", "complex_normal_reference",
-           "complex_normal", "row_words", "stream_key"]
+           "complex_normal", "row_words", "stream_key", "word_grid"]
 
 #: Philox4x32 multipliers and Weyl key increments (Salmon et al. 2011, Random123)
 PHILOX_M0, PHILOX_M1 = 0xD2511F53, 0xCD9E8D57
@@ -337,6 +337,38 @@ def _words(out, row, s0, s1, block0):
         _philox_fill(buf, block0 + np.uint64(j), row, s0, s1)
         for m in range(min(2, out.size - 2 * j)):
             out[2 * j + m] = buf[m]
+
+
+@njit(cache=True, parallel=True)
+def _word_rows(out, keys, num_rows):
+    # out uint64 [U R, n]: the first n words of row r of stream u, rows on numba's threads
+    n = out.shape[1]
+    for t in prange(out.shape[0]):
+        u = t // num_rows
+        buf = np.empty(_CHUNK_WORDS, dtype=np.uint64)
+        row = np.uint64(t - u * num_rows)
+        k = 0
+        block = _U0
+        while k < n:
+            _philox_fill(buf, block, row, keys[u, 0], keys[u, 1])
+            block += np.uint64(_CHUNK_WORDS // 2)
+            m = min(_CHUNK_WORDS, n - k)
+            out[t, k:k + m] = buf[:m]
+            k += m
+
+
+def word_grid(streams: np.ndarray, num_rows: int, n: int) -> np.ndarray:
+    """uint64 [U, num_rows, n]: the first n words of row r of stream u (the row word sequences
+    of the module docstring, :func:`row_words_reference`), rows on numba's threads (any count:
+    the same values). For draws that take one word per value (e.g. QAM indices)."""
+    keys = _keys(streams)
+    if not (0 <= num_rows <= 2**32 and 0 <= n <= 2**31):
+        raise ValueError(f"num_rows must be in [0, 2^32] and n in [0, 2^31] (32-bit row and "
+                         f"block counters; got {num_rows}, {n})")
+    out = np.empty((keys.shape[0], num_rows, n), dtype=np.uint64)
+    if out.size:
+        _word_rows(out.reshape(-1, n), keys, num_rows)
+    return out
 
 
 def _keys(streams: np.ndarray) -> np.ndarray:
