@@ -53,3 +53,12 @@ def test_rate_checks_and_summary():
 def test_crossing(x, y, expected):
     got = mp._crossing(x, y, -30.0)
     assert (got is None) if expected is None else got == pytest.approx(expected)
+
+
+def test_single_link_checks_run_with_the_counter_streams():
+    # the checks run QPSK links: with data_stream = noise_stream = 'counter' they must run
+    # (they once failed: 'counter' drew Gaussian symbols only) and still hold
+    cfg = CFG.replace(data_stream="counter", noise_stream="counter")
+    res = mp.single_link_checks(cfg, 1, 24, (1e-8, 2e-6, 5e-6), 14)
+    assert all(c["holds"] for c in res["correlation"].values())
+    assert res["isi"]["holds"]
