@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from validation.significance import paired_t_critical
+
 if TYPE_CHECKING:
     from linksim.config import LinkConfig
 
@@ -121,8 +123,10 @@ def paired_ordering(rates: np.ndarray, methods: list[str], multi: tuple[str, ...
     multi-satellite method with the lowest mean vs the single-satellite one with the highest,
     per x), the per-drop differences d = a - b at every x (from ``check_from``): mean, standard
     error sd(d)/sqrt(D) (nan for one drop) and z = mean / se. Verdict: "holds" when every mean
-    is >= 0, "holds, significant" when also every z > 2; "fails, significant" when some z < -2,
-    else "fails, n.s." (the failure is within 2 paired standard errors).
+    is >= 0, "holds, significant" when also every z > t; "fails, significant" when some
+    z < -t, else "fails, n.s." (the failure is within t paired standard errors), t the
+    two-sided 95 % quantile of the paired t statistic with D - 1 degrees of freedom
+    (validation.significance: 12.7 at D = 2, 2.20 at 12).
     """
     idx = {m: i for i, m in enumerate(methods)}
     d_count = rates.shape[0]
@@ -147,13 +151,14 @@ def paired_ordering(rates: np.ndarray, methods: list[str], multi: tuple[str, ...
               else np.full(mean.shape, np.nan))
         with np.errstate(divide="ignore", invalid="ignore"):
             z = mean / se
+        crit = paired_t_critical(d_count)
         if np.all(mean >= 0):
-            verdict = "holds, significant" if np.all(z > 2) else "holds"
+            verdict = "holds, significant" if np.all(z > crit) else "holds"
         else:
-            verdict = "fails, significant" if np.any(z < -2) else "fails, n.s."
+            verdict = "fails, significant" if np.any(z < -crit) else "fails, n.s."
         out[name] = {"verdict": verdict, "holds": bool(np.all(mean >= 0)),
-                     "significant": bool(np.all(z > 2)) if np.all(mean >= 0)
-                     else bool(np.any(z < -2)),
+                     "significant": bool(np.all(z > crit)) if np.all(mean >= 0)
+                     else bool(np.any(z < -crit)), "t_critical": crit,
                      "mean_diff": [float(v) for v in mean], "std_err": [float(v) for v in se],
                      "z": [float(v) for v in z], "from_x_index": int(check_from)}
     return out

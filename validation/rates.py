@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from validation.significance import paired_t_critical
+
 if TYPE_CHECKING:
     from linksim.config import LinkConfig
 
@@ -188,8 +190,9 @@ def explain_swaps(summary: dict[str, Any], names: list[str]) -> list[dict[str, A
     Components per precoder: jensen (19 vs ergodic), finite_drops (ergodic vs this realisation
     under model (18)), waveform (model (18) vs the samples). Returns one dict per swapped pair,
     with measured_diff_se, the standard error of the paired per-drop difference, and
-    significant = |measured_diff| > 2 measured_diff_se (otherwise the measured order of the
-    pair is within the drop-to-drop noise).
+    significant = |measured_diff| > t measured_diff_se with t the two-sided 95 % quantile of
+    the paired t statistic at the number of drops (validation.significance; otherwise the
+    measured order of the pair is within the drop-to-drop noise).
     """
     out = []
     sums, gaps = summary["sum_rates"], summary["gaps"]
@@ -212,6 +215,7 @@ def explain_swaps(summary: dict[str, Any], names: list[str]) -> list[dict[str, A
                 out.append({"power_dbw": lev["power_dbw"], "pair": [a, b],
                             "analytical_diff": float(da), "measured_diff": float(dm),
                             "measured_diff_se": se,
-                            "significant": bool(abs(dm) > 2 * se) if se == se else True,
+                            "significant": bool(abs(dm) > paired_t_critical(per_drop.size)
+                                                * se) if se == se else True,
                             "components": comp, "dominant": worst})
     return out

@@ -27,13 +27,12 @@ from typing import Any
 import numpy as np
 
 from validation.report_numbers import num, numbers_text
+from validation.significance import paired_t_critical
 
 #: relative loss of the sum rate (genie - receiver) / genie for "holds"
 LOSS_REL_MAX = 0.05
 #: the practical receivers compared with the genie
 METHODS = ("dmrs-ls", "dmrs-lmmse")
-#: significance of a swapped pair: paired difference beyond this many standard errors
-SWAP_Z = 2.0
 
 
 def pick_levels(levels, max_levels: int) -> list[float]:
@@ -144,6 +143,7 @@ def summarise(res: dict[str, np.ndarray], names: list[str]) -> dict[str, Any]:
             "threshold": f"< {LOSS_REL_MAX:g}",
             "verdict": verdict})
         swaps = []
+        crit = paired_t_critical(drops)
         for li, level in enumerate(levels):
             g_order = _order(names, genie.mean(-1)[:, li])
             e_order = _order(names, est.mean(-1)[:, li])
@@ -160,14 +160,15 @@ def summarise(res: dict[str, np.ndarray], names: list[str]) -> dict[str, Any]:
                     swaps.append({"power_dbw": float(level), "pair": [a, b],
                                   "genie_diff": float(dg), "receiver_diff": float(d.mean()),
                                   "receiver_diff_se": dse,
-                                  "significant": bool(abs(d.mean()) > SWAP_Z * dse)
+                                  "significant": bool(abs(d.mean()) > crit * dse)
                                   if dse == dse else True})
         out[f"swaps_{tag}"] = swaps
         out[f"overall_{tag}"] = _order(names, est.mean(-1).mean(-1))
         rows.append({
             "assumption": f"precoder ranking unchanged by {m} channel estimation",
             "metric": f"order by the {m} rate vs by the genie rate per level; swapped pairs "
-                      f"(significant: beyond {SWAP_Z:g} paired s.e. over drops)",
+                      f"(significant: beyond {crit:.2f} paired s.e. over drops, the "
+                      f"two-sided 95 % t quantile at {drops} drops)",
             "value": " > ".join(out[f"overall_{tag}"]) + "; " + (
                 "; ".join(f"{w['pair'][0]}/{w['pair'][1]} at {w['power_dbw']:g} dBW "
                           f"({'significant' if w['significant'] else 'n.s.'})" for w in swaps)
