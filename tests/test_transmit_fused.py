@@ -116,11 +116,14 @@ def test_a_fused_drop_equals_the_unfused_drop(precision):
         rng = np.random.default_rng(7)
         outs[backend] = emulate_links(st, ch, est, a, scsi.noise_power_w, rng, 2)
     f, n = outs["fast"], outs["numpy"]
-    # double: ~1e-15 relative per sample after FFTs; single: the 1e-6 kernel bound
-    tol = 1e-12 if precision == "double" else 1e-5
+    # double: ~1e-15 relative per sample after FFTs; single: each of the five float32 stages
+    # (OFDM, FIR, combine, FIR, DFT) within the 1e-6 kernel bound, independent roundings
+    # adding in power (sqrt 5 x ~2e-7): below 1e-6 of the peak
+    tol = 1e-12 if precision == "double" else 1e-6
     assert rel(f.received, n.received) < tol and rel(f.desired, n.desired) < tol
+    # SINR: a relative sample error d moves a power by <= 2 d: 10 log10(1 + 2e-6) = 9e-6 dB
     sf, sn = 10 * np.log10(measure(f).sinr), 10 * np.log10(measure(n).sinr)
-    assert np.max(np.abs(sf - sn)) < (1e-9 if precision == "double" else 1e-3)
+    assert np.max(np.abs(sf - sn)) < (1e-9 if precision == "double" else 1e-4)
 
 
 def test_the_profile_counts_every_gemm_flop():

@@ -40,7 +40,8 @@ import numpy as np
 
 from .combine import _check
 
-__all__ = ["combine_streams_gemm", "combine_streams_any", "combine_flops", "DEFAULT_TILE"]
+__all__ = ["combine_streams_gemm", "combine_streams_any", "combine_flops", "DEFAULT_TILE",
+           "window_tiles", "run_tiles", "kept_pool"]
 
 DEFAULT_TILE = 1024
 
@@ -116,38 +117,57 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
         order = np.argsort(offsets[s], kind="stable")
         o = offsets[s, order]
         sats.append((order, o, np.ascontiguousarray(gains[s, order])))   # rows by offset
-    tiles = [(s, t0) for s, (_, o, _) in enumerate(sats)
-             for t0 in range(int(o[0]), int(o[-1]) + out_len, tile)]
+    tiles = [(s,) + t for s, (_, o, _) in enumerate(sats)
+             for t in window_tiles(o, out_len, tile)]
 
-    claim = itertools.count()      # tiles handed out one at a time: no thread waits on another
-
-    def run_tiles(_) -> None:
-        for i in iter(claim.__next__, None):
-            if i >= len(tiles):
-                break
-            s, t0 = tiles[i]
+    def work(take) -> None:
+        for s, t0, t1, lo, hi in take:
             order, o, a = sats[s]
-            x = streams[s]
-            t1 = min(t0 + tile, int(o[-1]) + out_len)
-            lo = int(np.searchsorted(o, t0 - out_len, side="right"))   # o_j + W > t0
-            hi = int(np.searchsorted(o, t1, side="left"))              # o_j < t1
-            if hi <= lo:
-                continue
-            zt = a[lo:hi] @ x[:, t0:t1]
+            zt = a[lo:hi] @ streams[s][:, t0:t1]
             for r in range(lo, hi):
                 oj = int(o[r])
                 n0 = max(t0 - oj, 0)
                 n1 = min(t1 - oj, out_len)
                 out[s, order[r], n0:n1] = zt[r - lo, oj + n0 - t0:oj + n1 - t0]
 
-    # tiles write disjoint (row, sample) ranges, whichever thread runs them
+    run_tiles(tiles, work, workers)      # tiles write disjoint (row, sample) ranges
+    return out
+
+
+def window_tiles(o_sorted: np.ndarray, win_len: int, tile: int) -> list[tuple[int, ...]]:
+    """(t0, t1, lo, hi) of every tile [t0, t1) of ``tile`` buffer samples in [o_0, o_last +
+    win_len) that some window meets: the receivers lo..hi-1 (sorted by offset, o_sorted)
+    are those with o_j < t1 and o_j + win_len > t0."""
+    end = int(o_sorted[-1]) + win_len
+    tiles = []
+    for t0 in range(int(o_sorted[0]), end, tile):
+        t1 = min(t0 + tile, end)
+        lo = int(np.searchsorted(o_sorted, t0 - win_len, side="right"))   # o_j + W > t0
+        hi = int(np.searchsorted(o_sorted, t1, side="left"))              # o_j < t1
+        if hi > lo:
+            tiles.append((t0, t1, lo, hi))
+    return tiles
+
+
+def run_tiles(tiles: list, work, workers: int | None = None) -> list:
+    """``work(take)`` on ``workers`` threads (default numba's thread count, at most one per
+    tile), ``take`` an iterator that hands each thread the next tile not yet taken from a
+    shared counter (no thread waits on another); numpy's OpenBLAS on one thread meanwhile.
+    Returns the threads' return values. Every tile is done once, by whichever thread takes
+    it, so results that depend only on the tile do not depend on the threads."""
+    claim = itertools.count()
+
+    def take():
+        for i in iter(claim.__next__, None):
+            if i >= len(tiles):
+                return
+            yield tiles[i]
+
     workers = max(1, min(workers or numba.get_num_threads(), len(tiles)))
     with single_threaded_blas():
         if workers == 1:
-            run_tiles(0)
-        else:
-            list(kept_pool(workers).map(run_tiles, range(workers)))
-    return out
+            return [work(take())]
+        return list(kept_pool(workers).map(lambda _: work(take()), range(workers)))
 
 
 _POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}

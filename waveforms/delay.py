@@ -245,6 +245,18 @@ def _edge_sample(xrow, g, k0):
 
 
 @numba.njit(cache=True, fastmath={"contract", "reassoc"})
+def _fir_tail(xrow, g, base, acc, m, j):
+    """The taps j.. that a blocked pass left, one at a time: acc[0:m] += g[j'] xrow[base +
+    2 j' : base + 2 j' + m] (the last pass of :func:`_fir_block` and :func:`_fir_block8`)."""
+    while j < g.shape[0]:
+        gj = g[j]
+        s0 = xrow[base + 2 * j: base + 2 * j + m]
+        for e in range(m):
+            acc[e] += gj * s0[e]
+        j += 1
+
+
+@numba.njit(cache=True, fastmath={"contract", "reassoc"})
 def _fir_block(xrow, g, base, acc, m):
     """acc[0:m] = sum_j g[j] * xrow[base + 2 j : base + 2 j + m] (interleaved re/im).
 
@@ -268,12 +280,7 @@ def _fir_block(xrow, g, base, acc, m):
         for e in range(m):
             acc[e] += (g0 * s0[e] + g1 * s1[e]) + (g2 * s2[e] + g3 * s3[e])
         j += 4
-    while j < num_taps:
-        gj = g[j]
-        s0 = xrow[base + 2 * j: base + 2 * j + m]
-        for e in range(m):
-            acc[e] += gj * s0[e]
-        j += 1
+    _fir_tail(xrow, g, base, acc, m, j)
 
 
 @numba.njit(cache=True, fastmath={"contract", "reassoc"})
@@ -298,12 +305,7 @@ def _fir_block8(xrow, g, base, acc, m):
             acc[e] += (((g0 * s0[e] + g1 * s1[e]) + (g2 * s2[e] + g3 * s3[e]))
                        + ((g4 * s4[e] + g5 * s5[e]) + (g6 * s6[e] + g7 * s7[e])))
         j += 8
-    while j < num_taps:
-        gj = g[j]
-        s0 = xrow[base + 2 * j: base + 2 * j + m]
-        for e in range(m):
-            acc[e] += gj * s0[e]
-        j += 1
+    _fir_tail(xrow, g, base, acc, m, j)
 
 
 @numba.njit(cache=True)

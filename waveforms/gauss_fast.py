@@ -252,6 +252,17 @@ def _philox_fill(buf, block0, row, s0, s1):
         buf[2 * m + 1] = x2 | (x3 << _U_S32)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _take(buf, pos, block, row, s0, s1):
+    """(word, pos, block): the next word of the row's sequence from the buffer, refilled with
+    the next len(buf) / 2 blocks when used up (pos == buf.size)."""
+    if pos == buf.size:
+        _philox_fill(buf, block, row, s0, s1)
+        block += np.uint64(buf.size // 2)
+        pos = 0
+    return buf[pos], pos + 1, block
+
+
 @njit(cache=True, nogil=True)
 def _slow(buf, pos, block, row, s0, s1, i, x, rabs, fi):
     """The rare word not accepted at once (1.2 %): (accepted, value, pos, block) after the
@@ -259,18 +270,10 @@ def _slow(buf, pos, block, row, s0, s1, i, x, rabs, fi):
     fast loop (fewer registers there)."""
     if i == 0:                                    # Marsaglia's tail beyond r
         while True:
-            if pos == buf.size:
-                _philox_fill(buf, block, row, s0, s1)
-                block += np.uint64(buf.size // 2)
-                pos = 0
-            ua = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
-            pos += 1
-            if pos == buf.size:
-                _philox_fill(buf, block, row, s0, s1)
-                block += np.uint64(buf.size // 2)
-                pos = 0
-            ub = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
-            pos += 1
+            wa, pos, block = _take(buf, pos, block, row, s0, s1)
+            wb, pos, block = _take(buf, pos, block, row, s0, s1)
+            ua = np.float64(np.int64(wa >> _U11)) * _TO_UNIT
+            ub = np.float64(np.int64(wb >> _U11)) * _TO_UNIT
             xx = -_INV_R * math.log1p(-ua)
             yy = -math.log1p(-ub)
             if yy + yy > xx * xx:
@@ -278,12 +281,8 @@ def _slow(buf, pos, block, row, s0, s1, i, x, rabs, fi):
                 if (rabs >> _U8) & _U1:
                     t = -(ZIGGURAT_R + xx)
                 return True, t, pos, block
-    if pos == buf.size:                       # wedge of layer i
-        _philox_fill(buf, block, row, s0, s1)
-        block += np.uint64(buf.size // 2)
-        pos = 0
-    uw = np.float64(np.int64(buf[pos] >> _U11)) * _TO_UNIT
-    pos += 1
+    ww, pos, block = _take(buf, pos, block, row, s0, s1)       # wedge of layer i
+    uw = np.float64(np.int64(ww >> _U11)) * _TO_UNIT
     return (fi[i - 1] - fi[i]) * uw + fi[i] < math.exp(-0.5 * x * x), x, pos, block
 
 
@@ -298,12 +297,7 @@ def _fill_row(dst, scale, row, s0, s1, ki, wi, fi):
     pos = _CHUNK_WORDS
     k = 0
     while k < n2:
-        if pos == buf.size:
-            _philox_fill(buf, block, row, s0, s1)
-            block += np.uint64(buf.size // 2)
-            pos = 0
-        rw = buf[pos]
-        pos += 1
+        rw, pos, block = _take(buf, pos, block, row, s0, s1)
         i = np.intp(rw & _U_MASK8)
         rest = rw >> _U8
         rabs = (rest >> _U1) & _U_MASK52

@@ -37,14 +37,13 @@ it, so the result does not depend on the thread count or the schedule.
 
 from __future__ import annotations
 
-import itertools
 from time import perf_counter
 
 import numba
 import numpy as np
 
 from . import delay as _d
-from .combine_gemm import kept_pool, single_threaded_blas
+from .combine_gemm import run_tiles, window_tiles
 
 __all__ = ["transmit_fused", "DEFAULT_TILE"]
 
@@ -145,26 +144,14 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
     z = np.empty((k_count, win_len), dtype=dtype)
     zd = np.empty((k_count, win_len), dtype=dtype)
     tile = max(int(tile), 1)
-    end = int(o_sorted[-1]) + win_len
-    tiles = []
-    for t0 in range(int(o_sorted[0]), end, tile):
-        t1 = min(t0 + tile, end)
-        lo = int(np.searchsorted(o_sorted, t0 - win_len, side="right"))   # o_j + W > t0
-        hi = int(np.searchsorted(o_sorted, t1, side="left"))              # o_j < t1
-        if hi > lo:
-            tiles.append((t0, t1, lo, hi))
+    tiles = window_tiles(o_sorted, win_len, tile)
 
-    claim = itertools.count()      # tiles handed out one at a time: no thread waits on another
-
-    def run(_):
+    def work(take):
         yt = np.empty((k_count, tile), dtype=dtype)
         zt = np.empty((k_count, tile), dtype=dtype)
         acc = np.empty(2 * _d._BLOCK, dtype=real)
         parts = [0.0, 0.0, 0.0, 0.0]
-        for i in iter(claim.__next__, None):
-            if i >= len(tiles):
-                break
-            t0, t1, lo, hi = tiles[i]
+        for t0, t1, lo, hi in take:
             n = t1 - t0
             c0 = perf_counter()
             _tile_fir(xf, job.x_start, job.dint, g_rev, job.doppler, job.gain, step,
@@ -180,12 +167,7 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
             parts[3] += 8.0 * (hi - lo) * k_count * n
         return parts
 
-    workers = max(1, min(workers or numba.get_num_threads(), len(tiles)))
-    with single_threaded_blas():
-        if workers == 1:
-            results = [run(0)]
-        else:
-            results = list(kept_pool(workers).map(run, range(workers)))
+    results = run_tiles(tiles, work, workers)
     if profile is not None:
         for key, value in zip(("fir", "gemm", "copy", "gemm_flops"), np.sum(results, axis=0)):
             profile[key] = profile.get(key, 0.0) + float(value)

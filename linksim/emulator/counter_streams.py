@@ -20,35 +20,26 @@ from __future__ import annotations
 import numpy as np
 
 from linksim.emulator.stages import _DATA_CHILD_KEY as DATA_CHILD_KEY  # per-user's children
+from linksim.emulator.stages import child_seed_sequence
 
 #: spawn-key marker of the counter-based noise key ("nois" in ASCII)
 NOISE_CHILD_KEY = 0x6e6f6973
 
 
-def _seed_seq(rng: np.random.Generator, option: str) -> np.random.SeedSequence:
-    seq = rng.bit_generator.seed_seq
-    if not isinstance(seq, np.random.SeedSequence):
-        raise ValueError(f"{option}='counter' needs a generator seeded from a SeedSequence "
-                         "(linksim.scenario.drop_rng)")
-    return seq
-
-
-def _child_key(seq: np.random.SeedSequence, *marker: int) -> np.ndarray:
+def _key(rng: np.random.Generator, option: str, *marker: int) -> np.ndarray:
     from waveforms.gauss_fast import stream_key
 
-    return stream_key(np.random.SeedSequence(seq.entropy, spawn_key=tuple(seq.spawn_key)
-                                             + marker, pool_size=seq.pool_size))
+    return stream_key(child_seed_sequence(rng, f"{option}='counter'", *marker))
 
 
 def data_keys(rng: np.random.Generator, num_streams: int) -> np.ndarray:
     """uint64 [K, 2]: the stream of every user's data (child (marker, i))."""
-    seq = _seed_seq(rng, "data_stream")
-    return np.stack([_child_key(seq, DATA_CHILD_KEY, i) for i in range(num_streams)])
+    return np.stack([_key(rng, "data_stream", DATA_CHILD_KEY, i) for i in range(num_streams)])
 
 
 def noise_key(rng: np.random.Generator) -> np.ndarray:
     """uint64 [2]: the stream of the drop's noise (child (0x6e6f6973,))."""
-    return _child_key(_seed_seq(rng, "noise_stream"), NOISE_CHILD_KEY)
+    return _key(rng, "noise_stream", NOISE_CHILD_KEY)
 
 
 def counter_data(modulation: str, rng: np.random.Generator, num_streams: int,

@@ -77,8 +77,8 @@ class EmulatorSettings:
                        cfg.timing_backoff_samples, cfg.modulation, cfg.backend,
                        cfg.precision)
         settings = replace(settings, receiver=cfg.receiver,
-                           dmrs_symbols=tuple(cfg.dmrs_symbols), data_stream=cfg.data_stream)
-        settings = replace(settings, noise_stream=cfg.noise_stream)
+                           dmrs_symbols=tuple(cfg.dmrs_symbols), data_stream=cfg.data_stream,
+                           noise_stream=cfg.noise_stream)
         return replace(settings, **changes) if changes else settings
 
     @property

@@ -98,17 +98,24 @@ def used_bins(settings: EmulatorSettings) -> np.ndarray:
 _DATA_CHILD_KEY = 0x64617461
 
 
-def per_user_generators(rng: np.random.Generator, num_streams: int) -> list[np.random.Generator]:
-    """One PCG64 generator per user, seeded by the child (marker, i) of ``rng``'s
-    SeedSequence: the same children for the same drop and stream, whatever else ``rng`` drew,
-    and ``rng`` itself is not advanced."""
+def child_seed_sequence(rng: np.random.Generator, option: str,
+                        *key: int) -> np.random.SeedSequence:
+    """The child of ``rng``'s SeedSequence with ``key`` appended to its spawn key (the same
+    child for the same drop and stream, whatever ``rng`` drew; ``rng`` is not advanced).
+    ``option`` names the setting that needs it in the error for a generator without one."""
     seq = rng.bit_generator.seed_seq
     if not isinstance(seq, np.random.SeedSequence):
-        raise ValueError("data_stream='per-user' needs a generator seeded from a SeedSequence "
+        raise ValueError(f"{option} needs a generator seeded from a SeedSequence "
                          "(linksim.scenario.drop_rng)")
-    return [np.random.Generator(np.random.PCG64(np.random.SeedSequence(
-        seq.entropy, spawn_key=tuple(seq.spawn_key) + (_DATA_CHILD_KEY, i),
-        pool_size=seq.pool_size))) for i in range(num_streams)]
+    return np.random.SeedSequence(seq.entropy, spawn_key=tuple(seq.spawn_key) + key,
+                                  pool_size=seq.pool_size)
+
+
+def per_user_generators(rng: np.random.Generator, num_streams: int) -> list[np.random.Generator]:
+    """One PCG64 generator per user, seeded by the child (marker, i) of ``rng``'s
+    SeedSequence (:func:`child_seed_sequence`)."""
+    return [np.random.Generator(np.random.PCG64(child_seed_sequence(
+        rng, "data_stream='per-user'", _DATA_CHILD_KEY, i))) for i in range(num_streams)]
 
 
 def draw_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
