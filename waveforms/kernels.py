@@ -12,14 +12,17 @@ contracts of the numpy references in this package:
 
 and optionally ``transmit_fused`` (:func:`waveforms.transmit_fused.transmit_fused`: one
 satellite's delay_doppler + combine_streams + own-stream windows in one tiled pass, used for
-samples whose dtype is in ``transmit_fused_dtypes``).
+samples whose dtype is in ``transmit_fused_dtypes``) and ``static_drop`` (a whole
+time-constant drop, :class:`waveforms.drop_job.StaticDropJob`, in one call that keeps every
+stage on the back end's device; :mod:`waveforms.torch_drop`).
 
 Sets: ``numba`` (the compiled kernels, default; in double precision exactly the kernels the
 pinned numbers were made with, in single the fused OFDM, GEMM combine and the fused
 transmit pass), ``numpy`` (the plain references: tests, benchmarks), ``fast`` (the fused
 scipy.fft OFDM, the tiled BLAS GEMM combine and the fused transmit pass in double too: equal
 to rounding, not guaranteed bit-identical), ``torch``
-(every kernel in PyTorch, imported on first use; :mod:`waveforms.torch_kernels`). The
+(every kernel in PyTorch, imported on first use, and the whole static drop on the torch
+device; :mod:`waveforms.torch_kernels`, :mod:`waveforms.torch_drop`). The
 compiled sets keep the samples' precision: complex64 in, complex64 out (single precision).
 A new back end joins with :func:`register_kernel_set`; its loader is called on first use,
 so naming a set imports nothing heavy.
@@ -51,6 +54,9 @@ class KernelSet:
     # (waveforms.transmit_fused) for samples of these dtypes; None: the three kernels apart
     transmit_fused: Callable | None = None
     transmit_fused_dtypes: tuple[str, ...] = ()
+    # a whole time-constant drop in one call, resident on the back end's device
+    # (waveforms.drop_job.StaticDropJob -> (received, desired, noise)); None: the stages
+    static_drop: Callable | None = None
 
 
 def _numba() -> KernelSet:

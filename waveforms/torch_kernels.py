@@ -3,11 +3,13 @@ references (numpy arrays in and out; see :mod:`waveforms.kernels`).
 
 * OFDM: subcarrier runs written into the symbol bodies, ``torch.fft.ifft`` on the bodies,
   CP copy; demodulation ``torch.fft.fft`` on a strided view of the DFT windows;
-* fractional delay with Doppler: per op the input segment is gathered (zeros outside the
-  row), the windowed-sinc FIR is a grouped ``conv1d`` (real and imaginary parts as two
-  channels per op, one filter per op), and gain times Doppler phasor is computed in float64
-  from float64 absolute times (the exact-product phase reduction of
-  :func:`waveforms.doppler.reduced_cycles`) and applied once per sample;
+* fractional delay with Doppler: per op the input segment is one flat gather from the row
+  padded with the zeros it reaches, the windowed-sinc FIR is a grouped ``conv1d`` (real and
+  imaginary parts as two channels per op, one filter per op), and gain times Doppler phasor
+  is formed in float64 from float64 absolute times as the numba kernel forms it (the
+  exact-product phase reduction of :func:`waveforms.doppler.reduced_cycles` at every
+  512-sample block start, times the exact phasor inside the block) and applied once per
+  sample;
 * combine: the tiled GEMMs of :mod:`waveforms.combine_gemm` as ``torch.matmul``.
 
 Precision follows the samples: complex64 in -> complex64/float32 arithmetic and out,
@@ -100,30 +102,58 @@ def _delay_doppler(job, xt: torch.Tensor, cdt, rdt) -> torch.Tensor:
     num_ops, n_out = job.src.shape[0], job.out_len
     taps = job.taps.shape[1]
     seg_len = n_out + taps - 1
-    length = xt.shape[1]
-    lo = torch.as_tensor(job.out_start - job.dint - job.x_start - taps // 2, device=dev)
-    src = torch.as_tensor(job.src, device=dev)
+    rows, length = xt.shape
+    # op r reads xt[src_r, lo_r : lo_r + seg_len], zeros outside the row: a segment wholly
+    # outside reads only zeros, so lo is clamped to [-seg_len, length] and the row padded
+    # with just the zeros the segments reach; then every segment is one flat gather
+    lo = np.clip(job.out_start - job.dint - job.x_start - taps // 2, -seg_len, length)
+    pad_lo = int(max(0, -lo.min()))
+    pad_hi = int(max(0, (lo + seg_len).max() - length))
+    width = length + pad_lo + pad_hi
+    # planar copy [rows, 2 (re, im), width]: a gathered segment is conv1d's input as it is
+    xp = torch.nn.functional.pad(torch.view_as_real(xt).permute(0, 2, 1), (pad_lo, pad_hi))
+    xp = xp.contiguous().reshape(-1)
+    base = torch.as_tensor(2 * width * job.src + lo + pad_lo, device=dev)
     g = torch.as_tensor(np.ascontiguousarray(job.taps[:, ::-1]), device=dev, dtype=rdt)
-    f = torch.as_tensor(job.doppler, device=dev, dtype=torch.float64)
-    t0 = torch.as_tensor(job.out_start, device=dev, dtype=torch.float64)
-    gain = torch.as_tensor(job.gain, device=dev, dtype=torch.complex128)
-    ar_seg = torch.arange(seg_len, device=dev)
-    ar_out = torch.arange(n_out, device=dev, dtype=torch.float64)
+    planes = torch.tensor([0, width], device=dev)[None, :, None] + torch.arange(
+        seg_len, device=dev)[None, None, :]                                  # [1, 2, seg_len]
     chunk = max(1, _CHUNK_BYTES // (seg_len * 16))
     y = torch.empty((num_ops, n_out), dtype=cdt, device=dev)
     for a in range(0, num_ops, chunk):
         b = min(a + chunk, num_ops)
         c = b - a
-        idx = lo[a:b, None] + ar_seg[None, :]
-        valid = (idx >= 0) & (idx < length)
-        seg = xt[src[a:b, None], idx.clamp(0, length - 1)] * valid
-        inp = torch.view_as_real(seg).permute(0, 2, 1).reshape(1, 2 * c, seg_len)
+        inp = xp[base[a:b, None, None] + planes].reshape(1, 2 * c, seg_len)
         w = g[a:b].repeat_interleave(2, dim=0)[:, None, :]
         fir = torch.nn.functional.conv1d(inp, w, groups=2 * c).reshape(c, 2, n_out)
-        phase = _reduced_cycles(f[a:b, None], t0[a:b, None] + ar_out[None, :])
-        rot = gain[a:b, None] * torch.polar(torch.ones_like(phase), (2.0 * math.pi) * phase)
-        y[a:b] = torch.complex(fir[:, 0], fir[:, 1]) * rot.to(cdt)
+        rot = _rotations(job.doppler[a:b], job.out_start[a:b], job.gain[a:b], n_out, dev,
+                         cdt)
+        torch.mul(torch.complex(fir[:, 0], fir[:, 1]), rot, out=y[a:b])
     return y
+
+
+def _rotations(doppler: np.ndarray, out_start: np.ndarray, gain: np.ndarray, n_out: int,
+               dev, cdt) -> torch.Tensor:
+    """[ops, n_out] in ``cdt``: gain_r e^{j 2 pi f_r (out_start_r + n)}, as the numba kernel
+    forms it: the exact phasor (float64 times, exact-product reduction) at every block start
+    b times the exact phasor of the offset e inside the block, (gain e^{j2pi f b}) e^{j2pi f e}
+    (waveforms.delay._fir_row; cos/sin on ops (blocks + block) values, not ops n_out). Both
+    factors are formed in complex128 and rounded to ``cdt`` before their product: in single
+    precision an error of a few float32 ulps, in double none."""
+    block = _d._BLOCK
+    nb = -(-n_out // block)
+    f = torch.as_tensor(doppler, device=dev, dtype=torch.float64)[:, None]
+    t0 = torch.as_tensor(out_start, device=dev, dtype=torch.float64)[:, None]
+    starts = t0 + block * torch.arange(nb, device=dev, dtype=torch.float64)[None, :]
+    offsets = torch.arange(block, device=dev, dtype=torch.float64)[None, :]
+
+    def phasor(t):
+        turns = _reduced_cycles(f, t)
+        return torch.polar(torch.ones_like(turns), (2.0 * math.pi) * turns)
+
+    g = torch.as_tensor(gain, device=dev, dtype=torch.complex128)[:, None]
+    rot = ((g * phasor(starts)).to(cdt)[:, :, None]
+           * phasor(offsets.expand(f.shape[0], block)).to(cdt)[:, None])
+    return rot.reshape(f.shape[0], nb * block)[:, :n_out]
 
 
 def combine_streams_torch(streams, gains, offsets, out_len) -> np.ndarray:
@@ -161,14 +191,18 @@ def ofdm_modulate_torch(X, fft_size, cyclic_prefix_length, used_bins) -> np.ndar
     """:func:`waveforms.ofdm.ofdm_modulate` with torch.fft (complex64 stays complex64)."""
     X, n, ncp, bins = modulate_args(X, fft_size, cyclic_prefix_length, used_bins)
     cdt, _ = _cdtype(X)
-    xs = _to(X, cdt)
-    k, b, _ = X.shape
-    grid = torch.zeros((k, b, n), dtype=cdt, device=xs.device)
+    return _numpy(_modulate(_to(X, cdt), n, ncp, bins))
+
+
+def _modulate(xs: torch.Tensor, n: int, ncp: int, bins: np.ndarray) -> torch.Tensor:
+    """[K, B, Q] subcarrier symbols -> [K, B (N + N_cp)] CP-OFDM samples (checked args)."""
+    k, b, _ = xs.shape
+    grid = torch.zeros((k, b, n), dtype=xs.dtype, device=xs.device)
     for b0, q0, length in bin_runs(bins):
         grid[:, :, b0:b0 + length] = xs[:, :, q0:q0 + length]
     body = torch.fft.ifft(grid, dim=-1, norm="ortho")
     x = torch.cat((body[:, :, n - ncp:], body), dim=-1) if ncp else body
-    return _numpy(x.reshape(k, b * (n + ncp)))
+    return x.reshape(k, b * (n + ncp))
 
 
 def ofdm_demodulate_torch(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
@@ -177,21 +211,30 @@ def ofdm_demodulate_torch(y, first_symbol_start, num_symbols, fft_size, cyclic_p
     y, n, ncp, bins, m, backoff, first = demodulate_args(
         y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length, used_bins,
         backoff_samples)
-    sym_len = n + ncp
     cdt, _ = _cdtype(y if y.dtype == np.complex64 else y.astype(np.complex128))
-    ys = _to(y, cdt)
+    return _numpy(_demodulate(_to(y, cdt), first, m, n, ncp, bins, backoff))
+
+
+def _demodulate(ys: torch.Tensor, first: int, m: int, n: int, ncp: int, bins: np.ndarray,
+                backoff: int) -> torch.Tensor:
+    """[R, length] samples -> [R, M, Q] subcarriers of the M DFT windows from sample
+    ``first`` (checked args), the back-off phase ramp de-rotated."""
+    sym_len = n + ncp
+    ys = ys.contiguous()
     r, length = ys.shape
-    windows = ys.as_strided((r, m, n), (length, sym_len, 1), first)
+    windows = ys.as_strided((r, m, n), (length, sym_len, 1), ys.storage_offset() + first)
     full = torch.fft.fft(windows, dim=-1, norm="ortho")
-    Y = torch.empty((r, m, bins.size), dtype=cdt, device=ys.device)
+    Y = torch.empty((r, m, bins.size), dtype=ys.dtype, device=ys.device)
     for b0, q0, run in bin_runs(bins):
         Y[:, :, q0:q0 + run] = full[:, :, b0:b0 + run]
     if backoff:
         turns = np.mod(bins * backoff, n) / n
-        Y *= _to(np.exp(2j * np.pi * turns), cdt)
-    return _numpy(Y)
+        Y *= _to(np.exp(2j * np.pi * turns), ys.dtype)
+    return Y
 
 
 def kernel_set() -> KernelSet:
+    from .torch_drop import static_drop_torch
+
     return KernelSet("torch", delay_doppler_torch, combine_streams_torch, ofdm_modulate_torch,
-                     ofdm_demodulate_torch)
+                     ofdm_demodulate_torch, static_drop=static_drop_torch)

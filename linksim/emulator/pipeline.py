@@ -43,24 +43,37 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
     if num_symbols < 1:
         raise ValueError(f"num_symbols must be >= 1 (got {num_symbols})")
     plan = stages.plan_burst(settings, channel, estimates, num_symbols)
+    if (settings.kernels.static_drop is not None and not components and channel.is_static
+            and estimates.is_static):        # the whole drop on the back end's device
+        from linksim.emulator.resident import emulate_resident
+        return emulate_resident(settings, channel, estimates, coupling, noise_power_w, rng,
+                                plan)
     data, x, x_start = stages.generate_bursts(settings, rng, k_count, plan)
     links = np.arange(s_count * k_count, dtype=np.int64)
     # one satellite at a time (same numbers, a fifth of the memory): linksim.emulator.streamed
     r, r_des = received_by_satellite(settings, x, x_start, channel, estimates, coupling, plan)
     noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len, settings.noise_stream)
     noise = noise.astype(settings.sample_dtype, copy=False)      # same draws in either precision
-    m0 = -plan.first_symbol
-    out = EmulationOutput(received=stages.receive(settings, r + noise, num_symbols),
-                          symbols=data[:, m0:m0 + num_symbols],
-                          desired=stages.receive(settings, r_des, num_symbols),
-                          noise=stages.receive(settings, noise, num_symbols),
-                          burst_symbols=data, first_symbol_index=plan.first_symbol)
+    out = burst_output(plan, data, stages.receive(settings, r + noise, num_symbols),
+                       stages.receive(settings, r_des, num_symbols),
+                       stages.receive(settings, noise, num_symbols))
     if components:
         xt = stages.precompensate(settings, x, x_start, estimates, plan)
         z_all = stages.precode_components(xt, coupling, plan)
         y_all = stages.propagate(settings, z_all, np.repeat(links, k_count), channel, plan)
         out.components = stages.receive(settings, y_all, num_symbols).reshape(
             s_count, k_count, k_count, num_symbols, -1)
+    return out
+
+
+def burst_output(plan: stages.BurstPlan, data: np.ndarray, received: np.ndarray,
+                 desired: np.ndarray, noise: np.ndarray) -> EmulationOutput:
+    """The EmulationOutput of a burst: the received grids [K, M, Q], the burst's symbols
+    data [K, B, Q] (the observed ones in ``symbols``) and the plan's sizes in ``info``."""
+    m0 = -plan.first_symbol
+    out = EmulationOutput(received=received, symbols=data[:, m0:m0 + plan.num_symbols],
+                          desired=desired, noise=noise, burst_symbols=data,
+                          first_symbol_index=plan.first_symbol)
     out.info = {"burst_symbols": plan.num_burst_symbols, "first_symbol_index": plan.first_symbol,
                 "tx_samples_per_stream": plan.tx_len, "rx_samples": plan.rx_len}
     return out

@@ -153,14 +153,23 @@ def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_st
     """
     num = settings.numerology
     bins = used_bins(settings)
-    data = draw_data(settings, rng, num_streams, plan.num_burst_symbols, bins.size)
+    data = burst_data(settings, rng, num_streams, plan)
+    x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
+                                       num.fft_size, num.cyclic_prefix_length, bins)
+    return data, x, plan.first_symbol * num.symbol_length
+
+
+def burst_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
+               plan: BurstPlan) -> np.ndarray:
+    """The burst's subcarrier symbols complex128 [K, B, Q] (:func:`generate_bursts` before
+    the IFFT): :func:`draw_data`, then the DMRS pilots with ``settings.receiver != 'genie'``."""
+    data = draw_data(settings, rng, num_streams, plan.num_burst_symbols,
+                     used_bins(settings).size)
     if settings.receiver != "genie":
         from linksim.emulator.dmrs import insert_pilots
 
         data = insert_pilots(data, plan.first_symbol, settings.dmrs_symbols)
-    x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
-                                       num.fft_size, num.cyclic_prefix_length, bins)
-    return data, x, plan.first_symbol * num.symbol_length
+    return data
 
 
 def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
@@ -179,7 +188,7 @@ def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
         from linksim.emulator.motion import tv_precompensate
         return tv_precompensate(settings, x, x_start, estimates, plan)
     s_count, k_count = estimates.num_sats, estimates.num_users
-    delay, doppler, tx_gain = _precompensation_ops(settings, estimates)
+    delay, doppler, tx_gain = precompensation_ops(settings, estimates)
     src = np.tile(np.arange(k_count, dtype=np.int64), s_count)
     xt = settings.kernels.delay_doppler(
         x, x_start, src, delay.ravel(), doppler.ravel(), tx_gain.ravel(),
@@ -187,7 +196,7 @@ def precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
     return xt.reshape(s_count, k_count, plan.tx_len)
 
 
-def _precompensation_ops(settings: EmulatorSettings, estimates: PathSet):
+def precompensation_ops(settings: EmulatorSettings, estimates: PathSet):
     """The delay-kernel ops of eq. (5, 7) for time-constant estimates: (delay_samples float64
     [S, K] = -tau^c f_s, doppler_cps float64 [S, K] = -nu^c / f_s, gain complex128 [S, K] =
     e^{j 2 pi f_c tau^c} e^{-j 2 pi nu^c tau^c})."""
@@ -218,7 +227,7 @@ def transmit_fused(settings: EmulatorSettings, x: np.ndarray, x_start: int,
     [S, K, tx_len] never made). Returns (z, z_des) [S J, win_len] in the samples' precision.
     ``options`` go to the kernel (e.g. ``profile``, ``tile``).
     """
-    delay, doppler, tx_gain = _precompensation_ops(settings, estimates)
+    delay, doppler, tx_gain = precompensation_ops(settings, estimates)
     coupling = coupling.astype(settings.sample_dtype, copy=False)
     pairs = [settings.kernels.transmit_fused(
         x, x_start, delay[s], doppler[s], tx_gain[s], int(plan.tx_start[s]), plan.tx_len,
@@ -284,12 +293,8 @@ def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.nd
     if not channel.is_static:               # moving satellites: waveforms.tv_delay
         from linksim.emulator.motion import tv_propagate
         return tv_propagate(settings, z_rows, link_of_row, channel, plan)
-    fs = settings.numerology.sample_rate_hz
-    s_count, k_count, p_count = channel.delay_s.shape
-    tau_fs = channel.delay_s * fs
-    gain = (channel.gain * phasor(-settings.carrier_hz * channel.delay_s)).reshape(-1, p_count)
-    delay = (tau_fs + plan.win_start[:, :, None]).reshape(-1, p_count)   # row starts at win
-    nu = (channel.doppler_hz / fs).reshape(-1, p_count)
+    delay, nu, gain = propagation_ops(settings, channel, plan)
+    p_count = delay.shape[1]
     rows = z_rows.shape[0]
     src = np.repeat(np.arange(rows, dtype=np.int64), p_count)
     y = settings.kernels.delay_doppler(
@@ -299,6 +304,19 @@ def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.nd
     if p_count == 1:
         return y
     return y.reshape(rows, p_count, plan.rx_len).sum(axis=1)
+
+
+def propagation_ops(settings: EmulatorSettings, channel: PathSet, plan: BurstPlan):
+    """The delay-kernel ops of eq. (1, 6) for time-constant paths, per link s J + j and path
+    p: (delay_samples float64 [S J, P] = tau f_s + win_start (a row starts at its window),
+    doppler_cps float64 [S J, P] = nu / f_s, gain complex128 [S J, P] = g e^{-j 2 pi f_c tau})."""
+    fs = settings.numerology.sample_rate_hz
+    p_count = channel.delay_s.shape[2]
+    tau_fs = channel.delay_s * fs
+    gain = (channel.gain * phasor(-settings.carrier_hz * channel.delay_s)).reshape(-1, p_count)
+    delay = (tau_fs + plan.win_start[:, :, None]).reshape(-1, p_count)   # row starts at win
+    nu = (channel.doppler_hz / fs).reshape(-1, p_count)
+    return delay, nu, gain
 
 
 def draw_noise(rng: np.random.Generator, noise_power_w: np.ndarray | None, num_users: int,
