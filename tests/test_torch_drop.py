@@ -186,3 +186,22 @@ def test_components_keep_the_staged_kernels(monkeypatch):
     assert calls == []                                   # the per-(s, j, i) terms need stages
     assert rel(out.components, ref.components) < 1e-12
     assert rel(out.received, ref.received) < 1e-12
+
+
+def test_full_float32_turns_tf32_off_inside_and_restores_the_flags():
+    # cuDNN's TF32 (on by default) would round float32 conv products to 10 mantissa bits
+    # (~1e-3), far outside the single-precision bound; the flags are process-wide
+    from waveforms.torch_kernels import full_float32
+
+    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        with pytest.raises(RuntimeError):
+            with full_float32():
+                assert not torch.backends.cudnn.allow_tf32
+                assert not torch.backends.cuda.matmul.allow_tf32
+                raise RuntimeError
+        assert torch.backends.cuda.matmul.allow_tf32
+        assert torch.backends.cudnn.allow_tf32 == before[0]
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before

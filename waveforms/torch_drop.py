@@ -27,7 +27,15 @@ import torch
 from . import delay as _d
 from .drop_job import StaticDropJob
 from .ofdm_fast import demodulate_args, modulate_args
-from .torch_kernels import _cdtype, _delay_doppler, _demodulate, _modulate, _numpy, _to
+from .torch_kernels import (
+    _cdtype,
+    _delay_doppler,
+    _demodulate,
+    _modulate,
+    _numpy,
+    _to,
+    full_float32,
+)
 
 __all__ = ["static_drop_torch", "combine_tiles_torch", "tile_rows", "DEFAULT_TILE"]
 
@@ -74,7 +82,8 @@ def combine_tiles_torch(xt: torch.Tensor, coupling: torch.Tensor, offsets: np.nd
     a = torch.cat((coupling, torch.zeros((1, k_count), dtype=coupling.dtype, device=dev)))
     ag = a[torch.as_tensor(rows, device=dev)]                          # [T, C, K]
     xv = xt.view(k_count, num_tiles, tile).transpose(0, 1)             # [T, K, L], a view
-    zt = torch.matmul(ag, xv)                                          # [T, C, L]
+    with full_float32():
+        zt = torch.matmul(ag, xv)                                      # [T, C, L]
     c = rows.shape[1]
     e = torch.as_tensor(offsets, device=dev)[:, None] + torch.arange(win_len, device=dev)
     t = torch.div(e, tile, rounding_mode="floor")

@@ -13,14 +13,18 @@ references (numpy arrays in and out; see :mod:`waveforms.kernels`).
 * combine: the tiled GEMMs of :mod:`waveforms.combine_gemm` as ``torch.matmul``.
 
 Precision follows the samples: complex64 in -> complex64/float32 arithmetic and out,
-otherwise complex128/float64. The device is ``cpu`` unless :func:`set_torch_device` (or the
-environment variable ``LINKSIM_TORCH_DEVICE``) names another; arrays are moved to it per
-call and back, so on an accelerator the transfers are part of each kernel call.
+otherwise complex128/float64; the convolutions and matmuls run with TF32 off
+(:func:`full_float32`), so float32 means float32 on a GPU too. The device is ``cpu``
+unless :func:`set_torch_device` (or the environment variable ``LINKSIM_TORCH_DEVICE``) names
+another; these kernels move their arrays to it per call and back, so on an accelerator the
+transfers are part of each kernel call (the whole static drop, :mod:`waveforms.torch_drop`,
+moves them once).
 torch is imported when this module is (the kernel set's loader imports it on first use).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 
@@ -48,6 +52,25 @@ def set_torch_device(device: str) -> None:
 
 def torch_device() -> str:
     return _DEVICE[0]
+
+
+def _chunk_bytes(device) -> int:
+    """Bound on the gathered segments of one delay chunk: 32 MiB on a CPU (cache-sized
+    work), 16 times that on an accelerator (fewer, larger kernel launches)."""
+    return _CHUNK_BYTES if torch.device(device).type == "cpu" else 16 * _CHUNK_BYTES
+
+
+@contextlib.contextmanager
+def full_float32():
+    """float32 products in full precision inside: no TF32 in cuDNN convolutions (on by
+    default in torch) or cuBLAS matmuls (off by default; a user may turn it on), so single
+    precision keeps its stated accuracy on a GPU. The previous flags come back after."""
+    conv, mm = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = conv, mm
 
 
 def _cdtype(a: np.ndarray) -> tuple[torch.dtype, torch.dtype]:
@@ -117,14 +140,15 @@ def _delay_doppler(job, xt: torch.Tensor, cdt, rdt) -> torch.Tensor:
     g = torch.as_tensor(np.ascontiguousarray(job.taps[:, ::-1]), device=dev, dtype=rdt)
     planes = torch.tensor([0, width], device=dev)[None, :, None] + torch.arange(
         seg_len, device=dev)[None, None, :]                                  # [1, 2, seg_len]
-    chunk = max(1, _CHUNK_BYTES // (seg_len * 16))
+    chunk = max(1, _chunk_bytes(dev) // (seg_len * 16))
     y = torch.empty((num_ops, n_out), dtype=cdt, device=dev)
     for a in range(0, num_ops, chunk):
         b = min(a + chunk, num_ops)
         c = b - a
         inp = xp[base[a:b, None, None] + planes].reshape(1, 2 * c, seg_len)
         w = g[a:b].repeat_interleave(2, dim=0)[:, None, :]
-        fir = torch.nn.functional.conv1d(inp, w, groups=2 * c).reshape(c, 2, n_out)
+        with full_float32():
+            fir = torch.nn.functional.conv1d(inp, w, groups=2 * c).reshape(c, 2, n_out)
         rot = _rotations(job.doppler[a:b], job.out_start[a:b], job.gain[a:b], n_out, dev,
                          cdt)
         torch.mul(torch.complex(fir[:, 0], fir[:, 1]), rot, out=y[a:b])
@@ -179,7 +203,8 @@ def combine_streams_torch(streams, gains, offsets, out_len) -> np.ndarray:
             hi = int(np.searchsorted(o, t1, side="left"))
             if hi <= lo:
                 continue
-            zt = a[lo:hi] @ xs[s, :, t0:t1]
+            with full_float32():
+                zt = a[lo:hi] @ xs[s, :, t0:t1]
             for r in range(lo, hi):
                 oj = int(o[r])
                 n0, n1 = max(t0 - oj, 0), min(t1 - oj, out_len)

@@ -502,8 +502,10 @@ def speed_goals(ofdm: dict, combine: dict, drop: dict, memory: dict, delay: dict
                                  >= GOALS["delay_doppler_gflops_today"]}}
 
 
-def bench_speed(cfg, quick: bool = False, delay: dict | None = None) -> dict:
-    """Every issue-17 benchmark in one run (``quick``: small jobs, a smoke run)."""
+def bench_speed(cfg, quick: bool = False, delay: dict | None = None,
+                drops: int | None = None) -> dict:
+    """Every issue-17 benchmark in one run (``quick``: small jobs, a smoke run; ``drops``:
+    drops back to back in the torch resident run, default 4, 2 quick)."""
     if quick:
         sizes = dict(num_users=12, num_sats=2, num_symbols=4)
         ofdm = bench_ofdm(num_users=8, num_symbols=4, repeats=3)
@@ -522,9 +524,18 @@ def bench_speed(cfg, quick: bool = False, delay: dict | None = None) -> dict:
                  for p in ("double", "single") for a in ("system", "keep-freed")}
     memory = {f"{b}_{p}": peak_memory_mib(cfg, backend=b, precision=p, **sizes)
               for b, p in (("numba", "double"), ("numba", "single"), ("fast", "double"))}
+    from linksim.app.bench_torch import bench_torch_drops
+
+    resident = bench_torch_drops(cfg, drops=drops or (2 if quick else 4),
+                                 repeats=1 if quick else 3,
+                                 **sizes)
     res = {"machine": machine_settings(), "gemm": rates, "ofdm": ofdm, "combine": combine,
-           "drop_stages": drop, "peak_memory_mib": memory, "allocator_drop_seconds": alloc}
+           "drop_stages": drop, "peak_memory_mib": memory, "allocator_drop_seconds": alloc,
+           "torch_resident": resident}
     res["goals"] = speed_goals(ofdm, combine, drop, memory, delay or {})
+    res["goals"]["torch_drops_per_s"] = {
+        "goal": resident["goal_drops_per_s"], "measured": resident["drops_per_s"],
+        "device": resident["device"], "met": resident["met"]}
     res["drop_floor"] = drop_floor(drop, delay or {}, combine)
     return res
 
@@ -574,6 +585,10 @@ def format_speed(res: dict) -> list[str]:
         lines.append("    drop seconds by allocator setting (fresh process): " + ", ".join(
             f"{k}: {v:.3f}" if v is not None else f"{k}: failed"
             for k, v in res["allocator_drop_seconds"].items()))
+    if "torch_resident" in res:
+        from linksim.app.bench_torch import format_torch
+
+        lines.append(format_torch(res["torch_resident"]))
     fl = res.get("drop_floor", {})
     if fl:
         lines.append(f"    floor of the drop on this machine: fastest measured stage of every "
