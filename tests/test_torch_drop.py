@@ -55,7 +55,11 @@ def test_tile_combine_equals_the_reference(dtype, bound, tile, win):
     a = cn(rng, 6, k)
     offsets = np.array([0, length - win, tile, tile - 1, 3 * tile + 7,
                         int(rng.integers(0, length - win))])
-    ref = combine_streams_reference(xt[None], a[None], offsets[None], win)[0]
+    # two satellites in one batched call: the second with other windows (other C)
+    xt = np.stack((xt, cn(rng, k, length)))
+    a = np.stack((a, cn(rng, 6, k)))
+    offsets = np.stack((offsets, np.sort(rng.integers(0, length - win, 6))))
+    ref = combine_streams_reference(xt, a, offsets, win)
     got = combine_tiles_torch(torch.as_tensor(xt.astype(dtype)),
                               torch.as_tensor(a.astype(dtype)), offsets, win, tile).numpy()
     assert got.dtype == dtype
@@ -64,9 +68,9 @@ def test_tile_combine_equals_the_reference(dtype, bound, tile, win):
 
 def test_tile_combine_refuses_a_ragged_buffer():
     with pytest.raises(ValueError, match="multiple of the tile"):
-        combine_tiles_torch(torch.zeros((2, 100), dtype=torch.complex128),
-                            torch.zeros((2, 2), dtype=torch.complex128),
-                            np.array([0, 1]), 10, 64)
+        combine_tiles_torch(torch.zeros((1, 2, 100), dtype=torch.complex128),
+                            torch.zeros((1, 2, 2), dtype=torch.complex128),
+                            np.array([[0, 1]]), 10, 64)
 
 
 def _job(dtype, num_paths=2, backoff=3):
@@ -98,9 +102,16 @@ def _job(dtype, num_paths=2, backoff=3):
 
 @pytest.mark.parametrize("dtype,bound", [(np.complex128, 1e-12), (np.complex64, 1e-6)])
 @pytest.mark.parametrize("num_paths", [1, 2])
-def test_resident_drop_equals_the_reference_kernels(dtype, bound, num_paths):
+@pytest.mark.parametrize("group_bytes", [1, 2**30])
+def test_resident_drop_equals_the_reference_kernels(monkeypatch, dtype, bound, num_paths,
+                                                    group_bytes):
     # double: every stage equal to rounding (~1e-15, the sums in other orders); single:
-    # float32 samples through ~100 rounding steps (a few 1e-7 of the peak)
+    # float32 samples through ~100 rounding steps (a few 1e-7 of the peak); one satellite
+    # per call (a small budget) and both in one batched call (a GPU's budget)
+    from waveforms import torch_drop
+
+    monkeypatch.setitem(torch_drop.GROUP_BYTES, "cpu", group_bytes)
+    assert len(torch_drop.satellite_groups(2, 100, "cpu")) == (2 if group_bytes == 1 else 1)
     job = _job(dtype, num_paths)
     ref = static_drop_reference(job)
     got = static_drop_torch(job, tile=64)              # many tiles for a short buffer

@@ -37,7 +37,8 @@ from .torch_kernels import (
     full_float32,
 )
 
-__all__ = ["static_drop_torch", "combine_tiles_torch", "tile_rows", "DEFAULT_TILE"]
+__all__ = ["static_drop_torch", "combine_tiles_torch", "tile_rows", "satellite_groups",
+           "DEFAULT_TILE", "GROUP_BYTES"]
 
 DEFAULT_TILE = 2048      # samples per time tile of the combine (a multiple of 64)
 
@@ -64,45 +65,67 @@ def tile_rows(offsets: np.ndarray, win_len: int, num_tiles: int,
 
 def combine_tiles_torch(xt: torch.Tensor, coupling: torch.Tensor, offsets: np.ndarray,
                         win_len: int, tile: int = DEFAULT_TILE) -> torch.Tensor:
-    """z[j, n] = sum_i coupling[j, i] xt[i, offsets[j] + n] (combine_streams of one
-    satellite) as tile matmuls (module docstring).
+    """z[s, j, n] = sum_i coupling[s, j, i] xt[s, i, offsets[s, j] + n] (combine_streams)
+    as tile matmuls (module docstring), all satellites in one batched matmul.
 
-    xt : [K, T] tensor, T a multiple of ``tile``;  coupling : [J, K] tensor (xt's dtype);
-    offsets : int64 [J] with offsets + win_len <= T.  Returns [J, win_len] on xt's device.
+    xt : [S, K, T] tensor, T a multiple of ``tile``;  coupling : [S, J, K] tensor (xt's
+    dtype);  offsets : int64 [S, J] with offsets + win_len <= T.  Returns [S, J, win_len] on
+    xt's device.
     """
-    k_count, length = xt.shape
+    s_count, k_count, length = xt.shape
+    j_count = coupling.shape[1]
     if length % tile:
         raise ValueError(f"the stream buffer length {length} must be a multiple of the tile "
                          f"{tile}")
     if offsets.size and (offsets.min() < 0 or offsets.max() + win_len > length):
         raise ValueError(f"offsets + win_len must lie in [0, {length}]")
     num_tiles = length // tile
-    rows, slot = tile_rows(offsets, win_len, num_tiles, tile)
+    tables = [tile_rows(o, win_len, num_tiles, tile) for o in offsets]
+    c = max(rows.shape[1] for rows, _ in tables)            # padded with the zero row J
+    rows = np.stack([np.pad(r, ((0, 0), (0, c - r.shape[1])), constant_values=j_count)
+                     for r, _ in tables])                                   # [S, T, C]
+    slot = np.stack([sl for _, sl in tables])                               # [S, J, T]
     dev = xt.device
-    a = torch.cat((coupling, torch.zeros((1, k_count), dtype=coupling.dtype, device=dev)))
-    ag = a[torch.as_tensor(rows, device=dev)]                          # [T, C, K]
-    xv = xt.view(k_count, num_tiles, tile).transpose(0, 1)             # [T, K, L], a view
+    a = torch.cat((coupling, torch.zeros((s_count, 1, k_count), dtype=coupling.dtype,
+                                         device=dev)), dim=1)               # [S, J + 1, K]
+    sats = torch.arange(s_count, device=dev)[:, None, None]
+    ag = a[sats, torch.as_tensor(rows, device=dev)]                         # [S, T, C, K]
+    xv = xt.view(s_count, k_count, num_tiles, tile).transpose(1, 2)         # [S, T, K, L]
     with full_float32():
-        zt = torch.matmul(ag, xv)                                      # [T, C, L]
-    c = rows.shape[1]
-    e = torch.as_tensor(offsets, device=dev)[:, None] + torch.arange(win_len, device=dev)
-    t = torch.div(e, tile, rounding_mode="floor")
-    sl = torch.as_tensor(slot, device=dev).gather(1, t)
-    return zt.reshape(-1)[(t * c + sl) * tile + (e - t * tile)]
+        zt = torch.matmul(ag, xv)                                           # [S, T, C, L]
+    e = torch.as_tensor(offsets, device=dev)[:, :, None] + torch.arange(win_len, device=dev)
+    t = torch.div(e, tile, rounding_mode="floor")                           # [S, J, W]
+    sl = torch.as_tensor(slot, device=dev).gather(2, t)
+    return zt.reshape(-1)[((sats * num_tiles + t) * c + sl) * tile + (e - t * tile)]
 
 
 def _fir(x: torch.Tensor, x_start: int, src, delay, doppler, gain, out_start, out_len: int,
          num_taps: int, cdt, rdt) -> torch.Tensor:
     """delay_doppler on a device tensor x [rows, length] -> [ops, out_len] tensor."""
-    job = _d._prepare(np.empty((x.shape[0], 0), dtype=np.complex128), x_start, src, delay,
-                      doppler, gain, out_start, out_len, num_taps, None)
+    job = _d._prepare(np.empty((x.shape[0], 0), dtype=np.complex128), x_start, src,
+                      np.ravel(delay), np.ravel(doppler), np.ravel(gain), np.ravel(out_start),
+                      out_len, num_taps, None)
     return _delay_doppler(job, x, cdt, rdt)
+
+
+#: device memory per group of satellites (their K buffers and the tile products): a CPU
+#: keeps one satellite's worth or so in cache-friendly sizes, an accelerator takes them all
+GROUP_BYTES = {"cpu": 256 * 2**20, "other": 8 * 2**30}
+
+
+def satellite_groups(s_count: int, per_satellite_bytes: int, device) -> list[range]:
+    """Consecutive satellites run together within the device's GROUP_BYTES (at least one)."""
+    budget = GROUP_BYTES["cpu" if torch.device(device).type == "cpu" else "other"]
+    size = max(1, min(s_count, budget // max(per_satellite_bytes, 1)))
+    return [range(a, min(a + size, s_count)) for a in range(0, s_count, size)]
 
 
 def static_drop_torch(job: StaticDropJob, tile: int = DEFAULT_TILE,
                       as_tensors: bool = False):
     """(received, desired, noise) [K, M, Q] of ``job`` on the torch device, in the precision
-    of ``job.data`` (numpy arrays; torch tensors on the device with ``as_tensors``)."""
+    of ``job.data`` (numpy arrays; torch tensors on the device with ``as_tensors``).
+    Satellites run in groups (:func:`satellite_groups`: all at once on a GPU), each group's
+    precompensation, combine and channel one batched call each; the satellite sum in order."""
     job.check()
     cdt, rdt = _cdtype(job.data)
     s_count, k, p = job.shape
@@ -112,28 +135,34 @@ def static_drop_torch(job: StaticDropJob, tile: int = DEFAULT_TILE,
                                 job.backoff_samples)        # symbol 0 starts at sample 0
     length = -(-job.tx_len // tile) * tile                  # whole tiles (the rest unused)
     x = _modulate(_to(job.data, cdt), n, ncp, bins)
-    users = np.arange(k, dtype=np.int64)
-    rows = np.repeat(np.arange(2 * k, dtype=np.int64), p)
+    dev = x.device
+    itemsize = 8 if cdt == torch.complex64 else 16
     r = r_des = None
-    for s in range(s_count):
-        xt = _fir(x, job.x_start, users, job.pre_delay_samples[s], job.pre_doppler_cps[s],
-                  job.pre_gain[s], np.full(k, job.tx_start[s], dtype=np.int64), length,
-                  job.num_taps, cdt, rdt)
-        a = _to(job.coupling[s], cdt)
-        z = combine_tiles_torch(xt, a, job.offsets[s], job.win_len, tile)
-        e = torch.as_tensor(job.offsets[s], device=xt.device)[:, None] + torch.arange(
-            job.win_len, device=xt.device)
-        z_des = torch.diagonal(a)[:, None] * xt.gather(1, e)
+    for grp in satellite_groups(s_count, 3 * k * length * itemsize, dev):
+        g = slice(grp.start, grp.stop)
+        sg = len(grp)
+        xt = _fir(x, job.x_start, np.tile(np.arange(k, dtype=np.int64), sg),
+                  job.pre_delay_samples[g], job.pre_doppler_cps[g], job.pre_gain[g],
+                  np.repeat(job.tx_start[g], k), length, job.num_taps, cdt,
+                  rdt).view(sg, k, length)
+        a = _to(job.coupling[g], cdt)
+        z = combine_tiles_torch(xt, a, job.offsets[g], job.win_len, tile)   # [sg, J, W]
+        e = torch.as_tensor(job.offsets[g], device=dev)[:, :, None] + torch.arange(
+            job.win_len, device=dev)
+        z_des = torch.diagonal(a, dim1=1, dim2=2)[:, :, None] * xt.gather(2, e)
         del xt
-        ops = [np.tile(v[s].reshape(-1), 2) for v in (job.prop_delay_samples,
+        rows = np.repeat(np.arange(2 * sg * k, dtype=np.int64), p)       # (z | z_des, s, j)
+        ops = [np.tile(v[g].reshape(-1), 2) for v in (job.prop_delay_samples,
                                                       job.prop_doppler_cps, job.prop_gain)]
-        y = _fir(torch.cat((z, z_des)), 0, rows, *ops, np.zeros(rows.size, dtype=np.int64),
-                 job.rx_len, job.num_taps, cdt, rdt).view(2, k, p, job.rx_len).sum(dim=2)
-        if r is None:
-            r, r_des = y[0], y[1]
-        else:
-            r += y[0]
-            r_des += y[1]
+        y = _fir(torch.cat((z, z_des)).view(2 * sg * k, job.win_len), 0, rows, *ops,
+                 np.zeros(rows.size, dtype=np.int64), job.rx_len, job.num_taps, cdt,
+                 rdt).view(2, sg, k, p, job.rx_len).sum(dim=3)
+        for i in range(sg):                                 # the satellite sum in order
+            if r is None:
+                r, r_des = y[0, i].clone(), y[1, i].clone()
+            else:
+                r += y[0, i]
+                r_des += y[1, i]
     noise = _to(job.noise, cdt)
     out = [_demodulate(v, first, job.num_symbols, n, ncp, bins, job.backoff_samples)
            for v in (r + noise, r_des, noise)]
