@@ -150,15 +150,25 @@ class TestReport:
         assert arrays["independence/power/ratio_db"][0] == pytest.approx(10 * np.log10(ratio))
 
 
-def test_rerun_resumes_from_the_store(two_runs, tmp_path):
-    """A finished run is not recomputed; tasks missing from the store (an interrupted run) are
-    computed again, and the numbers stay identical."""
+def test_rerun_resumes_from_the_store(two_runs, tmp_path, monkeypatch):
+    """A finished run is not recomputed, its multipath and orbit sections neither; tasks
+    missing from the stores (an interrupted run) are computed again, and the numbers stay
+    identical."""
     import shutil
 
     from linksim.config import load_config
     from linksim.runtime import sweep
     from validation.report import STORE_NAME, ValidationSettings, write_report
 
+    stats = {}
+    run_sweep = sweep.run_sweep
+
+    def recorded(*args, **kwargs):                 # the stats of every sweep, by its label
+        out = run_sweep(*args, **kwargs)
+        stats[kwargs["label"]] = sweep.last_run_stats
+        return out
+
+    monkeypatch.setattr(sweep, "run_sweep", recorded)
     d0, _ = two_runs[0]
     d = tmp_path / "run"
     shutil.copytree(d0, d)
@@ -167,16 +177,24 @@ def test_rerun_resumes_from_the_store(two_runs, tmp_path):
     settings = ValidationSettings(**{**ref["settings"], "include_dl": False})
     assert settings.drops == 2
     assert strip(write_report(d, cfg, 4, settings, progress=False, workers=1)) == strip(ref)
-    stats = sweep.last_run_stats
-    assert stats.computed == 0 and stats.cached == stats.total > 50
+    assert set(stats) == {"validate", "validate-multipath", "validate-orbit"}
+    assert stats["validate"].computed == 0 and stats["validate"].cached == stats[
+        "validate"].total > 50
+    assert [stats[k].computed for k in ("validate-multipath", "validate-orbit")] == [0, 0]
+    assert [stats[k].total for k in ("validate-multipath", "validate-orbit")] == [2, 4]
     lost = [sweep.Task({"seed": 4, "part": "drop", "drop": 1}),
             sweep.Task({"seed": 4, "part": "phase", "variance": 0.5, "drop": 2})]
     (store,) = d.glob(f"{STORE_NAME}.store-*.sqlite")
+    (orbit_store,) = d.glob(f"{STORE_NAME}-orbit.store-*.sqlite")
     with contextlib.closing(sqlite3.connect(store)) as conn, conn:
         for task in lost:
             conn.execute("DELETE FROM tasks WHERE digest = ?", (task.digest,))
+    with contextlib.closing(sqlite3.connect(orbit_store)) as conn, conn:
+        conn.execute("DELETE FROM tasks WHERE digest = ?",
+                     (sweep.Task({"part": "aging"}).digest,))
     assert strip(write_report(d, cfg, 4, settings, progress=False, workers=1)) == strip(ref)
-    assert sweep.last_run_stats.computed == 2
+    assert stats["validate"].computed == 2
+    assert [stats[k].computed for k in ("validate-multipath", "validate-orbit")] == [0, 1]
     a0, _ = read_h5(d0 / "validation.h5")
     a1, _ = read_h5(d / "validation.h5")
     for key in a0:

@@ -258,19 +258,34 @@ def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
     return res
 
 
-def run_multipath_validation(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
-    """All three checks; sizes: quick 2 drops / 24 single-link draws, else 8 / 96."""
+def multipath_parts(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
+    """The section's independent computations as callables {name: partial} (the resumable
+    tasks of validate, validation.sections); sizes: quick 2 drops / 24 single-link draws,
+    else 8 / 96."""
+    import functools
+
     drops, draws = (2, 24) if quick else (8, 96)
     spreads = QUICK_DELAY_SPREADS_S if quick else DELAY_SPREADS_S
     precoders = ("mrt",) if quick else ("mrt", "ms-jowm")
-    rates = rate_checks(cfg.replace(num_observed_symbols=num_symbols), seed, drops, spreads,
-                        precoders, other_mode=not quick)
     # the ISI sweep is cheap (one link per draw): a finer grid, 10 ns .. 5 us and the CP
     grid = np.geomspace(1e-8, 5e-6, 9 if quick else 19)
     isi_spreads = tuple(sorted(grid.tolist() + ([2.3e-6] if np.min(np.abs(grid - 2.3e-6))
                                                  > 1e-8 else [])))
-    single = single_link_checks(cfg, seed, draws, isi_spreads, num_symbols)
-    return {"rates": rates, **single, "draws": draws}
+    return {"rates": functools.partial(rate_checks, cfg.replace(num_observed_symbols=num_symbols),
+                                       seed, drops, spreads, precoders, other_mode=not quick),
+            "single_link": functools.partial(single_link_checks, cfg, seed, draws, isi_spreads,
+                                             num_symbols)}
+
+
+def multipath_result(parts: dict[str, Any], quick: bool) -> dict[str, Any]:
+    """The section's result from the values of :func:`multipath_parts`."""
+    return {"rates": parts["rates"], **parts["single_link"], "draws": 24 if quick else 96}
+
+
+def run_multipath_validation(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
+    """All three checks in this process (:func:`multipath_parts`, then the result)."""
+    parts = multipath_parts(cfg, seed, quick, num_symbols)
+    return multipath_result({name: part() for name, part in parts.items()}, quick)
 
 
 # --------------------------------------------------------------------------- figures
@@ -409,17 +424,18 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir,
-                  provenance: dict | None = None) -> None:
-    """Run the checks and add them to a validation result in place (summary key
-    'multipath', arrays 'multipath/...', PNG figures multipath_*.png in out_dir, with the
-    ``provenance`` record in their text chunks when given)."""
+                  provenance: dict | None = None, res: dict[str, Any] | None = None) -> None:
+    """Add the checks to a validation result in place (summary key 'multipath', arrays
+    'multipath/...', PNG figures multipath_*.png in out_dir, with the ``provenance`` record
+    in their text chunks when given); ``res``: the section's result if already computed
+    (else it is run here)."""
     from pathlib import Path
 
     from linksim.runtime.atomic import atomic_path
     from linksim.runtime.provenance import png_with_metadata
 
-    quick = settings.drops <= 2
-    res = run_multipath_validation(cfg, seed, quick, settings.num_symbols)
+    if res is None:
+        res = run_multipath_validation(cfg, seed, settings.drops <= 2, settings.num_symbols)
     figs = figures(res)
     for name, png in figs.items():
         with atomic_path(Path(out_dir) / f"multipath_{name}.png") as tmp:

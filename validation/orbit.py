@@ -21,6 +21,7 @@ d. achieved sum rate versus the update interval (geometric model, orbit geometry
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -276,20 +277,51 @@ def age_at_loss(ages: np.ndarray, rates: np.ndarray, loss: float = RATE_LOSS) ->
 
 
 # --------------------------------------------------------------------------- run
-def run_orbit_validation(cfg, seed: int, st: OrbitSettings, names: list[str]) -> dict:
-    """Items a-d: {"arrays": {"orbit/...": ndarray}, "summary": dict (key "orbit")}."""
+def _delay_fit(cfg, seed: int, st: OrbitSettings) -> tuple[float, float]:
+    """(max |tau'| over the links, cubic fit error in s) of drop 0 over the burst."""
     from linksim.orbit import burst_span_s, drop_delay_fn, fit_delay_poly
     from linksim.scenario import draw_drop
 
-    pe = phase_error_sweep(cfg, seed, st)
     drop = draw_drop(cfg, seed, 0)
     lo, hi = burst_span_s(cfg, st.num_symbols)
     _, poly, fit_err = fit_delay_poly(drop_delay_fn(cfg, drop), lo, hi)
-    max_rate = float(np.max(np.abs(poly[..., 0])))
-    tc = time_compression_check(cfg, max_rate, 14)
-    ag = aging_rates(cfg, seed, st, names)
-    iv_names = [n for n in INTERVAL_PRECODERS if n in names] or names[:1]
-    iv = interval_rates(cfg, seed, st, iv_names)
+    return float(np.max(np.abs(poly[..., 0]))), fit_err
+
+
+def _interval_names(names: list[str]) -> list[str]:
+    return [n for n in INTERVAL_PRECODERS if n in names] or names[:1]
+
+
+def _time_compression(cfg, seed: int, st: OrbitSettings) -> dict[str, float]:
+    return time_compression_check(cfg, _delay_fit(cfg, seed, st)[0], 14)
+
+
+def orbit_parts(cfg, seed: int, st: OrbitSettings, names: list[str]) -> dict[str, Any]:
+    """Items a-d as independent callables {name: partial} (the resumable tasks of validate,
+    validation.sections)."""
+    import functools
+
+    return {"phase_error": functools.partial(phase_error_sweep, cfg, seed, st),
+            "time_compression": functools.partial(_time_compression, cfg, seed, st),
+            "aging": functools.partial(aging_rates, cfg, seed, st, names),
+            "update_interval": functools.partial(interval_rates, cfg, seed, st,
+                                                 _interval_names(names))}
+
+
+def run_orbit_validation(cfg, seed: int, st: OrbitSettings, names: list[str]) -> dict:
+    """Items a-d: {"arrays": {"orbit/...": ndarray}, "summary": dict (key "orbit")}, all
+    computed in this process (:func:`orbit_parts`, then :func:`orbit_result`)."""
+    parts = orbit_parts(cfg, seed, st, names)
+    return orbit_result(cfg, seed, st, names, {name: part() for name, part in parts.items()})
+
+
+def orbit_result(cfg, seed: int, st: OrbitSettings, names: list[str],
+                 parts: dict[str, Any]) -> dict:
+    """The section from the values of :func:`orbit_parts`."""
+    pe, tc, ag, iv = (parts[k] for k in ("phase_error", "time_compression", "aging",
+                                         "update_interval"))
+    max_rate, fit_err = _delay_fit(cfg, seed, st)
+    iv_names = _interval_names(names)
     sigma_closed = sigma_for_paper_variance(cfg)
     log_s, log_v = np.log(pe["sigma_m"]), np.log(np.maximum(pe["var_rad2"], 1e-300))
     sigma_meas = float(np.exp(np.interp(np.log(PAPER_PHASE_VAR_RAD2), log_v, log_s,

@@ -648,10 +648,9 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
                             workers=workers, scheduler=scheduler)
     prov = provenance(cfg, seed, settings=asdict(settings), workers=workers,
                       scheduler=scheduler)  # after the run: numba is loaded, its threads set
-    from validation import multipath
-    multipath.extend_report(result, cfg, seed, settings, out, prov)  # NTN-TDL (section 6)
+    _add_sections(result, cfg, seed, settings, out, prov, workers=workers,
+                  scheduler=scheduler, progress=progress)
     summary = result["summary"]
-    _add_orbit(result, cfg, seed, settings)          # moving satellites (validation.orbit)
     summary["evidence"] = evidence(settings, quick)
     summary["provenance"] = prov
     write_h5(out / "validation.h5", result["arrays"], summary, cfg, prov)
@@ -663,15 +662,39 @@ def write_report(out_dir: str | Path, cfg: LinkConfig, seed: int, settings: Vali
     return summary
 
 
-def _add_orbit(result: dict[str, Any], cfg, seed: int, settings: ValidationSettings) -> None:
+def _add_sections(result: dict[str, Any], cfg, seed: int, settings: ValidationSettings,
+                  out: Path, prov: dict, **backend) -> None:
+    """NTN-TDL (section 6, validation.multipath) and moving satellites (validation.orbit),
+    their parts as resumable tasks in ``out`` (validation.sections) on ``backend``
+    (workers, scheduler, progress as the main sweep)."""
+    from validation import multipath, phase_model, rates
+    from validation.sections import run_parts
+
+    sid = validation_sweep_id(cfg, seed, settings, rates.available_precoders(
+        settings.include_dl), tuple(float(v) for v in phase_model.fig8_variances()))
+    quick = settings.drops <= 2
+    mp = run_parts("multipath", multipath.multipath_parts(cfg, seed, quick,
+                                                          settings.num_symbols), sid, out,
+                   **backend)
+    multipath.extend_report(result, cfg, seed, settings, out, prov,
+                            res=multipath.multipath_result(mp, quick))
+    _add_orbit(result, cfg, seed, settings,
+               lambda parts: run_parts("orbit", parts, sid, out, **backend))
+
+
+def _add_orbit(result: dict[str, Any], cfg, seed: int, settings: ValidationSettings,
+               run=None) -> None:
     """Items a-d of validation.orbit, reduced (OrbitSettings.quick) when the run is at most
-    the --quick size; adds summary["orbit"] and the arrays "orbit/..."."""
+    the --quick size; adds summary["orbit"] and the arrays "orbit/...". ``run(parts)``
+    computes the parts (validation.sections.run_parts); None: here, in this process."""
     from validation import orbit, rates
 
     small = settings.drops <= ValidationSettings.quick().drops
     st = orbit.OrbitSettings.quick() if small else orbit.OrbitSettings()
-    res = orbit.run_orbit_validation(cfg, seed, st, rates.available_precoders(
-        settings.include_dl))
+    names = rates.available_precoders(settings.include_dl)
+    parts = orbit.orbit_parts(cfg, seed, st, names)
+    values = {k: p() for k, p in parts.items()} if run is None else run(parts)
+    res = orbit.orbit_result(cfg, seed, st, names, values)
     result["summary"]["orbit"] = _clean(res["summary"])
     result["summary"]["table"] += result["summary"]["orbit"]["table"]
     result["arrays"].update(res["arrays"])
