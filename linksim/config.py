@@ -343,9 +343,6 @@ def _check_consistency(cfg: LinkConfig) -> None:
     if cfg.error_model == "geometric" and cfg.geometry_mode != "orbit":
         raise ConfigError("error_model must be 'drawn' when geometry_mode = 'static' "
                           "('geometric' needs geometry_mode = 'orbit')")
-    if cfg.geometry_mode != "static" and cfg.channel_profile != "flat":
-        raise ConfigError("channel_profile must be 'flat' when geometry_mode = 'orbit' "
-                          "(multipath on moving satellites is not combined yet)")
     total = cfg.num_planes * cfg.sats_per_plane
     if cfg.num_sats > total:
         raise ConfigError(f"num_sats must be in [1, {total}] (got {cfg.num_sats})")

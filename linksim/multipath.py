@@ -179,21 +179,47 @@ def draw_taps(rng: np.random.Generator, gamma: np.ndarray, los_fraction: np.ndar
             np.concatenate([los_gain, g], axis=2))
 
 
-def multipath_channel(cfg, links, scsi, seed: int, drop_index: int):
-    """The drop's true channel under ``cfg.channel_profile`` (not 'flat'): a PathSet
-    [S, K, P] around the first-arrival delays and Dopplers of ``links`` (LinkState), powers
-    from ``scsi`` (gamma, kappa), draws from drop_rng(seed, drop_index, MULTIPATH_STREAM)."""
-    from linksim.emulator.paths import PathSet
+def multipath_taps(cfg, scsi, seed: int, drop_index: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The drop's paths under ``cfg.channel_profile`` (not 'flat') relative to each link's
+    first arrival: (excess_delay_s, extra_doppler_hz, gain) [S, K, P] of :func:`draw_taps`,
+    powers from ``scsi`` (gamma, kappa), draws from drop_rng(seed, drop_index,
+    MULTIPATH_STREAM)."""
     from linksim.scenario import drop_rng
 
     prof = profile(cfg.channel_profile)
     los_f, delays, nlos = tap_powers(prof, scsi.kappa, cfg.multipath_kappa)
-    excess, extra_nu, gain = draw_taps(
-        drop_rng(seed, drop_index, MULTIPATH_STREAM), scsi.gamma, los_f,
-        delays * cfg.delay_spread_s, nlos, max_doppler_hz(cfg.ue_speed_mps, cfg.carrier_hz),
-        cfg.doppler_sinusoids)
+    return draw_taps(drop_rng(seed, drop_index, MULTIPATH_STREAM), scsi.gamma, los_f,
+                     delays * cfg.delay_spread_s, nlos,
+                     max_doppler_hz(cfg.ue_speed_mps, cfg.carrier_hz), cfg.doppler_sinusoids)
+
+
+def multipath_channel(cfg, links, scsi, seed: int, drop_index: int):
+    """The drop's true channel under ``cfg.channel_profile`` (not 'flat'): a PathSet
+    [S, K, P] around the first-arrival delays and Dopplers of ``links`` (LinkState)
+    (:func:`multipath_taps`)."""
+    from linksim.emulator.paths import PathSet
+
+    excess, extra_nu, gain = multipath_taps(cfg, scsi, seed, drop_index)
     return PathSet(delay_s=links.delay_s[:, :, None] + excess,
                    doppler_hz=links.doppler_hz[:, :, None] + extra_nu, gain=gain)
+
+
+def moving_multipath_channel(cfg, scsi, orbit_channel, seed: int, drop_index: int):
+    """The NTN-TDL paths on moving satellites (geometry_mode = 'orbit'): path p of link
+    (s, k) follows the link's light-time delay, tau_p(t) = tau(t) + excess_p, with the tap's
+    extra (user-motion) Doppler and gain of :func:`multipath_taps`; the excess delays are
+    constant over a burst (the scatterers are near the user: over 1 ms the geometry moves
+    them by ~1e-12 s). ``orbit_channel``: the flat orbit channel [S, K, 1] with its delay
+    polynomial (linksim.emulator.motion.orbit_paths); its Doppler comes from tau(t).
+    Returns a PathSet [S, K, P] whose every path shares the link's delay polynomial."""
+    from linksim.emulator.paths import PathSet
+
+    excess, extra_nu, gain = multipath_taps(cfg, scsi, seed, drop_index)
+    poly = orbit_channel.delay_poly_s                                   # [S, K, 1, R]
+    return PathSet(delay_s=orbit_channel.delay_s + excess,
+                   doppler_hz=orbit_channel.doppler_hz + extra_nu, gain=gain,
+                   delay_poly_s=np.repeat(poly, excess.shape[2], axis=2))
 
 
 def frequency_correlation(los_fraction: float, nlos_delays_s: np.ndarray,

@@ -38,14 +38,45 @@ def test_rate_checks_and_summary():
     assert res["cases"][0] == "flat" and len(res["cases"]) == 1 + 4 + 2
     assert np.all(np.isfinite(res["miss"])) and res["paired_vs_flat"][0, 0] == 0.0
     single = mp.single_link_checks(CFG, 1, 6, (1e-8, 5e-6), 8)
-    summary = mp.summary_of({"rates": res, **single, "draws": 6})
+    moving = mp.moving_rate_checks(CFG, 2, 2, ("mrt",))
+    assert moving["cases"] == ["flat (orbit)", "ntn-tdl-c (orbit)"]
+    assert moving["achieved"].shape == (2, 1, 2) and np.all(moving["achieved"] > 0)
+    summary = mp.summary_of({"rates": res, **single, "draws": 6,
+                             "moving": mp.moving_summary(res, moving)})
     json.dumps(summary)
+    assert summary["table"][-2]["check"].startswith("(19) vs achieved on moving satellites")
+    assert summary["table"][-1]["check"].startswith("multipath and satellite motion compose")
     assert {r["verdict"].split()[0] for r in summary["table"]} <= {"holds", "fails", "breaks"}
     figs = mp.figures({"rates": res, **single})
     assert set(figs) == {"rates", "correlation", "isi"}
     assert all(png[:4] == b"\x89PNG" for png in figs.values())
     html = mp.html_section({"multipath": summary}, figs)
     assert "NTN-TDL" in html and html.count("<img") == 3
+
+
+def test_moving_summary_interaction_and_its_t_test():
+    # synthetic rates, 4 drops: (19) = 10 per drop; static flat 9, static TDL-C 8
+    from linksim.multipath import PROFILES
+
+    cases = ["flat"] + list(PROFILES)
+    c = cases.index(mp.MOVING_PROFILE)
+    static = np.full((len(cases), 1, 4), 9.0)
+    static[c] = 8.0
+    rates = {"cases": cases, "analytical_per_drop": np.full((1, 4), 10.0),
+             "achieved_per_drop": static}
+    same = mp.moving_summary(rates, {"cases": ["a", "b"], "achieved": static[[0, c]]})
+    assert same["interaction"][0] == 0.0 and same["composes"]
+    np.testing.assert_allclose(same["miss"][:, 0], [0.1, 0.2])
+    assert not same["holds"]                                  # misses of 10 and 20 % > 5 %
+    # moving TDL-C loses 0.5 more than static, +-0.01 noise: 0.05 of (19), t ~ 10 >> 3.18
+    got = static[[0, c]].copy()
+    got[1, 0] -= 0.5 + np.array([0.01, -0.01, 0.02, -0.02])
+    inter = mp.moving_summary(rates, {"cases": ["a", "b"], "achieved": got})
+    assert inter["interaction"][0] == pytest.approx(0.05)
+    assert inter["interaction_std_err"][0] == pytest.approx(
+        np.std([0.001, -0.001, 0.002, -0.002], ddof=1) / 2)
+    assert inter["t_critical"] == pytest.approx(3.182, abs=1e-3)
+    assert inter["interaction_significant"] == [True] and not inter["composes"]
 
 
 @pytest.mark.parametrize("x,y,expected", [((1, 10), (-40, -20), np.sqrt(10)),

@@ -181,7 +181,7 @@ def test_rerun_resumes_from_the_store(two_runs, tmp_path, monkeypatch):
     assert stats["validate"].computed == 0 and stats["validate"].cached == stats[
         "validate"].total > 50
     assert [stats[k].computed for k in ("validate-multipath", "validate-orbit")] == [0, 0]
-    assert [stats[k].total for k in ("validate-multipath", "validate-orbit")] == [2, 4]
+    assert [stats[k].total for k in ("validate-multipath", "validate-orbit")] == [3, 4]
     lost = [sweep.Task({"seed": 4, "part": "drop", "drop": 1}),
             sweep.Task({"seed": 4, "part": "phase", "variance": 0.5, "drop": 2})]
     (store,) = d.glob(f"{STORE_NAME}.store-*.sqlite")

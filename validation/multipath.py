@@ -19,6 +19,12 @@ Three checks, each from emulated waveforms with statistics over independent draw
    margin (N_cp - back-off) leaks p [2 sum_{q' used != q} |K_D(q - q')|^2 + (D/N)^2] and keeps
    p (1 - D/N)^2 coherently (K_D as in tests/test_multipath.py), the LS gain removing 1/M.
    Onset (closed form): DS = margin / (f_s max_n tau_n).
+4. **Multipath on moving satellites**: the drops of item 1 with geometry_mode = 'orbit'
+   (every path on its link's light-time delay tau(t) plus the tap's excess delay), flat and
+   NTN-TDL-C at the nominal delay spread: the miss of the (static) (19) prediction, and
+   whether motion and multipath compose: per drop, the paired change of NTN-TDL-C against
+   flat on moving satellites minus the same change on static ones, mean +- s.e., significant
+   when beyond the paired t quantile (validation.significance).
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ SWEEP_PROFILE = "ntn-tdl-a"
 OTHER_SWEEP_PROFILE = "ntn-tdl-c"
 #: (19) "misses" beyond this relative shortfall of the achieved sum rate
 MISS_THRESHOLD = 0.05
+#: the profile of the moving-satellite check (item 4): LOS plus NLOS taps
+MOVING_PROFILE = "ntn-tdl-c"
 #: frequency-correlation check: delay spread and lags (subcarriers)
 CORRELATION_DELAY_SPREAD_S = 3e-7
 CORRELATION_LAGS = (0, 1, 2, 4, 8, 16, 32, 64, 128)
@@ -238,7 +246,8 @@ def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
                            "achieved_sum_rate": achieved.mean(-1),
                            "miss": miss.mean(-1), "miss_std_err": se(miss),
                            "paired_vs_flat": paired.mean(-1), "paired_std_err": se(paired),
-                           "drops": drops}
+                           "drops": drops, "analytical_per_drop": analytical,
+                           "achieved_per_drop": achieved}
     sweep = slice(1 + len(PROFILES), 1 + len(PROFILES) + len(delay_spreads))
     res["sweep_delay_spread_s"] = list(delay_spreads)
     res["miss_5pct_delay_spread_s"] = [
@@ -258,6 +267,59 @@ def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
     return res
 
 
+def moving_rate_checks(cfg, seed: int, drops: int, precoders: tuple[str, ...]
+                       ) -> dict[str, Any]:
+    """Item 4 (module docstring): the drops of :func:`rate_checks` on moving satellites
+    (geometry_mode = 'orbit'), flat and MOVING_PROFILE at the nominal delay spread: per
+    (case, precoder, drop) the achieved sum rate (the (19) prediction is the static one of
+    rate_checks: the same drops, sCSI and precoders)."""
+    from linksim.emulator import emulate_drop
+    from linksim.scenario import draw_drop
+    from linksim.scsi import scsi_from_drop
+    from validation.rates import design_precoder
+
+    nominal = cfg.delay_spread_s if cfg.delay_spread_s > 0 else 1e-7
+    moving = cfg.replace(geometry_mode="orbit", delay_spread_s=nominal)
+    cases = ("flat", MOVING_PROFILE)
+    achieved = np.zeros((len(cases), len(precoders), drops))
+    power_w = 10 ** (cfg.power_dbw / 10)
+    for d in range(drops):
+        drop = draw_drop(cfg, seed, d)
+        scsi = scsi_from_drop(drop, cfg)
+        for p, name in enumerate(precoders):
+            W = design_precoder(name, scsi, power_w, cfg)
+            for c, prof in enumerate(cases):
+                achieved[c, p, d] = float(np.sum(emulate_drop(
+                    moving.replace(channel_profile=prof), drop, scsi, W, seed, d)[1].rate))
+    return {"cases": [f"{c} (orbit)" for c in cases], "achieved": achieved}
+
+
+def moving_summary(rates: dict[str, Any], moving: dict[str, Any]) -> dict[str, Any]:
+    """Misses of (19) on moving satellites and the interaction of motion and multipath:
+    per drop, the paired change of MOVING_PROFILE against flat on moving satellites minus the
+    same change on static ones (fractions of (19)), mean, s.e. and its t test."""
+    from validation.significance import paired_t_critical
+
+    analytical = np.asarray(rates["analytical_per_drop"])                # [P, D]
+    static = np.asarray(rates["achieved_per_drop"])                       # [C, P, D]
+    c_prof = rates["cases"].index(MOVING_PROFILE)
+    got = np.asarray(moving["achieved"])                                  # [2, P, D]
+    miss = (analytical[None] - got) / analytical[None]
+    inter = ((got[0] - got[1]) - (static[0] - static[c_prof])) / analytical     # [P, D]
+    d = inter.shape[-1]
+    se = lambda a: a.std(-1, ddof=1) / np.sqrt(d) if d > 1 else np.full(a.shape[:-1], np.nan)  # noqa: E731
+    crit = paired_t_critical(d)
+    inter_se = se(inter)
+    significant = [bool(np.isfinite(s_) and abs(m) > crit * s_)
+                   for m, s_ in zip(inter.mean(-1), inter_se)]
+    return {"cases": moving["cases"], "profile": MOVING_PROFILE,
+            "achieved_sum_rate": got.mean(-1), "miss": miss.mean(-1), "miss_std_err": se(miss),
+            "interaction": inter.mean(-1), "interaction_std_err": inter_se,
+            "t_critical": crit, "interaction_significant": significant,
+            "holds": bool(np.all(miss.mean(-1) <= MISS_THRESHOLD)),
+            "composes": not any(significant)}
+
+
 def multipath_parts(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
     """The section's independent computations as callables {name: partial} (the resumable
     tasks of validate, validation.sections); sizes: quick 2 drops / 24 single-link draws,
@@ -271,15 +333,19 @@ def multipath_parts(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, 
     grid = np.geomspace(1e-8, 5e-6, 9 if quick else 19)
     isi_spreads = tuple(sorted(grid.tolist() + ([2.3e-6] if np.min(np.abs(grid - 2.3e-6))
                                                  > 1e-8 else [])))
-    return {"rates": functools.partial(rate_checks, cfg.replace(num_observed_symbols=num_symbols),
-                                       seed, drops, spreads, precoders, other_mode=not quick),
+    rates_cfg = cfg.replace(num_observed_symbols=num_symbols)
+    return {"rates": functools.partial(rate_checks, rates_cfg, seed, drops, spreads,
+                                       precoders, other_mode=not quick),
             "single_link": functools.partial(single_link_checks, cfg, seed, draws, isi_spreads,
-                                             num_symbols)}
+                                             num_symbols),
+            "moving": functools.partial(moving_rate_checks, rates_cfg, seed, drops,
+                                        precoders)}
 
 
 def multipath_result(parts: dict[str, Any], quick: bool) -> dict[str, Any]:
     """The section's result from the values of :func:`multipath_parts`."""
-    return {"rates": parts["rates"], **parts["single_link"], "draws": 24 if quick else 96}
+    return {"rates": parts["rates"], **parts["single_link"], "draws": 24 if quick else 96,
+            "moving": moving_summary(parts["rates"], parts["moving"])}
 
 
 def run_multipath_validation(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
@@ -419,7 +485,35 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
                                  (isi["crossing_closed_form_s"] or nan) * 1e6, "us")],
                  "threshold": "<= 1 dB + 3 s.e. from the overlap closed form",
                  "verdict": "holds" if isi["holds"] else "fails"})
-    return _clean({"rates": r, "correlation": res["correlation"], "isi": isi,
+    mv = res["moving"]            # item 4, after the pinned rows of items 1-3
+    rows.append({"check": f"(19) vs achieved on moving satellites (orbit), flat and "
+                          f"{mv['profile']} at the nominal delay spread",
+                 "value": ", ".join(f"{c} {100 * m:+.1f}% +- {100 * e:.1f}" for c, m, e in
+                                    zip(mv["cases"], np.asarray(mv["miss"])[:, 0],
+                                        np.asarray(mv["miss_std_err"])[:, 0])),
+                 "numbers": [n for c, m, e in zip(mv["cases"], np.asarray(mv["miss"])[:, 0],
+                                                  np.asarray(mv["miss_std_err"])[:, 0])
+                             for n in (num(f"miss of (19) vs achieved, {c}", 100 * m, "%"),
+                                       num(f"its standard error, {c}", 100 * e, "%"))],
+                 "threshold": f"miss <= {100 * MISS_THRESHOLD:.0f}%",
+                 "verdict": "holds" if mv["holds"] else "fails"})
+    rows.append({"check": f"multipath and satellite motion compose: {mv['profile']} change "
+                          "vs flat, moving minus static (paired per drop)",
+                 "value": ", ".join(f"{n} {100 * m:+.2f} +- {100 * e:.2f} pp" for n, m, e in
+                                    zip(r["precoders"], mv["interaction"],
+                                        mv["interaction_std_err"])),
+                 "numbers": [x for n, m, e in zip(r["precoders"], mv["interaction"],
+                                                  mv["interaction_std_err"])
+                             for x in (num(f"interaction of motion and multipath, {n}",
+                                           100 * m, "pp of (19)"),
+                                       num(f"its standard error, {n}", 100 * e,
+                                           "pp of (19)"))]
+                 + [num("paired t quantile (two-sided 95 %)", mv["t_critical"], "1")],
+                 "threshold": f"|mean| <= t quantile ({mv['t_critical']:.2f}) x s.e.",
+                 "verdict": "holds" if mv["composes"] else "fails"})
+    return _clean({"rates": {k: v for k, v in r.items()
+                             if k not in ("analytical_per_drop", "achieved_per_drop")},
+                   "correlation": res["correlation"], "isi": isi, "moving": mv,
                    "draws": res["draws"], "table": rows})
 
 
@@ -447,6 +541,10 @@ def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir,
         result["arrays"][f"multipath/rates/{key}"] = np.asarray(r[key], dtype=float)
     for key in ("measured_db", "closed_form_db", "std_err_db"):
         result["arrays"][f"multipath/isi/{key}"] = np.asarray(res["isi"][key], dtype=float)
+    for key in ("achieved_sum_rate", "miss", "miss_std_err", "interaction",
+                "interaction_std_err"):
+        result["arrays"][f"multipath/moving/{key}"] = np.asarray(res["moving"][key],
+                                                                 dtype=float)
     result["multipath_figures"] = figs
 
 
@@ -471,7 +569,11 @@ def html_section(summary: dict[str, Any], figs: dict[str, bytes] | None) -> str:
         f"delay spread {r['nominal_delay_spread_s'] * 1e9:.0f} ns; the sweep uses "
         f"{SWEEP_PROFILE}. Miss = ((19) - achieved) / (19) of the sum rate per drop; paired = "
         "(achieved flat - achieved profile) / (19) on the same drop; mean +- 1 s.e. over "
-        f"drops. Single-link checks: {mp['draws']} draws per point.</p>",
+        f"drops. Single-link checks: {mp['draws']} draws per point. Moving satellites: the "
+        "same drops with geometry_mode = orbit (every path on its link's light-time delay "
+        "plus the tap's excess delay); the interaction is, per drop, the paired change of "
+        f"{_e(mp['moving']['profile'])} against flat on moving minus on static satellites."
+        "</p>",
         _table(["check", "value", "threshold", "verdict", "the numbers, labelled"],
                [[t["check"], t["value"], t["threshold"], t["verdict"],
                  numbers_text(t.get("numbers", []))] for t in mp["table"]],

@@ -49,13 +49,15 @@ def emulate_drop(cfg: LinkConfig, drop: Drop, scsi: Scsi, W: np.ndarray, seed: i
     if links is None:
         links = draw_link_state(cfg, drop, scsi, seed, drop_index)
     channel, estimates = links.channel(), links.estimates()
-    if cfg.channel_profile != "flat":     # NTN-TDL paths around the first arrival (stream 12)
-        from linksim.multipath import multipath_channel
-        channel = multipath_channel(cfg, links, scsi, seed, drop_index)
     if cfg.geometry_mode != "static":       # moving satellites (linksim.emulator.motion)
         from linksim.emulator.motion import orbit_paths
         channel, estimates, _ = orbit_paths(cfg, drop, links, seed, drop_index,
                                             num_symbols or cfg.num_observed_symbols)
+    if cfg.channel_profile != "flat":     # NTN-TDL paths around the first arrival (stream 12)
+        from linksim.multipath import moving_multipath_channel, multipath_channel
+        channel = (multipath_channel(cfg, links, scsi, seed, drop_index)
+                   if cfg.geometry_mode == "static"
+                   else moving_multipath_channel(cfg, scsi, channel, seed, drop_index))
     out = emulate_links(EmulatorSettings.from_config(cfg), channel, estimates,
                         coupling(scsi.steering, W), scsi.noise_power_w,
                         drop_rng(seed, drop_index, Stream.DATA_NOISE),
