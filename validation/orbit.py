@@ -292,8 +292,10 @@ def _interval_names(names: list[str]) -> list[str]:
     return [n for n in INTERVAL_PRECODERS if n in names] or names[:1]
 
 
-def _time_compression(cfg, seed: int, st: OrbitSettings) -> dict[str, float]:
-    return time_compression_check(cfg, _delay_fit(cfg, seed, st)[0], 14)
+def _time_compression(cfg, seed: int, st: OrbitSettings) -> dict[str, Any]:
+    """Item b at drop 0's largest delay rate, with that drop's delay-fit error."""
+    max_rate, fit_err = _delay_fit(cfg, seed, st)
+    return {"check": time_compression_check(cfg, max_rate, 14), "delay_fit_error_s": fit_err}
 
 
 def orbit_parts(cfg, seed: int, st: OrbitSettings, names: list[str]) -> dict[str, Any]:
@@ -318,9 +320,9 @@ def run_orbit_validation(cfg, seed: int, st: OrbitSettings, names: list[str]) ->
 def orbit_result(cfg, seed: int, st: OrbitSettings, names: list[str],
                  parts: dict[str, Any]) -> dict:
     """The section from the values of :func:`orbit_parts`."""
-    pe, tc, ag, iv = (parts[k] for k in ("phase_error", "time_compression", "aging",
-                                         "update_interval"))
-    max_rate, fit_err = _delay_fit(cfg, seed, st)
+    pe, ag, iv = (parts[k] for k in ("phase_error", "aging", "update_interval"))
+    tc, fit_err = (parts["time_compression"][k] for k in ("check", "delay_fit_error_s"))
+    max_rate = tc["rate"]
     iv_names = _interval_names(names)
     sigma_closed = sigma_for_paper_variance(cfg)
     log_s, log_v = np.log(pe["sigma_m"]), np.log(np.maximum(pe["var_rad2"], 1e-300))

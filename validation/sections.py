@@ -22,6 +22,10 @@ from typing import Any
 
 import numpy as np
 
+#: the layout of the parts' values, in every section store's identity: bump it when a part
+#: returns another structure, so a store of the old layout is not read as the new one
+PARTS_FORMAT = 2
+
 
 def part_task(key: dict[str, Any], *, parts: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     """Sweep task: run part ``key['part']``; its value pickled as {'value': uint8 array}."""
@@ -37,7 +41,7 @@ def run_parts(section: str, parts: dict[str, Callable[[], Any]], sweep_id: dict[
     section's name is added to it."""
     from linksim.runtime.sweep import run_sweep, store_path_for
 
-    sid = dict(sweep_id) | {"section": section}
+    sid = dict(sweep_id) | {"section": section, "parts_format": PARTS_FORMAT}
     name = f"validate-{section}"
     keys = [{"part": p} for p in parts]
     results = run_sweep(functools.partial(part_task, parts=parts), keys,

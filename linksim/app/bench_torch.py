@@ -32,14 +32,15 @@ def bench_torch_drops(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
                       stream: str = "counter") -> dict:
     """One resident drop (median of ``repeats``; host and device shares apart) and ``drops``
     drops back to back, host preparation overlapped; accuracy against numba."""
-    from linksim.app.bench_speed import _drop_case
+    from linksim.app.bench_case import drop_case
     from linksim.emulator import emulate_links, stages
     from linksim.emulator.resident import static_drop_job
-    from linksim.scenario import drop_rng
+    from linksim.scenario import Stream, drop_rng
     from waveforms.torch_kernels import torch_device
 
-    settings, links, a, scsi = _drop_case(cfg, num_users, num_sats)
-    st = settings.replace(backend="torch", precision=precision, data_stream=stream,
+    case = drop_case(cfg, num_users, num_sats)
+    links, a, scsi = case.links, case.coupling, case.scsi
+    st = case.settings.replace(backend="torch", precision=precision, data_stream=stream,
                           noise_stream="counter" if stream == "counter" else "joint")
     channel, estimates = links.channel(), links.estimates()
     plan = stages.plan_burst(st, channel, estimates, num_symbols)
@@ -47,7 +48,7 @@ def bench_torch_drops(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
     kernel = st.kernels.static_drop
 
     def host(d: int):
-        rng = drop_rng(0, d, 3)
+        rng = drop_rng(0, d, Stream.DATA_NOISE)
         data = stages.burst_data(st, rng, num_users, plan)
         noise = stages.draw_noise(rng, scsi.noise_power_w, num_users, plan.rx_len,
                                   st.noise_stream).astype(st.sample_dtype, copy=False)
@@ -68,7 +69,7 @@ def bench_torch_drops(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
         host_s.append(th)
         device_s.append(td)
     ref = emulate_links(st.replace(backend="numba"), channel, estimates, a, scsi.noise_power_w,
-                        drop_rng(0, 0, 3), num_symbols)
+                        drop_rng(0, 0, Stream.DATA_NOISE), num_symbols)
     err = np.sum(np.abs(out[0] - ref.received) ** 2) / np.sum(np.abs(ref.received) ** 2)
     t0 = time.perf_counter()
     with ThreadPoolExecutor(1) as pool:                     # host of d + 1 beside device d

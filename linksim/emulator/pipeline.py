@@ -5,6 +5,10 @@ e^{j 2 pi Delta nu t} (up to e^{j 2 pi nu^c Delta tau}, negligible), i.e. eq. (1
 interfering streams arrive with the large residual delays tau_{s,j} - tau^c_{s,i} of eq. (8)
 and carry symbols of other indices (Remark 1). Bursts are generated long enough that every
 residual delay is covered by real symbols, never by zeros.
+
+A kernel set with ``static_drop`` (torch) gets a drop with time-constant paths as one job
+resident on its device instead (linksim.emulator.resident: the same draws, the same numbers
+to rounding).
 """
 
 from __future__ import annotations
