@@ -58,16 +58,22 @@ def _freeze(monkeypatch, cfg):
     return frozen, scsi, _w(scsi, cfg)
 
 
+def _static_and_moving(cfg, frozen, scsi, W):
+    """(static output, orbit output, orbit measurement, relative difference of the
+    received samples) of the frozen drop, 3 symbols."""
+    static, _ = emulate_drop(cfg, frozen, scsi, W, 3, 0, num_symbols=3)
+    moving, m = emulate_drop(cfg.replace(geometry_mode="orbit"), frozen, scsi, W, 3, 0,
+                             num_symbols=3)
+    err = np.linalg.norm(moving.received - static.received) / np.linalg.norm(static.received)
+    return static, moving, m, err
+
+
 def test_orbit_mode_with_frozen_satellites_equals_static(monkeypatch):
     """Satellites and Earth frozen (zero velocity): tau(t) = range / c, constant; the orbit
     path (time-varying kernel, emission-time inversion) equals the static model to 1e-12."""
     cfg = small_config().replace(fractional_delay_taps=16)
     frozen, scsi, W = _freeze(monkeypatch, cfg)
-    static, _ = emulate_drop(cfg, frozen, scsi, W, 3, 0, num_symbols=3)
-    moving, _ = emulate_drop(cfg.replace(geometry_mode="orbit"), frozen, scsi, W, 3, 0,
-                             num_symbols=3)
-    err = np.linalg.norm(moving.received - static.received) / np.linalg.norm(static.received)
-    assert err < 1e-12
+    assert _static_and_moving(cfg, frozen, scsi, W)[3] < 1e-12
 
 
 @pytest.mark.parametrize("profile", ["ntn-tdl-a", "ntn-tdl-c"])
@@ -81,10 +87,7 @@ def test_multipath_on_frozen_satellites_equals_static_multipath(monkeypatch, pro
                                  delay_spread_s=3e-7, ue_speed_mps=100 / 3.6,
                                  multipath_kappa="table")
     frozen, scsi, W = _freeze(monkeypatch, cfg)
-    static, _ = emulate_drop(cfg, frozen, scsi, W, 3, 0, num_symbols=3)
-    moving, m = emulate_drop(cfg.replace(geometry_mode="orbit"), frozen, scsi, W, 3, 0,
-                             num_symbols=3)
-    err = np.linalg.norm(moving.received - static.received) / np.linalg.norm(static.received)
+    static, _, m, err = _static_and_moving(cfg, frozen, scsi, W)
     assert err < 1e-12
     flat, _ = emulate_drop(cfg.replace(channel_profile="flat"), frozen, scsi, W, 3, 0,
                            num_symbols=3)
