@@ -10,9 +10,11 @@ contracts of the numpy references in this package:
     ofdm_demodulate(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
                     used_bins, backoff_samples)
 
-and optionally ``transmit_fused`` (:func:`waveforms.transmit_fused.transmit_fused`: one
-satellite's delay_doppler + combine_streams + own-stream windows in one tiled pass, used for
-samples whose dtype is in ``transmit_fused_dtypes``) and ``static_drop`` (a whole
+and optionally ``ofdm_modulate_ranges`` (:mod:`waveforms.ofdm_ranges`: each stream's range
+of needed symbols only, zeros elsewhere), ``transmit_fused``
+(:func:`waveforms.transmit_fused.transmit_fused`: one satellite's delay_doppler +
+combine_streams + own-stream windows in one tiled pass, used for samples whose dtype is in
+``transmit_fused_dtypes``) and ``static_drop`` (a whole
 time-constant drop, :class:`waveforms.drop_job.StaticDropJob`, in one call that keeps every
 stage on the back end's device; :mod:`waveforms.torch_drop`).
 
@@ -57,30 +59,36 @@ class KernelSet:
     # a whole time-constant drop in one call, resident on the back end's device
     # (waveforms.drop_job.StaticDropJob -> (received, desired, noise)); None: the stages
     static_drop: Callable | None = None
+    # OFDM modulation of one symbol range per stream, zeros elsewhere (waveforms.ofdm_ranges:
+    # the samples in range equal ofdm_modulate's); None: the stages modulate every symbol
+    ofdm_modulate_ranges: Callable | None = None
 
 
 def _numba() -> KernelSet:
-    from . import combine_gemm, delay_single, ofdm_fast, transmit_fused, tv_delay
+    from . import combine_gemm, delay_single, ofdm_fast, ofdm_ranges, transmit_fused, tv_delay
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
                      ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any,
-                     tv_delay.tv_delay_doppler, transmit_fused.transmit_fused, ("complex64",))
+                     tv_delay.tv_delay_doppler, transmit_fused.transmit_fused, ("complex64",),
+                     ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_any)
 
 
 def _numpy() -> KernelSet:
-    from . import combine, delay, ofdm, tv_delay
+    from . import combine, delay, ofdm, ofdm_ranges, tv_delay
 
     return KernelSet("numpy", delay.delay_doppler_reference, combine.combine_streams_reference,
                      ofdm.ofdm_modulate, ofdm.ofdm_demodulate,
-                     tv_delay.tv_delay_doppler_reference)
+                     tv_delay.tv_delay_doppler_reference,
+                     ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_reference)
 
 
 def _fast() -> KernelSet:
-    from . import combine_gemm, delay_single, ofdm_fast, transmit_fused
+    from . import combine_gemm, delay_single, ofdm_fast, ofdm_ranges, transmit_fused
 
     return KernelSet("fast", delay_single.delay_doppler_any, combine_gemm.combine_streams_gemm,
                      ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast, None,
-                     transmit_fused.transmit_fused, ("complex64", "complex128"))
+                     transmit_fused.transmit_fused, ("complex64", "complex128"),
+                     ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_fast)
 
 
 def _torch() -> KernelSet:

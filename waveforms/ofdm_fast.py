@@ -31,7 +31,7 @@ import scipy.fft as sfft
 from .ofdm import _check_bins as _bins  # the one used-bin check of the package
 
 __all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "ofdm_modulate_any",
-           "ofdm_demodulate_any", "set_fft_workers", "fft_workers"]
+           "ofdm_demodulate_any", "modulate_into", "set_fft_workers", "fft_workers"]
 
 _WORKERS = [int(os.environ.get("LINKSIM_FFT_WORKERS", 0)) or os.cpu_count() or 1]
 
@@ -127,8 +127,17 @@ def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
     """
     X, n, ncp, bins = modulate_args(X, fft_size, cyclic_prefix_length, used_bins)
     k, b, _ = X.shape
-    dtype = _complex_dtype(X)
-    x = np.empty((k, b, n + ncp), dtype=dtype)   # the CP is copied, the bodies written below
+    x = np.empty((k, b, n + ncp), dtype=_complex_dtype(X))   # every sample written below
+    modulate_into(x, X, n, ncp, bins)
+    return x.reshape(k, b * (n + ncp))
+
+
+def modulate_into(x: np.ndarray, X: np.ndarray, n: int, ncp: int, bins: np.ndarray,
+                  workers: int | None = None) -> None:
+    """The modulation of :func:`ofdm_modulate_fast` written into ``x`` [k, b, N_cp + N] (a
+    view whose symbols may be apart, e.g. one stream's range of a larger buffer; its dtype
+    sets the precision) from X [k, b, Q] (checked arguments): every sample of ``x`` is
+    written. ``workers``: the FFT's threads (default :func:`fft_workers`)."""
     body = x[:, :, ncp:]
     for g0, g1 in _gaps(bins, n):              # unused bins: zero (no pass over the rest)
         body[:, :, g0:g1] = 0
@@ -136,16 +145,15 @@ def ofdm_modulate_fast(X: np.ndarray, fft_size: int, cyclic_prefix_length: int,
         body[:, :, b0:b0 + length] = X[:, :, q0:q0 + length]
     # double: numpy's order (unscaled FFT, then 1/sqrt(N)), bit-identical to the reference;
     # single: the 1/sqrt(N) inside pocketfft's last pass (one pass less; float32 rounding)
-    single = dtype == np.complex64
+    single = x.dtype == np.complex64
     out = sfft.ifft(body, axis=-1, norm="ortho" if single else "forward", overwrite_x=True,
-                    workers=_WORKERS[0])
+                    workers=workers or _WORKERS[0])
     if not np.shares_memory(out, body):        # pocketfft declined the in-place transform
         body[...] = out
     if not single:
-        body *= _unitary_scale(n, dtype)
+        body *= _unitary_scale(n, x.dtype)
     if ncp:
         x[:, :, :ncp] = x[:, :, n:]
-    return x.reshape(k, b * (n + ncp))
 
 
 def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: int,
