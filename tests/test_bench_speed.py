@@ -104,19 +104,26 @@ def test_peak_memory_is_smaller_in_single_precision():
 
 def test_the_fused_transmit_pass_needs_less_memory():
     # fused (fast set): a satellite's K x tx_len precompensated streams are never made, so
-    # the peak drops by at least that buffer's size (complex128 at 48 users x ~106 k
-    # samples would be ~78 MiB; here K = 8, S = 3, 4 symbols, read off the burst plan)
+    # the peak drops by that buffer's size less the fused pass's own per-thread tile
+    # scratch (2 [K, tile] buffers per thread); complex128 at 48 users x ~106 k samples the
+    # streams would be ~78 MiB; here K = 8, S = 3, 4 symbols, read off the burst plan. 0.9:
+    # the small bookkeeping arrays either path allocates besides.
+    import numba
+
     from linksim.app.bench_case import drop_case
     from linksim.emulator import stages
+    from waveforms.transmit_fused import DEFAULT_TILE
 
     cfg = build_config()
     kw = dict(num_users=8, num_sats=3, num_symbols=4)
     case = drop_case(cfg, 8, 3)
     plan = stages.plan_burst(case.settings, case.links.channel(), case.links.estimates(), 4)
     streams_mib = 8 * plan.tx_len * 16 / 2**20
+    scratch_mib = numba.get_num_threads() * 2 * 8 * DEFAULT_TILE * 16 / 2**20
+    bs.peak_memory_mib(cfg, **kw)                         # first use: caches, plans
     unfused = bs.peak_memory_mib(cfg, **kw)
     fused = bs.peak_memory_mib(cfg, backend="fast", **kw)
-    assert fused < unfused - 0.9 * streams_mib
+    assert fused < unfused - 0.9 * (streams_mib - scratch_mib)
 
 
 def test_goals_compare_the_measured_numbers():

@@ -52,7 +52,7 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
         from linksim.emulator.resident import emulate_resident
         return emulate_resident(settings, channel, estimates, coupling, noise_power_w, rng,
                                 plan)
-    data, x, x_start = stages.generate_bursts(settings, rng, k_count, plan)
+    data, x, x_start = stages.generate_bursts(settings, rng, k_count, plan, estimates)
     links = np.arange(s_count * k_count, dtype=np.int64)
     # one satellite at a time (same numbers, a fifth of the memory): linksim.emulator.streamed
     r, r_des = received_by_satellite(settings, x, x_start, channel, estimates, coupling, plan)

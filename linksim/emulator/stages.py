@@ -5,6 +5,7 @@ its user at sample m (N + N_cp) (a common frame).
 
     plan_burst        which samples every stage must produce (windows, burst length)
     generate_bursts   data symbols -> per-user CP-OFDM streams x_i           (before eq. 4)
+                      (only the symbols some receiver's window reads)
     precompensate     x~_{s,i}: advance by tau^c, carrier and Doppler pre-rotation  (eq. 5, 7)
     precode           z_{s,j} = sum_i A[s,j,i] x~_{s,i}                        (eq. 4, 9)
     propagate         sum over paths of g e^{-j2pi f_c tau} e^{j2pi nu t} z(t - tau)  (eq. 1, 6)
@@ -143,20 +144,70 @@ def draw_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams:
 
 
 def generate_bursts(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
-                    plan: BurstPlan) -> tuple[np.ndarray, np.ndarray, int]:
+                    plan: BurstPlan, estimates: PathSet | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, int]:
     """Every user's burst: data symbols on the used subcarriers, IFFT, CP.
 
     Returns (data complex128 [K, B, Q], x complex128 [K, B (N + N_cp)], x_start): data[:, b]
     is frame symbol b + plan.first_symbol, and x[:, 0] is at absolute sample x_start.
     Draws the data from ``rng`` (first, before the noise); with ``settings.receiver !=
     'genie'`` the DMRS symbols are then overwritten by the pilots (linksim.emulator.dmrs).
+    With the precompensation ``estimates``, only the symbols some receiver's window reads are
+    modulated (:func:`modulate_bursts`); every sample read is the same number.
+    """
+    num = settings.numerology
+    data = burst_data(settings, rng, num_streams, plan)
+    x = modulate_bursts(settings, data, plan, estimates)
+    return data, x, plan.first_symbol * num.symbol_length
+
+
+def modulate_bursts(settings: EmulatorSettings, data: np.ndarray, plan: BurstPlan,
+                    estimates: PathSet | None = None) -> np.ndarray:
+    """x [K, B (N + N_cp)] in the samples' precision: the OFDM modulation of ``data``.
+
+    With time-constant ``estimates`` and a kernel set that has ``ofdm_modulate_ranges``,
+    user i's symbols outside :func:`needed_symbol_ranges` are not modulated (zeros, never
+    read by the precompensation of a window sample); the rest equal the full modulation.
     """
     num = settings.numerology
     bins = used_bins(settings)
-    data = burst_data(settings, rng, num_streams, plan)
-    x = settings.kernels.ofdm_modulate(data.astype(settings.sample_dtype, copy=False),
-                                       num.fft_size, num.cyclic_prefix_length, bins)
-    return data, x, plan.first_symbol * num.symbol_length
+    X = data.astype(settings.sample_dtype, copy=False)
+    kernels = settings.kernels
+    ranges = None
+    if kernels.ofdm_modulate_ranges is not None and estimates is not None:
+        ranges = needed_symbol_ranges(settings, estimates, plan)
+    if ranges is None:
+        return kernels.ofdm_modulate(X, num.fft_size, num.cyclic_prefix_length, bins)
+    return kernels.ofdm_modulate_ranges(X, num.fft_size, num.cyclic_prefix_length, bins,
+                                        ranges)
+
+
+def needed_symbol_ranges(settings: EmulatorSettings, estimates: PathSet,
+                         plan: BurstPlan) -> np.ndarray | None:
+    """int64 [K, 2]: burst symbols [b0, b1) of user i that hold every sample of x_i the
+    precompensation FIR reads for an emission sample inside some window of the plan.
+
+    Satellite s emits z_{s,j} on [offsets[s].min(), offsets[s].max() + win_len) of its
+    buffer; op (s, i) of the delay kernel (waveforms.delay: integer part floor(-tau^c f_s),
+    taps reaching num_taps/2 - 1 before and num_taps/2 after) reads x_i on that span moved
+    by its delay. The range of user i is the envelope over the satellites. None for moving
+    estimates (their delay changes over the burst: every symbol is modulated).
+    """
+    if not estimates.is_static or estimates.num_paths != 1:
+        return None
+    num = settings.numerology
+    lsym = num.symbol_length
+    delay, _, _ = precompensation_ops(settings, estimates)          # [S, K] samples
+    dint = np.floor(delay).astype(np.int64)
+    taps = settings.fractional_delay_taps
+    x_start = plan.first_symbol * lsym
+    first = plan.tx_start + plan.offsets.min(axis=1)                 # [S] absolute
+    last = plan.tx_start + plan.offsets.max(axis=1) + plan.win_len - 1
+    lo = first[:, None] - dint - x_start - taps // 2                 # [S, K] x indices
+    hi = last[:, None] - dint - x_start - taps // 2 + taps - 1
+    b0 = np.clip(lo.min(axis=0) // lsym, 0, plan.num_burst_symbols)
+    b1 = np.clip(hi.max(axis=0) // lsym + 1, b0, plan.num_burst_symbols)
+    return np.stack([b0, b1], axis=1).astype(np.int64)
 
 
 def burst_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
