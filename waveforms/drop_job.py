@@ -5,6 +5,7 @@ the received subcarriers, for back ends that keep the whole drop on one device (
 The job is the composition of the four kernels of :mod:`waveforms.kernels`, per satellite s:
 
     x        = ofdm_modulate(data)                                    [K, B (N + N_cp)]
+               (with symbol_ranges: only each user's range, zeros elsewhere)
     xt_s     = delay_doppler(x, x_start, i, pre_*[s, i], tx_start[s]) [K, tx_len]
     z_s      = combine_streams(xt_s, coupling[s], offsets[s], win_len) [J, win_len]
     z_des,s  = coupling[s, j, j] xt_s[j, offsets[s, j] + n]           [J, win_len]
@@ -47,6 +48,8 @@ class StaticDropJob:
     noise : complex [J, rx_len]            receiver noise samples
     num_symbols : int                      M, DFT windows per receiver from sample 0
     num_taps : int                         fractional-delay FIR length
+    symbol_ranges : int64 [K, 2] or None   user i's symbols [b0, b1) that a window reads
+                                           (waveforms.ofdm_ranges); None: every symbol
     """
 
     data: np.ndarray
@@ -69,6 +72,7 @@ class StaticDropJob:
     noise: np.ndarray
     num_symbols: int
     num_taps: int
+    symbol_ranges: np.ndarray | None = None
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -95,6 +99,10 @@ class StaticDropJob:
         if self.offsets.size and (self.offsets.min() < 0
                                   or self.offsets.max() + self.win_len > self.tx_len):
             raise ValueError(f"offsets + win_len must lie in [0, tx_len = {self.tx_len}]")
+        if self.symbol_ranges is not None:
+            from .ofdm_ranges import check_ranges
+
+            check_ranges(self.symbol_ranges, k, self.data.shape[1])
         if self.num_symbols * (self.fft_size + self.cyclic_prefix_length) > self.rx_len:
             raise ValueError("noise must cover num_symbols * (N + N_cp) samples")
 
@@ -105,11 +113,14 @@ def static_drop_reference(job: StaticDropJob) -> tuple[np.ndarray, np.ndarray, n
     from .combine import combine_streams_reference
     from .delay import delay_doppler_reference
     from .ofdm import ofdm_demodulate, ofdm_modulate
+    from .ofdm_ranges import ofdm_modulate_ranges_reference
 
     job.check()
     s_count, k, p = job.shape
     n, ncp, bins = job.fft_size, job.cyclic_prefix_length, job.used_bins
-    x = ofdm_modulate(job.data.astype(np.complex128), n, ncp, bins)
+    data = job.data.astype(np.complex128)
+    x = (ofdm_modulate(data, n, ncp, bins) if job.symbol_ranges is None else
+         ofdm_modulate_ranges_reference(data, n, ncp, bins, job.symbol_ranges))
     users = np.arange(k, dtype=np.int64)
     rows = np.repeat(np.arange(2 * k, dtype=np.int64), p)
     r = np.zeros((k, job.rx_len), dtype=np.complex128)

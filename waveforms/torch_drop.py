@@ -108,6 +108,22 @@ def _fir(x: torch.Tensor, x_start: int, src, delay, doppler, gain, out_start, ou
     return _delay_doppler(job, x, cdt, rdt)
 
 
+def _modulate_ranges(data: np.ndarray, ranges, n: int, ncp: int, bins: np.ndarray,
+                     cdt) -> torch.Tensor:
+    """x [K, B (N + N_cp)] on the device: every symbol (ranges None), or only the symbols in
+    each user's range (waveforms.ofdm_ranges; zeros elsewhere): those symbols alone go to
+    the device, as one batched FFT, and are placed by one index copy."""
+    if ranges is None:
+        return _modulate(_to(data, cdt), n, ncp, bins)
+    k, b, q = data.shape
+    sym = np.arange(b)
+    keep = np.flatnonzero(((sym >= ranges[:, :1]) & (sym < ranges[:, 1:])).ravel())
+    body = _modulate(_to(data.reshape(k * b, q)[keep][None], cdt), n, ncp, bins)
+    x = torch.zeros((k * b, n + ncp), dtype=body.dtype, device=body.device)
+    x.index_copy_(0, torch.as_tensor(keep, device=body.device), body.view(-1, n + ncp))
+    return x.view(k, b * (n + ncp))
+
+
 #: device memory per group of satellites (their K buffers and the tile products): a CPU
 #: keeps one satellite's worth or so in cache-friendly sizes, an accelerator takes them all
 GROUP_BYTES = {"cpu": 256 * 2**20, "other": 8 * 2**30}
@@ -134,7 +150,7 @@ def static_drop_torch(job: StaticDropJob, tile: int = DEFAULT_TILE,
     *_, first = demodulate_args(np.empty((0, job.rx_len)), 0, job.num_symbols, n, ncp, bins,
                                 job.backoff_samples)        # symbol 0 starts at sample 0
     length = -(-job.tx_len // tile) * tile                  # whole tiles (the rest unused)
-    x = _modulate(_to(job.data, cdt), n, ncp, bins)
+    x = _modulate_ranges(job.data, job.symbol_ranges, n, ncp, bins, cdt)
     dev = x.device
     itemsize = 8 if cdt == torch.complex64 else 16
     r = r_des = None

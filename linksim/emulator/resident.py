@@ -38,7 +38,8 @@ def static_drop_job(settings: EmulatorSettings, channel: PathSet, estimates: Pat
         prop_delay_samples=delay.reshape(s_count, k_count, p_count),
         prop_doppler_cps=nu.reshape(s_count, k_count, p_count),
         prop_gain=gain.reshape(s_count, k_count, p_count), noise=noise,
-        num_symbols=plan.num_symbols, num_taps=settings.fractional_delay_taps)
+        num_symbols=plan.num_symbols, num_taps=settings.fractional_delay_taps,
+        symbol_ranges=stages.needed_symbol_ranges(settings, estimates, plan))
 
 
 def emulate_resident(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
