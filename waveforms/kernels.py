@@ -50,7 +50,8 @@ class KernelSet:
     combine_streams: Callable
     ofdm_modulate: Callable
     ofdm_demodulate: Callable
-    # time-varying delay (moving satellites; waveforms.tv_delay); None: the numba kernel
+    # time-varying delay (moving satellites; waveforms.tv_delay, torch:
+    # waveforms.torch_tv_delay); None: the numba kernel
     tv_delay_doppler: Callable | None = None
     # precompensation + combine + desired windows of one satellite in one tiled pass
     # (waveforms.transmit_fused) for samples of these dtypes; None: the three kernels apart

@@ -10,7 +10,8 @@ references (numpy arrays in and out; see :mod:`waveforms.kernels`).
   exact-product phase reduction of :func:`waveforms.doppler.reduced_cycles` at every
   512-sample block start, times the exact phasor inside the block) and applied once per
   sample;
-* combine: the tiled GEMMs of :mod:`waveforms.combine_gemm` as ``torch.matmul``.
+* combine: the tiled GEMMs of :mod:`waveforms.combine_gemm` as ``torch.matmul``;
+* the time-varying delay of moving satellites: :mod:`waveforms.torch_tv_delay`.
 
 Precision follows the samples: complex64 in -> complex64/float32 arithmetic and out,
 otherwise complex128/float64; the convolutions and matmuls run with TF32 off
@@ -260,6 +261,8 @@ def _demodulate(ys: torch.Tensor, first: int, m: int, n: int, ncp: int, bins: np
 
 def kernel_set() -> KernelSet:
     from .torch_drop import static_drop_torch
+    from .torch_tv_delay import tv_delay_doppler_torch
 
     return KernelSet("torch", delay_doppler_torch, combine_streams_torch, ofdm_modulate_torch,
-                     ofdm_demodulate_torch, static_drop=static_drop_torch)
+                     ofdm_demodulate_torch, tv_delay_doppler=tv_delay_doppler_torch,
+                     static_drop=static_drop_torch)
