@@ -77,23 +77,14 @@ def test_bad_ranges_are_refused(bad):
 # ------------------------------------------------------------------------ on a drop
 @pytest.fixture(scope="module")
 def drop():
-    """K = 6 users on S = 3 satellites, 4 symbols: (run, settings, channel, estimates, plan,
-    coupling) of drop 0."""
+    """K = 6 users on S = 3 satellites, 4 symbols, drop 0 with MRT (the benchmark's case):
+    (settings, channel, estimates, plan, coupling)."""
+    from linksim.app.bench_case import drop_case
     from linksim.config import build_config
-    from linksim.emulator import EmulatorSettings, draw_link_state
-    from linksim.ratemodel import coupling
-    from linksim.scenario import draw_drop
-    from linksim.scsi import scsi_from_drop
-    from precoders import design
 
-    cfg = build_config({"num_users": 6, "num_sats": 3, "num_observed_symbols": 4})
-    d = draw_drop(cfg, 0, 0)
-    scsi = scsi_from_drop(d, cfg)
-    a = coupling(scsi.steering, design("mrt", scsi, 10 ** (cfg.power_dbw / 10)).W)
-    links = draw_link_state(cfg, d, scsi, 0, 0)
-    st = EmulatorSettings.from_config(cfg)
-    ch, est = links.channel(), links.estimates()
-    return st, ch, est, stages.plan_burst(st, ch, est, 4), a
+    case = drop_case(build_config({"num_observed_symbols": 4}), 6, 3)
+    st, ch, est = case.settings, case.links.channel(), case.links.estimates()
+    return st, ch, est, stages.plan_burst(st, ch, est, 4), case.coupling
 
 
 def test_the_ranges_leave_out_symbols_and_hold_the_observed_ones(drop):

@@ -48,14 +48,11 @@ def test_segments_outside_the_rows_read_zeros():
     rng = np.random.default_rng(4)
     x = rng.standard_normal((1, 300)) + 1j * rng.standard_normal((1, 300))
     ops = 3
-    got = tv_delay_doppler_torch(
-        x, 0, np.zeros(ops, dtype=np.int64), np.array([5000.0, -5000.0, -150.0]),
-        np.tile([[1e-5, 1e-10]], (ops, 1)), np.zeros(ops), np.full(ops, 60.0), np.zeros(ops),
-        np.ones(ops, dtype=complex), np.zeros(ops, dtype=np.int64), 200, num_taps=10)
-    ref = tv_delay_doppler_reference(
-        x, 0, np.zeros(ops, dtype=np.int64), np.array([5000.0, -5000.0, -150.0]),
-        np.tile([[1e-5, 1e-10]], (ops, 1)), np.zeros(ops), np.full(ops, 60.0), np.zeros(ops),
-        np.ones(ops, dtype=complex), np.zeros(ops, dtype=np.int64), 200, num_taps=10)
+    args = (x, 0, np.zeros(ops, dtype=np.int64), np.array([5000.0, -5000.0, -150.0]),
+            np.tile([[1e-5, 1e-10]], (ops, 1)), np.zeros(ops), np.full(ops, 60.0),
+            np.zeros(ops), np.ones(ops, dtype=complex), np.zeros(ops, dtype=np.int64), 200)
+    got = tv_delay_doppler_torch(*args, num_taps=10)
+    ref = tv_delay_doppler_reference(*args, num_taps=10)
     assert not np.any(got[:2])
     assert np.any(got[2, :140]) and not np.any(got[2, 160:])
     assert rel(got, ref) < 1e-13
