@@ -65,9 +65,7 @@ def test_drop_bench_stages_flops_and_agreement():
     r = bs.bench_drop_stages(cfg, num_users=2, num_sats=2, num_symbols=2, repeats=1)
     v = r["variants"]
     assert set(v) == {"numba_double", "numba_single", "fast_double", "fast_single",
-                      "fast_single_per_user", "fast_single_counter", "torch_single"}
-    assert v["torch_single"]["device"] == "cpu"                   # LINKSIM_TORCH_DEVICE unset
-    assert v["torch_single"]["nmse_db_vs_first"] < -60            # the stated single bound
+                      "fast_single_per_user", "fast_single_counter"}
     assert v["fast_single_per_user"]["data_stream"] == "per-user"
     assert v["fast_single_per_user"]["nmse_db_vs_first"] is None        # other data symbols
     assert v["fast_single_counter"]["data_stream"] == "counter"
@@ -76,7 +74,10 @@ def test_drop_bench_stages_flops_and_agreement():
     assert v["fast_double"]["nmse_db_vs_first"] < -250            # GEMM rounding only
     assert v["numba_single"]["nmse_db_vs_first"] < -60            # the stated single bound
     stages = v["numba_double"]["stage_seconds"]
-    assert sum(stages.values()) == pytest.approx(v["numba_double"]["seconds"])
+    # emulate_links' own stages, disjoint parts of the timed call
+    assert set(stages) == {"plan", "data_symbols", "ofdm_modulate", "precompensate", "combine",
+                           "propagate", "desired_path", "noise", "receive_3_dfts"}
+    assert 0 < sum(stages.values()) <= v["numba_double"]["seconds"]
     g = r["stage_gflop"]
     unfused = {k: x for k, x in g.items() if k not in ("transmit_fused", "combine_in_fused")}
     assert r["total_gflop"] == pytest.approx(sum(unfused.values()))
@@ -90,7 +91,7 @@ def test_drop_bench_stages_flops_and_agreement():
         assert "transmit_fused" in st and "precompensate" not in st and "combine" not in st
         # the combine's share is a part of the fused stage, not added to the drop's time
         assert 0 < st["combine_in_fused"] <= st["transmit_fused"]
-        assert sum(st.values()) - st["combine_in_fused"] == pytest.approx(v[name]["seconds"])
+        assert sum(st.values()) - st["combine_in_fused"] <= v[name]["seconds"]
 
 
 def test_peak_memory_is_smaller_in_single_precision():
@@ -174,3 +175,35 @@ def test_drop_floor_sums_the_fastest_stages_and_the_peak_rates():
     # peak rates: 3 GFLOP of FIR at 40 GFLOP/s + 1 GFLOP at 100 + data 0.05 + noise 0.01
     assert f["peak_rates_s"] == pytest.approx(3.0 / 40 + 1.0 / 100 + 0.05 + 0.01)
     assert "peak_rates_s" not in bs.drop_floor(drop, {}, {"cgemm_gflops": 100.0})
+
+
+def test_the_stage_clock_changes_no_number_and_sums_per_stage():
+    # the bench times emulate_links itself: with a clock the outputs are the same bits,
+    # the satellite loop's stages accumulate, and the default clock times nothing
+    from linksim.app.bench_case import drop_case
+    from linksim.emulator import emulate_links
+    from linksim.emulator.stage_clock import NO_CLOCK, StageClock
+    from linksim.scenario import drop_rng
+
+    case = drop_case(build_config(), 3, 2)
+    ch, est = case.links.channel(), case.links.estimates()
+
+    def run(**kw):
+        return emulate_links(case.settings, ch, est, case.coupling, case.scsi.noise_power_w,
+                             drop_rng(0, 0, 3), 2, **kw)
+
+    clock = StageClock()
+    timed, plain = run(clock=clock), run()
+    for name in ("received", "desired", "noise"):
+        assert np.array_equal(getattr(timed, name), getattr(plain, name))
+    assert set(clock.seconds) >= {"plan", "data_symbols", "ofdm_modulate", "precompensate",
+                                  "combine", "propagate", "desired_path", "receive_3_dfts"}
+    assert all(t > 0 for t in clock.seconds.values())
+    with NO_CLOCK("x"):
+        pass
+    assert NO_CLOCK.profile is None
+    c = StageClock()
+    for _ in range(3):
+        with c("a"):
+            pass
+    assert list(c.seconds) == ["a"] and c.seconds["a"] > 0

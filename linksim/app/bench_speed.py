@@ -245,64 +245,27 @@ def _drop_case(cfg, num_users, num_sats, seed=0):
 
 
 def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
-    """One drop, stage by stage as emulate_links runs them: ({stage: seconds}, out, plan)."""
-    from linksim.emulator import stages
+    """One drop through :func:`linksim.emulator.emulate_links` itself, its stages timed by a
+    StageClock (linksim.emulator.stage_clock): ({stage: seconds} with 'seconds' the whole
+    call, received grid, plan)."""
+    import numba
+
+    from linksim.emulator import emulate_links, stages
+    from linksim.emulator.stage_clock import StageClock
     from linksim.scenario import drop_rng
 
     ch, est = links.channel(), links.estimates()
-    k = ch.num_users
-    s_count = ch.num_sats
-    rng = drop_rng(seed, 0, 3)
-    t, tic = {}, time.perf_counter
-    t0 = tic()
-    plan = stages.plan_burst(settings, ch, est, num_symbols)
-    bins = stages.used_bins(settings)
-    t1 = tic()
-    data = stages.draw_data(settings, rng, k, plan.num_burst_symbols, bins.size)
-    t2 = tic()
-    num = settings.numerology
-    x = stages.modulate_bursts(settings, data, plan, est)     # the needed symbols only
-    t3 = tic()
-    x_start = plan.first_symbol * num.symbol_length
-    fused = stages.uses_transmit_fused(settings, x, est)
-    if fused:                               # precompensate + combine + desired in one pass
-        profile = {}
-        z, zd = stages.transmit_fused(settings, x, x_start, est, a, plan, profile=profile)
-        t4 = t5 = tic()
-    else:
-        xt = stages.precompensate(settings, x, x_start, est, plan)
-        t4 = tic()
-        z = stages.precode(settings, xt, a, plan)
-        t5 = tic()
-    links_ = np.arange(s_count * k, dtype=np.int64)
-    r = stages.propagate(settings, z, links_, ch, plan).reshape(s_count, k, -1).sum(0)
-    t6 = tic()
-    if not fused:
-        zd = stages.precode_desired(xt, a, plan)
-    rd = stages.propagate(settings, zd, links_, ch, plan).reshape(s_count, k, -1).sum(0)
-    t7 = tic()
-    noise = stages.draw_noise(rng, scsi.noise_power_w, k, plan.rx_len,
-                              settings.noise_stream).astype(
-        settings.sample_dtype, copy=False)
-    t8 = tic()
-    received = stages.receive(settings, r + noise, num_symbols)
-    stages.receive(settings, rd, num_symbols)
-    stages.receive(settings, noise, num_symbols)
-    t9 = tic()
-    t = {"plan": t1 - t0, "data_symbols": t2 - t1, "ofdm_modulate": t3 - t2}
-    if fused:
-        t["transmit_fused"] = t5 - t3
+    clock = StageClock()
+    t0 = time.perf_counter()
+    out = emulate_links(settings, ch, est, a, scsi.noise_power_w, drop_rng(seed, 0, 3),
+                        num_symbols, clock=clock)
+    t = dict(clock.seconds) | {"seconds": time.perf_counter() - t0}
+    if "transmit_fused" in t:
         # the combine inside the fused pass: its GEMMs and window copies, thread-seconds
-        # over the threads that ran them concurrently
-        import numba
-
-        threads = numba.get_num_threads()        # the fused pass's default worker count
-        t["combine_in_fused"] = (profile["gemm"] + profile["copy"]) / threads
-    else:
-        t["precompensate"], t["combine"] = t4 - t3, t5 - t4
-    t |= {"propagate": t6 - t5, "desired_path": t7 - t6, "noise": t8 - t7,
-          "receive_3_dfts": t9 - t8}
-    return t, received, plan
+        # over the threads that ran them concurrently (the fused pass's default workers)
+        t["combine_in_fused"] = ((clock.profile["gemm"] + clock.profile["copy"])
+                                 / numba.get_num_threads())
+    return t, out.received, stages.plan_burst(settings, ch, est, num_symbols)
 
 
 def _stage_flops(settings, plan, k, s_count, num_symbols) -> dict:
@@ -312,14 +275,15 @@ def _stage_flops(settings, plan, k, s_count, num_symbols) -> dict:
     num = settings.numerology
     taps = settings.fractional_delay_taps
     fir = FLOPS_PER_TAP_MAC * taps
+    # the precoded windows' GEMMs and the own-stream windows A[s, j, j] x~ (6 flops each)
+    comb = combine_flops(s_count, k, k, plan.win_len) + 6.0 * s_count * k * plan.win_len
     return {"ofdm_modulate": _fft_flops(num.fft_size, k * plan.num_burst_symbols),
             "precompensate": fir * s_count * k * plan.tx_len,
-            "combine": combine_flops(s_count, k, k, plan.win_len),
-            "transmit_fused": fir * s_count * k * plan.tx_len
-            + combine_flops(s_count, k, k, plan.win_len),
-            "combine_in_fused": combine_flops(s_count, k, k, plan.win_len),
+            "combine": comb,
+            "transmit_fused": fir * s_count * k * plan.tx_len + comb,
+            "combine_in_fused": comb,
             "propagate": fir * s_count * k * plan.rx_len,
-            "desired_path": fir * s_count * k * plan.rx_len + 8.0 * s_count * k * plan.win_len,
+            "desired_path": fir * s_count * k * plan.rx_len,
             "receive_3_dfts": _fft_flops(num.fft_size, 3 * k * num_symbols)}
 
 
@@ -329,14 +293,13 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
                                                            ("fast", "double"),
                                                            ("fast", "single"),
                                                            ("fast", "single", "per-user"),
-                                                           ("fast", "single", "counter"),
-                                                           ("torch", "single"))
+                                                           ("fast", "single", "counter"))
                       ) -> dict:
     """A full drop by stage for every (backend, precision[, data_stream]) variant,
-    interleaved, medians. The torch variant runs on the torch kernel set's device
-    (``LINKSIM_TORCH_DEVICE``, default cpu; the device is named in its entry). A 'per-user'
-    or 'counter' variant draws other data symbols (its NMSE against the first variant is not
-    reported)."""
+    interleaved, medians: emulate_links itself with its stages timed (``seconds``: the whole
+    call). A 'per-user' or 'counter' variant draws other data symbols (its NMSE against the
+    first variant is not reported). The torch set's drop runs resident on its device and
+    is timed by :func:`linksim.app.bench_torch.bench_torch_drops`."""
     settings, links, a, scsi = _drop_case(cfg, num_users, num_sats)
     cases = {}
     for b, p, *d in variants:
@@ -368,9 +331,8 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
                np.sum(ranges[:, 1] - ranges[:, 0]) / (num_users * plan.num_burst_symbols)),
            "total_gflop": total_flops / 1e9, "variants": {}}
     for name, rows in per.items():
-        med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
-        total = float(np.median([sum(v for key, v in r.items() if key != "combine_in_fused")
-                                 for r in rows]))
+        med = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "seconds"}
+        total = float(np.median([r["seconds"] for r in rows]))
         same_data = cases[name].data_stream == cases[next(iter(cases))].data_stream
         err = (np.sum(np.abs(outs[name] - ref) ** 2) / np.sum(np.abs(ref) ** 2)
                if same_data else 0.0)
@@ -381,10 +343,6 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
             "gflops_overall": total_flops / total / 1e9,
             "nmse_db_vs_first": float(10 * np.log10(err)) if err > 0 else None,
             "data_stream": cases[name].data_stream, "precision": cases[name].precision}
-        if cases[name].backend == "torch":
-            from waveforms.torch_kernels import torch_device
-
-            res["variants"][name]["device"] = torch_device()
     return res
 
 
@@ -584,8 +542,7 @@ def format_speed(res: dict) -> list[str]:
                                                       if k in v["stage_gflops"] else "")
                            for k, s in v["stage_seconds"].items())
         nmse = v["nmse_db_vs_first"]
-        label = name + (f" ({v['device']})" if "device" in v else "")
-        lines.append(f"      {label:<20} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
+        lines.append(f"      {name:<20} {v['seconds']:.3f} s ({v['gflops_overall']:.1f} GFLOP/s"
                      + (f", NMSE {nmse:.0f} dB" if nmse is not None else "") + f"): {stages}")
     lines.append("    peak traced memory of a drop (MiB): " + ", ".join(
         f"{k} {v:.0f}" for k, v in res["peak_memory_mib"].items()))

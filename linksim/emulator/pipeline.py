@@ -19,13 +19,14 @@ from linksim.emulator import stages
 from linksim.emulator.output import EmulationOutput
 from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
+from linksim.emulator.stage_clock import NO_CLOCK
 from linksim.emulator.streamed import received_by_satellite
 
 
 def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
                   coupling: np.ndarray, noise_power_w: np.ndarray | None,
                   rng: np.random.Generator, num_symbols: int,
-                  components: bool = False) -> EmulationOutput:
+                  components: bool = False, clock=NO_CLOCK) -> EmulationOutput:
     """Generate, precompensate, precode, propagate and receive one burst.
 
     settings : EmulatorSettings (numerology, taps, back-off, modulation, kernel set)
@@ -36,6 +37,7 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
     rng : data symbols are drawn first, then the noise
     num_symbols : M observed OFDM symbols per user
     components : also return every (s, j, i) component separately (memory S K^2 M Q)
+    clock : a :class:`linksim.emulator.stage_clock.StageClock` to time the stages (benchmarks)
     """
     s_count, k_count = channel.num_sats, channel.num_users
     if (estimates.num_sats, estimates.num_users) != (s_count, k_count):
@@ -46,21 +48,31 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
                          f"(got {coupling.shape})")
     if num_symbols < 1:
         raise ValueError(f"num_symbols must be >= 1 (got {num_symbols})")
-    plan = stages.plan_burst(settings, channel, estimates, num_symbols)
+    with clock("plan"):
+        plan = stages.plan_burst(settings, channel, estimates, num_symbols)
     if (settings.kernels.static_drop is not None and not components and channel.is_static
             and estimates.is_static):        # the whole drop on the back end's device
         from linksim.emulator.resident import emulate_resident
-        return emulate_resident(settings, channel, estimates, coupling, noise_power_w, rng,
-                                plan)
-    data, x, x_start = stages.generate_bursts(settings, rng, k_count, plan, estimates)
+        with clock("resident"):
+            return emulate_resident(settings, channel, estimates, coupling, noise_power_w, rng,
+                                    plan)
+    with clock("data_symbols"):      # stages.generate_bursts, its two steps timed apart
+        data = stages.burst_data(settings, rng, k_count, plan)
+    with clock("ofdm_modulate"):
+        x = stages.modulate_bursts(settings, data, plan, estimates)
+    x_start = plan.first_symbol * settings.numerology.symbol_length
     links = np.arange(s_count * k_count, dtype=np.int64)
     # one satellite at a time (same numbers, a fifth of the memory): linksim.emulator.streamed
-    r, r_des = received_by_satellite(settings, x, x_start, channel, estimates, coupling, plan)
-    noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len, settings.noise_stream)
-    noise = noise.astype(settings.sample_dtype, copy=False)      # same draws in either precision
-    out = burst_output(plan, data, stages.receive(settings, r + noise, num_symbols),
-                       stages.receive(settings, r_des, num_symbols),
-                       stages.receive(settings, noise, num_symbols))
+    r, r_des = received_by_satellite(settings, x, x_start, channel, estimates, coupling, plan,
+                                     clock)
+    with clock("noise"):
+        noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len,
+                                  settings.noise_stream)
+        noise = noise.astype(settings.sample_dtype, copy=False)  # same draws in either precision
+    with clock("receive_3_dfts"):
+        out = burst_output(plan, data, stages.receive(settings, r + noise, num_symbols),
+                           stages.receive(settings, r_des, num_symbols),
+                           stages.receive(settings, noise, num_symbols))
     if components:
         xt = stages.precompensate(settings, x, x_start, estimates, plan)
         z_all = stages.precode_components(xt, coupling, plan)

@@ -26,6 +26,7 @@ import numpy as np
 from linksim.emulator import stages
 from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
+from linksim.emulator.stage_clock import NO_CLOCK
 
 
 def _sat(paths: PathSet, s: int) -> PathSet:
@@ -41,28 +42,38 @@ def _plan(plan: stages.BurstPlan, s: int) -> stages.BurstPlan:
 
 def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: int,
                           channel: PathSet, estimates: PathSet, coupling: np.ndarray,
-                          plan: stages.BurstPlan) -> tuple[np.ndarray, np.ndarray]:
+                          plan: stages.BurstPlan, clock=NO_CLOCK
+                          ) -> tuple[np.ndarray, np.ndarray]:
     """(r, r_des): every receiver's samples [K, rx_len] (all streams; own stream only),
-    summed over satellites, computed one satellite at a time."""
+    summed over satellites, computed one satellite at a time (``clock``: the stages timed,
+    linksim.emulator.stage_clock)."""
     s_count, k_count = channel.num_sats, channel.num_users
     rows = np.arange(k_count, dtype=np.int64)
+    options = {} if clock.profile is None else {"profile": clock.profile}
     r = r_des = None
     for s in range(s_count):
         plan_s, est_s, ch_s = _plan(plan, s), _sat(estimates, s), _sat(channel, s)
         a = coupling[s:s + 1]
         if stages.uses_transmit_fused(settings, x, est_s):    # one tiled pass (to rounding)
-            z, z_des = stages.transmit_fused(settings, x, x_start, est_s, a, plan_s)
+            with clock("transmit_fused"):
+                z, z_des = stages.transmit_fused(settings, x, x_start, est_s, a, plan_s,
+                                                 **options)
         else:
-            xt = stages.precompensate(settings, x, x_start, est_s, plan_s)
-            z, z_des = stages.precode(settings, xt, a, plan_s), stages.precode_desired(
-                xt, a, plan_s)
+            with clock("precompensate"):
+                xt = stages.precompensate(settings, x, x_start, est_s, plan_s)
+            with clock("combine"):
+                z, z_des = stages.precode(settings, xt, a, plan_s), stages.precode_desired(
+                    xt, a, plan_s)
             del xt
-        y = stages.propagate(settings, z, rows, ch_s, plan_s)
-        y_des = stages.propagate(settings, z_des, rows, ch_s, plan_s)
+        with clock("propagate"):
+            y = stages.propagate(settings, z, rows, ch_s, plan_s)
+        with clock("desired_path"):
+            y_des = stages.propagate(settings, z_des, rows, ch_s, plan_s)
         del z, z_des
-        if r is None:
-            r, r_des = y, y_des
-        else:                               # in place: the same additions, no new buffers
-            r += y
-            r_des += y_des
+        with clock("propagate"):
+            if r is None:
+                r, r_des = y, y_des
+            else:                           # in place: the same additions, no new buffers
+                r += y
+                r_des += y_des
     return r, r_des
