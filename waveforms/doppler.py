@@ -19,6 +19,7 @@ from .checks import check_integer
 
 __all__ = [
     "reduced_cycles",
+    "reduced_cycles_with",
     "frequency_shift",
     "frequency_shift_reference",
     "cfo_common_gain",
@@ -29,6 +30,27 @@ __all__ = [
 _SPLIT = 134217729.0  # 2**27 + 1, Veltkamp splitting constant for float64
 
 
+def reduced_cycles_with(round_):
+    """:func:`reduced_cycles` for the arrays ``round_`` rounds (half to even): the one body
+    for numpy (``np.round``, also compiled by numba) and torch (``torch.round``)."""
+
+    def reduced(f, t):
+        p = f * t
+        c = _SPLIT * f
+        fh = c - (c - f)
+        fl = f - fh
+        c = _SPLIT * t
+        th = c - (c - t)
+        tl = t - th
+        e = ((fh * th - p) + fh * tl + fl * th) + fl * tl
+        return (p - round_(p)) + e
+
+    return reduced
+
+
+_reduced = reduced_cycles_with(np.round)
+
+
 def reduced_cycles(f: float | np.ndarray, t: float | np.ndarray) -> float | np.ndarray:
     """``f * t`` modulo 1, in [-0.5, 0.5], with the product taken exactly.
 
@@ -36,20 +58,13 @@ def reduced_cycles(f: float | np.ndarray, t: float | np.ndarray) -> float | np.n
     (|t| < 2**53). Dekker's error-free product: ``f t = p + e`` exactly, so the result
     ``(p - round(p)) + e`` is accurate to ~1e-16 cycles even for |f t| ~ 1e6 cycles,
     where the rounded product alone would be off by ~1e-10 cycles.
-    Works elementwise on arrays and, compiled, on scalars inside the kernels.
+    Works elementwise on arrays (compiled on scalars inside the kernels:
+    ``_reduced_cycles_nb``; in torch: :func:`reduced_cycles_with`).
     """
-    p = f * t
-    c = _SPLIT * f
-    fh = c - (c - f)
-    fl = f - fh
-    c = _SPLIT * t
-    th = c - (c - t)
-    tl = t - th
-    e = ((fh * th - p) + fh * tl + fl * th) + fl * tl
-    return (p - np.round(p)) + e
+    return _reduced(f, t)
 
 
-_reduced_cycles_nb = numba.njit(cache=True)(reduced_cycles)
+_reduced_cycles_nb = numba.njit(cache=True)(_reduced)
 
 
 def _check_shift_args(

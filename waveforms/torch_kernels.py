@@ -34,6 +34,7 @@ import torch
 
 from . import delay as _d
 from .combine import _check as _check_combine
+from .doppler import reduced_cycles_with
 from .kernels import KernelSet
 from .ofdm_fast import bin_runs, demodulate_args, modulate_args
 
@@ -42,7 +43,6 @@ __all__ = ["kernel_set", "set_torch_device", "torch_device", "delay_doppler_torc
 
 _DEVICE = [os.environ.get("LINKSIM_TORCH_DEVICE", "cpu")]
 _CHUNK_BYTES = 32 * 2**20          # bound on the gathered segments of one delay chunk
-_SPLIT = 134217729.0               # 2**27 + 1 (Veltkamp), as waveforms.doppler
 
 
 def set_torch_device(device: str) -> None:
@@ -87,17 +87,9 @@ def _numpy(t: torch.Tensor) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-def _reduced_cycles(f: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """f t mod 1 in [-1/2, 1/2] with Dekker's exact product (float64 tensors)."""
-    p = f * t
-    c = _SPLIT * f
-    fh = c - (c - f)
-    fl = f - fh
-    c = _SPLIT * t
-    th = c - (c - t)
-    tl = t - th
-    e = ((fh * th - p) + fh * tl + fl * th) + fl * tl
-    return (p - torch.round(p)) + e
+#: f t mod 1 in [-1/2, 1/2] with Dekker's exact product (float64 tensors): the body of
+#: waveforms.doppler.reduced_cycles with torch's rounding (half to even, as numpy's)
+_reduced_cycles = reduced_cycles_with(torch.round)
 
 
 def delay_doppler_torch(x, x_start, src, delay_samples, doppler_cps, gain, out_start, out_len,
