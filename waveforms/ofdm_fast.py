@@ -31,9 +31,24 @@ import scipy.fft as sfft
 from .ofdm import _check_bins as _bins  # the one used-bin check of the package
 
 __all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "ofdm_modulate_any",
-           "ofdm_demodulate_any", "modulate_into", "set_fft_workers", "fft_workers"]
+           "ofdm_demodulate_any", "modulate_into", "set_fft_workers", "fft_workers",
+           "parse_fft_workers"]
 
-_WORKERS = [int(os.environ.get("LINKSIM_FFT_WORKERS", 0)) or os.cpu_count() or 1]
+def parse_fft_workers(text: str | None) -> int:
+    """The FFT thread count of ``LINKSIM_FFT_WORKERS``: an integer >= 1, or unset / empty /
+    0 for every core (ValueError naming the variable otherwise)."""
+    text = (text or "").strip()
+    try:
+        value = int(text) if text else 0
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"LINKSIM_FFT_WORKERS must be an integer >= 1, or 0 / unset for "
+                         f"every core (got {text!r})")
+    return value or os.cpu_count() or 1
+
+
+_WORKERS: list[int | None] = [None]          # None: LINKSIM_FFT_WORKERS, read on first use
 
 
 def set_fft_workers(workers: int) -> None:
@@ -44,6 +59,10 @@ def set_fft_workers(workers: int) -> None:
 
 
 def fft_workers() -> int:
+    """The FFT threads: :func:`set_fft_workers`, else ``LINKSIM_FFT_WORKERS``, else every
+    core."""
+    if _WORKERS[0] is None:
+        _WORKERS[0] = parse_fft_workers(os.environ.get("LINKSIM_FFT_WORKERS"))
     return _WORKERS[0]
 
 
@@ -147,7 +166,7 @@ def modulate_into(x: np.ndarray, X: np.ndarray, n: int, ncp: int, bins: np.ndarr
     # single: the 1/sqrt(N) inside pocketfft's last pass (one pass less; float32 rounding)
     single = x.dtype == np.complex64
     out = sfft.ifft(body, axis=-1, norm="ortho" if single else "forward", overwrite_x=True,
-                    workers=workers or _WORKERS[0])
+                    workers=workers or fft_workers())
     if not np.shares_memory(out, body):        # pocketfft declined the in-place transform
         body[...] = out
     if not single:
@@ -175,7 +194,7 @@ def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: in
         writeable=False)
     single = y.dtype == np.complex64           # as in modulation: scale inside the FFT
     full = sfft.fft(windows, axis=-1, norm="ortho" if single else "backward",
-                    workers=_WORKERS[0])
+                    workers=fft_workers())
     Y = np.empty((r, m, bins.size), dtype=full.dtype)
     for b0, q0, length in bin_runs(bins):
         Y[:, :, q0:q0 + length] = full[:, :, b0:b0 + length]

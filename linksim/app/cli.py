@@ -85,7 +85,12 @@ def fail(message: str, code: int = 2) -> None:
 def main(argv: list[str] | None = None) -> None:
     from linksim.config import ConfigError
     from linksim.runtime.allocator import keep_freed_memory
+    from linksim.runtime.environment import EnvironmentSettingError, check_environment
 
+    try:
+        check_environment()    # LINKSIM_* values, before any work (runtime.environment)
+    except EnvironmentSettingError as exc:
+        fail(str(exc))
     keep_freed_memory()        # freed drop buffers stay in the process (LINKSIM_MALLOC=system)
 
     try:
