@@ -41,7 +41,7 @@ from .ofdm_fast import bin_runs, demodulate_args, modulate_args
 __all__ = ["kernel_set", "set_torch_device", "torch_device", "delay_doppler_torch",
            "combine_streams_torch", "ofdm_modulate_torch", "ofdm_demodulate_torch"]
 
-_DEVICE = [os.environ.get("LINKSIM_TORCH_DEVICE", "cpu")]
+_DEVICE = [os.environ.get("LINKSIM_TORCH_DEVICE", "").strip() or "cpu"]
 _CHUNK_BYTES = 32 * 2**20          # bound on the gathered segments of one delay chunk
 
 
