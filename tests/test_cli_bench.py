@@ -41,6 +41,7 @@ def test_torch_only_bench_runs_the_resident_drop_alone():
     assert set(res) == {"machine", "torch_resident", "provenance"}
     t = res["torch_resident"]
     assert t["drops"] == 3 and t["job"] == "resident drop S=2 K=12 M=4"
+    assert t["batch"] == 1                              # one drop a call on a CPU
     # --quick: one repeat, so the drop's median is its host plus device time
     assert t["one_drop_s"] == pytest.approx(t["host_s"] + t["device_s"], rel=1e-12)
     assert t["nmse_db_vs_numba"] < -60 and t["precision"] == "single"
@@ -49,7 +50,9 @@ def test_torch_only_bench_runs_the_resident_drop_alone():
 @pytest.mark.parametrize("args,option", [(["--precoders", "--torch-only"], "--torch-only"),
                                          (["--torch-only", "--no-reference"],
                                           "--no-reference"),
-                                         (["--drops", "0"], "--drops")])
+                                         (["--drops", "0"], "--drops"),
+                                         (["--precoders", "--batch", "2"], "--batch"),
+                                         (["--batch", "0"], "--batch")])
 def test_bench_refuses_options_that_do_not_go_together(args, option):
     p = linksim("bench", *args)
     assert p.returncode == 2 and option in p.stderr and "Traceback" not in p.stderr

@@ -138,6 +138,41 @@ def test_resident_drop_with_symbol_ranges_equals_the_reference(dtype, bound):
         static_drop_torch(bad)
 
 
+@pytest.mark.parametrize("dtype,bound", [(np.complex128, 1e-12), (np.complex64, 1e-6)])
+@pytest.mark.parametrize("group_bytes", [1, 2**30])
+def test_batched_drops_equal_each_drop_alone(monkeypatch, dtype, bound, group_bytes):
+    # three drops of one geometry (other data and noise) in one call per stage: each equals
+    # its own single-drop call to rounding (batched kernels may sum in other orders)
+    from waveforms import torch_drop
+    from waveforms.torch_drop import static_drops_torch
+
+    monkeypatch.setitem(torch_drop.GROUP_BYTES, "cpu", group_bytes)
+    base = StaticDropJob(**{**_job(dtype).__dict__,
+                            "symbol_ranges": np.array([[1, 12], [0, 12], [2, 9]])})
+    rng = np.random.default_rng(11)
+    jobs = [StaticDropJob(**{**base.__dict__, "data": cn(rng, *base.data.shape).astype(dtype),
+                             "noise": (0.1 * cn(rng, *base.noise.shape)).astype(dtype)})
+            for _ in range(3)]
+    batched = static_drops_torch(jobs, tile=64)
+    assert len(batched) == 3
+    for job, got in zip(jobs, batched):
+        alone = static_drop_torch(job, tile=64)
+        for g, a in zip(got, alone):
+            assert g.dtype == dtype and g.shape == a.shape and rel(g, a) < bound
+    assert rel(batched[0][0], batched[1][0]) > 0.1            # the drops really differ
+
+
+def test_batched_drops_must_share_their_geometry():
+    from waveforms.torch_drop import static_drops_torch
+
+    job = _job(np.complex128)
+    other = StaticDropJob(**{**job.__dict__, "pre_gain": job.pre_gain * 1j})
+    with pytest.raises(ValueError, match="must share pre_gain"):
+        static_drops_torch([job, other])
+    with pytest.raises(ValueError, match="at least one job"):
+        static_drops_torch([])
+
+
 def test_resident_drop_refuses_inconsistent_shapes():
     job = _job(np.complex128)
     bad = StaticDropJob(**{**job.__dict__, "coupling": job.coupling[:, :2]})

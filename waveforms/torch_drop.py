@@ -37,8 +37,8 @@ from .torch_kernels import (
     full_float32,
 )
 
-__all__ = ["static_drop_torch", "combine_tiles_torch", "tile_rows", "satellite_groups",
-           "DEFAULT_TILE", "GROUP_BYTES"]
+__all__ = ["static_drop_torch", "static_drops_torch", "combine_tiles_torch", "tile_rows",
+           "satellite_groups", "DEFAULT_TILE", "GROUP_BYTES"]
 
 DEFAULT_TILE = 2048      # samples per time tile of the combine (a multiple of 64)
 
@@ -142,7 +142,44 @@ def static_drop_torch(job: StaticDropJob, tile: int = DEFAULT_TILE,
     of ``job.data`` (numpy arrays; torch tensors on the device with ``as_tensors``).
     Satellites run in groups (:func:`satellite_groups`: all at once on a GPU), each group's
     precompensation, combine and channel one batched call each; the satellite sum in order."""
-    job.check()
+    return static_drops_torch([job], tile, as_tensors)[0]
+
+
+#: the job fields that drops batched in one call must share (all but data and noise)
+_GEOMETRY = ("x_start", "fft_size", "cyclic_prefix_length", "used_bins", "backoff_samples",
+             "pre_delay_samples", "pre_doppler_cps", "pre_gain", "tx_start", "tx_len",
+             "coupling", "offsets", "win_len", "prop_delay_samples", "prop_doppler_cps",
+             "prop_gain", "num_symbols", "num_taps", "symbol_ranges")
+
+
+def _check_batch(jobs: list[StaticDropJob]) -> StaticDropJob:
+    if not jobs:
+        raise ValueError("static_drops_torch needs at least one job")
+    first = jobs[0]
+    for job in jobs:
+        job.check()
+        if job.data.dtype != first.data.dtype or job.data.shape != first.data.shape \
+                or job.noise.shape != first.noise.shape:
+            raise ValueError("batched drops must have data and noise of one shape and dtype")
+        for name in _GEOMETRY:
+            a, b = getattr(job, name), getattr(first, name)
+            same = (a is None and b is None) if a is None or b is None else \
+                np.array_equal(a, b)
+            if not same:
+                raise ValueError(f"batched drops must share {name} (the same geometry and "
+                                 "precoder; only data and noise differ)")
+    return first
+
+
+def static_drops_torch(jobs: list[StaticDropJob], tile: int = DEFAULT_TILE,
+                       as_tensors: bool = False) -> list[tuple]:
+    """:func:`static_drop_torch` of D drops that share their geometry and precoder (every
+    field but ``data`` and ``noise``) in one device call per stage: the drops are one more
+    batch dimension of every kernel (rows of the FIRs, matmul batches, FFT rows), so a GPU
+    sees the launches of one drop for D. Returns one (received, desired, noise) per job, each
+    as :func:`static_drop_torch` gives it; D = 1 is that function's computation."""
+    job = _check_batch(jobs)
+    d_count = len(jobs)
     cdt, rdt = _cdtype(job.data)
     s_count, k, p = job.shape
     _, n, ncp, bins = modulate_args(job.data, job.fft_size, job.cyclic_prefix_length,
@@ -150,36 +187,49 @@ def static_drop_torch(job: StaticDropJob, tile: int = DEFAULT_TILE,
     *_, first = demodulate_args(np.empty((0, job.rx_len)), 0, job.num_symbols, n, ncp, bins,
                                 job.backoff_samples)        # symbol 0 starts at sample 0
     length = -(-job.tx_len // tile) * tile                  # whole tiles (the rest unused)
-    x = _modulate_ranges(job.data, job.symbol_ranges, n, ncp, bins, cdt)
+    data = np.concatenate([j.data for j in jobs]) if d_count > 1 else job.data  # [D K, B, Q]
+    ranges = None if job.symbol_ranges is None else np.tile(job.symbol_ranges, (d_count, 1))
+    x = _modulate_ranges(data, ranges, n, ncp, bins, cdt)   # rows (drop, user)
     dev = x.device
     itemsize = 8 if cdt == torch.complex64 else 16
+    rows_dk = np.arange(d_count * k, dtype=np.int64)
     r = r_des = None
-    for grp in satellite_groups(s_count, 3 * k * length * itemsize, dev):
+    for grp in satellite_groups(s_count, 3 * d_count * k * length * itemsize, dev):
         g = slice(grp.start, grp.stop)
         sg = len(grp)
-        xt = _fir(x, job.x_start, np.tile(np.arange(k, dtype=np.int64), sg),
-                  job.pre_delay_samples[g], job.pre_doppler_cps[g], job.pre_gain[g],
-                  np.repeat(job.tx_start[g], k), length, job.num_taps, cdt,
-                  rdt).view(sg, k, length)
-        a = _to(job.coupling[g], cdt)
-        z = combine_tiles_torch(xt, a, job.offsets[g], job.win_len, tile)   # [sg, J, W]
-        e = torch.as_tensor(job.offsets[g], device=dev)[:, :, None] + torch.arange(
+        b = sg * d_count                                     # batch (satellite, drop)
+
+        def per_drop(v):                                     # [sg, ...] -> [sg D, ...]
+            return np.repeat(v[g], d_count, axis=0)
+
+        xt = _fir(x, job.x_start, np.tile(rows_dk, sg), per_drop(job.pre_delay_samples),
+                  per_drop(job.pre_doppler_cps), per_drop(job.pre_gain),
+                  np.repeat(job.tx_start[g], d_count * k), length, job.num_taps, cdt,
+                  rdt).view(b, k, length)
+        a = _to(per_drop(job.coupling), cdt)
+        offsets = per_drop(job.offsets)
+        z = combine_tiles_torch(xt, a, offsets, job.win_len, tile)          # [b, J, W]
+        e = torch.as_tensor(offsets, device=dev)[:, :, None] + torch.arange(
             job.win_len, device=dev)
         z_des = torch.diagonal(a, dim1=1, dim2=2)[:, :, None] * xt.gather(2, e)
         del xt
-        rows = np.repeat(np.arange(2 * sg * k, dtype=np.int64), p)       # (z | z_des, s, j)
-        ops = [np.tile(v[g].reshape(-1), 2) for v in (job.prop_delay_samples,
-                                                      job.prop_doppler_cps, job.prop_gain)]
-        y = _fir(torch.cat((z, z_des)).view(2 * sg * k, job.win_len), 0, rows, *ops,
+        rows = np.repeat(np.arange(2 * b * k, dtype=np.int64), p)    # (z | z_des, s, d, j)
+        ops = [np.tile(per_drop(v).reshape(-1), 2) for v in (job.prop_delay_samples,
+                                                            job.prop_doppler_cps,
+                                                            job.prop_gain)]
+        y = _fir(torch.cat((z, z_des)).view(2 * b * k, job.win_len), 0, rows, *ops,
                  np.zeros(rows.size, dtype=np.int64), job.rx_len, job.num_taps, cdt,
-                 rdt).view(2, sg, k, p, job.rx_len).sum(dim=3)
+                 rdt).view(2, sg, d_count * k, p, job.rx_len).sum(dim=3)
         for i in range(sg):                                 # the satellite sum in order
             if r is None:
                 r, r_des = y[0, i].clone(), y[1, i].clone()
             else:
                 r += y[0, i]
                 r_des += y[1, i]
-    noise = _to(job.noise, cdt)
+    noise = _to(np.concatenate([j.noise for j in jobs]) if d_count > 1 else job.noise, cdt)
     out = [_demodulate(v, first, job.num_symbols, n, ncp, bins, job.backoff_samples)
-           for v in (r + noise, r_des, noise)]
-    return tuple(out) if as_tensors else tuple(_numpy(v) for v in out)
+           for v in (r + noise, r_des, noise)]                       # [D K, M, Q] each
+    drops = [tuple(v[d * k:(d + 1) * k] for v in out) for d in range(d_count)]
+    if as_tensors:
+        return drops
+    return [tuple(_numpy(v) for v in drop) for drop in drops]

@@ -469,9 +469,10 @@ def speed_goals(ofdm: dict, combine: dict, drop: dict, memory: dict, delay: dict
 
 
 def bench_speed(cfg, quick: bool = False, delay: dict | None = None,
-                drops: int | None = None) -> dict:
+                drops: int | None = None, batch: int | None = None) -> dict:
     """Every issue-17 benchmark in one run (``quick``: small jobs, a smoke run; ``drops``:
-    drops back to back in the torch resident run, default 4, 2 quick)."""
+    drops back to back in the torch resident run, default 4, 2 quick; ``batch``: drops per
+    device call there, default bench_torch's)."""
     if quick:
         sizes = dict(num_users=12, num_sats=2, num_symbols=4)
         ofdm = bench_ofdm(num_users=8, num_symbols=4, repeats=3)
@@ -493,8 +494,7 @@ def bench_speed(cfg, quick: bool = False, delay: dict | None = None,
     from linksim.app.bench_torch import bench_torch_drops
 
     resident = bench_torch_drops(cfg, drops=drops or (2 if quick else 4),
-                                 repeats=1 if quick else 3,
-                                 **sizes)
+                                 repeats=1 if quick else 3, batch=batch, **sizes)
     res = {"machine": machine_settings(), "gemm": rates, "ofdm": ofdm, "combine": combine,
            "drop_stages": drop, "peak_memory_mib": memory, "allocator_drop_seconds": alloc,
            "torch_resident": resident}

@@ -24,10 +24,13 @@ if TYPE_CHECKING:
 @click.option("--drops", type=click.IntRange(1, 100000), default=None,
               help="Drops back to back in the torch drops-per-second run, 1..100000 "
                    "(default 4, 2 with --quick; 64 with --torch-only on a GPU).")
+@click.option("--batch", type=click.IntRange(1, 1024), default=None,
+              help="Drops per device call in that run, 1..1024 (default 8 on a CUDA "
+                   "device, 1 elsewhere).")
 @json_option
 @config_options
-def bench(with_precoders, quick, no_reference, torch_only, drops, as_json, config_path,
-          sets) -> None:
+def bench(with_precoders, quick, no_reference, torch_only, drops, batch, as_json,
+          config_path, sets) -> None:
     """(a) fractional delay + Doppler on 48 streams x 64 symbols; (b) one full drop, S = 5,
     K = 48, 14 symbols. Both against their numpy references, in one run. (c) that drop with
     the NTN-TDL-C profile (3 paths per link) against the flat drop, time per path. The speed
@@ -36,18 +39,18 @@ def bench(with_precoders, quick, no_reference, torch_only, drops, as_json, confi
     if with_precoders and no_reference:
         raise click.BadParameter("is used only without --precoders (it skips the numpy "
                                  "reference of the waveform bench)", param_hint="--no-reference")
-    if with_precoders and (torch_only or drops is not None):
+    if with_precoders and (torch_only or drops is not None or batch is not None):
         raise click.BadParameter("is used only without --precoders (the waveform bench)",
-                                 param_hint="--torch-only / --drops")
+                                 param_hint="--torch-only / --drops / --batch")
     if torch_only and no_reference:
         raise click.BadParameter("is used only without --torch-only (which runs no numpy "
                                  "reference)", param_hint="--no-reference")
     if torch_only:
-        result = _bench_torch(cfg, quick, drops, as_json)
+        result = _bench_torch(cfg, quick, drops, as_json, batch)
     elif with_precoders:
         result = _bench_precoders(cfg, quick, as_json)
     else:
-        result = _bench_waveforms(cfg, quick, no_reference, as_json, drops)
+        result = _bench_waveforms(cfg, quick, no_reference, as_json, drops, batch)
     if as_json:
         from linksim.runtime.provenance import provenance
 
@@ -55,7 +58,8 @@ def bench(with_precoders, quick, no_reference, torch_only, drops, as_json, confi
         click.echo(json.dumps(result, indent=2, default=float))
 
 
-def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json, drops=None) -> dict:
+def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json, drops=None,
+                     batch=None) -> dict:
     from linksim.app.bench import bench_full_drop
     from waveforms.bench import bench_delay_doppler
 
@@ -79,7 +83,7 @@ def _bench_waveforms(cfg: LinkConfig, quick, no_reference, as_json, drops=None) 
     c = _bench_multipath(cfg, k, as_json)
     d = _bench_orbit(cfg, k, as_json)
     return {"delay_doppler": a, "full_drop": b, "multipath_drop": c, "orbit_drop": d} | \
-        _bench_speed(cfg, quick, as_json, a, drops)
+        _bench_speed(cfg, quick, as_json, a, drops, batch)
 
 
 def _bench_orbit(cfg: LinkConfig, num_users: int, as_json: bool) -> dict:
@@ -107,7 +111,7 @@ def _bench_multipath(cfg: LinkConfig, num_users: int, as_json: bool) -> dict:
     return c
 
 
-def _bench_torch(cfg: LinkConfig, quick, drops, as_json) -> dict:
+def _bench_torch(cfg: LinkConfig, quick, drops, as_json, batch=None) -> dict:
     """The drop resident on the torch device alone (a short run for a lent GPU)."""
     from linksim.app.bench_speed import machine_settings
     from linksim.app.bench_torch import bench_torch_drops, format_torch
@@ -116,16 +120,16 @@ def _bench_torch(cfg: LinkConfig, quick, drops, as_json) -> dict:
     sizes = dict(num_users=12, num_sats=2, num_symbols=4) if quick else {}
     if drops is None:
         drops = 2 if quick else (64 if torch_device().startswith("cuda") else 4)
-    r = bench_torch_drops(cfg, drops=drops, repeats=1 if quick else 3, **sizes)
+    r = bench_torch_drops(cfg, drops=drops, repeats=1 if quick else 3, batch=batch, **sizes)
     if not as_json:
         click.echo(format_torch(r).strip())
     return {"machine": machine_settings(), "torch_resident": r}
 
 
-def _bench_speed(cfg, quick, as_json, delay, drops=None) -> dict:
+def _bench_speed(cfg, quick, as_json, delay, drops=None, batch=None) -> dict:
     from linksim.app.bench_speed import bench_speed, format_speed
 
-    c = bench_speed(cfg, quick=quick, delay=delay, drops=drops)
+    c = bench_speed(cfg, quick=quick, delay=delay, drops=drops, batch=batch)
     if not as_json:
         click.echo("\n".join(format_speed(c)))
     return {"speed": c}
