@@ -200,19 +200,51 @@ def _crossing(x, y_db, level) -> float | None:
     return None if y[0] < level else float(np.exp(x[0]))
 
 
-def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
-                precoders: tuple[str, ...], other_mode: bool = False) -> dict[str, Any]:
-    """Item 1 (module docstring): per (case, precoder, drop) the (19) and achieved sum rates.
-    Cases: flat, the four profiles at the nominal delay spread, the sweep (all in
-    cfg.multipath_kappa's mode), then (other_mode) the four profiles in the other mode."""
+def _nominal_delay_spread_s(cfg) -> float:
+    """The configured delay spread, or 100 ns when it is 0 (the checks' nominal spread)."""
+    return cfg.delay_spread_s if cfg.delay_spread_s > 0 else 1e-7
+
+
+def _std_err(a: np.ndarray) -> np.ndarray:
+    """Standard error of the mean over the last axis (drops); nan for one drop."""
+    if a.shape[-1] < 2:
+        return np.full(a.shape[:-1], np.nan)
+    return a.std(-1, ddof=1) / np.sqrt(a.shape[-1])
+
+
+def _drop_rates(cfg, seed: int, drops: int, precoders: tuple[str, ...],
+                case_cfgs: list) -> tuple[np.ndarray, np.ndarray]:
+    """(analytical [P, D], achieved [C, P, D]) sum rates: per drop d of ``cfg`` (its sCSI)
+    and precoder p, the (19) prediction and the rate emulated under each case's config."""
     from linksim.emulator import emulate_drop
-    from linksim.multipath import PROFILES
     from linksim.ratemodel import expected_rates
     from linksim.scenario import draw_drop
     from linksim.scsi import scsi_from_drop
     from validation.rates import design_precoder
 
-    nominal = cfg.delay_spread_s if cfg.delay_spread_s > 0 else 1e-7
+    power_w = 10 ** (cfg.power_dbw / 10)
+    analytical = np.zeros((len(precoders), drops))
+    achieved = np.zeros((len(case_cfgs), len(precoders), drops))
+    for d in range(drops):
+        drop = draw_drop(cfg, seed, d)
+        scsi = scsi_from_drop(drop, cfg)
+        for p, name in enumerate(precoders):
+            W = design_precoder(name, scsi, power_w, cfg)
+            analytical[p, d] = float(np.sum(expected_rates(scsi, W)))
+            for c, c_cfg in enumerate(case_cfgs):
+                achieved[c, p, d] = float(np.sum(emulate_drop(c_cfg, drop, scsi, W, seed,
+                                                              d)[1].rate))
+    return analytical, achieved
+
+
+def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
+                precoders: tuple[str, ...], other_mode: bool = False) -> dict[str, Any]:
+    """Item 1 (module docstring): per (case, precoder, drop) the (19) and achieved sum rates.
+    Cases: flat, the four profiles at the nominal delay spread, the sweep (all in
+    cfg.multipath_kappa's mode), then (other_mode) the four profiles in the other mode."""
+    from linksim.multipath import PROFILES
+
+    nominal = _nominal_delay_spread_s(cfg)
     mode = cfg.multipath_kappa
     other = "table" if mode == "scsi" else "scsi"
     cases = [("flat", "flat", nominal, mode)] + [(n, n, nominal, mode) for n in PROFILES] + [
@@ -221,24 +253,13 @@ def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
         cases += [(f"{n} ({other})", n, nominal, other) for n in PROFILES] + [
             (f"{OTHER_SWEEP_PROFILE}@{ds:.0e} ({other})", OTHER_SWEEP_PROFILE, ds, other)
             for ds in delay_spreads]
-    power_w = 10 ** (cfg.power_dbw / 10)
-    analytical = np.zeros((len(precoders), drops))
-    achieved = np.zeros((len(cases), len(precoders), drops))
-    for d in range(drops):
-        drop = draw_drop(cfg, seed, d)
-        scsi = scsi_from_drop(drop, cfg)
-        for p, name in enumerate(precoders):
-            W = design_precoder(name, scsi, power_w, cfg)
-            analytical[p, d] = float(np.sum(expected_rates(scsi, W)))
-            for c, (_, prof, ds, c_mode) in enumerate(cases):
-                c_cfg = cfg.replace(channel_profile=prof, delay_spread_s=ds,
-                                    multipath_kappa=c_mode)
-                achieved[c, p, d] = float(np.sum(emulate_drop(c_cfg, drop, scsi, W, seed,
-                                                              d)[1].rate))
+    analytical, achieved = _drop_rates(
+        cfg, seed, drops, precoders,
+        [cfg.replace(channel_profile=prof, delay_spread_s=ds, multipath_kappa=c_mode)
+         for _, prof, ds, c_mode in cases])
     miss = (analytical[None] - achieved) / analytical[None]             # [C, P, D]
     paired = (achieved[0][None] - achieved) / analytical[None]
-    se = lambda a: a.std(-1, ddof=1) / np.sqrt(a.shape[-1]) if a.shape[-1] > 1 \
-        else np.full(a.shape[:-1], np.nan)                              # noqa: E731
+    se = _std_err
     res: dict[str, Any] = {"cases": [c[0] for c in cases], "precoders": list(precoders),
                            "nominal_delay_spread_s": nominal, "power_dbw": cfg.power_dbw,
                            "multipath_kappa": cfg.multipath_kappa,
@@ -273,24 +294,11 @@ def moving_rate_checks(cfg, seed: int, drops: int, precoders: tuple[str, ...]
     (geometry_mode = 'orbit'), flat and MOVING_PROFILE at the nominal delay spread: per
     (case, precoder, drop) the achieved sum rate (the (19) prediction is the static one of
     rate_checks: the same drops, sCSI and precoders)."""
-    from linksim.emulator import emulate_drop
-    from linksim.scenario import draw_drop
-    from linksim.scsi import scsi_from_drop
-    from validation.rates import design_precoder
-
-    nominal = cfg.delay_spread_s if cfg.delay_spread_s > 0 else 1e-7
+    nominal = _nominal_delay_spread_s(cfg)
     moving = cfg.replace(geometry_mode="orbit", delay_spread_s=nominal)
     cases = ("flat", MOVING_PROFILE)
-    achieved = np.zeros((len(cases), len(precoders), drops))
-    power_w = 10 ** (cfg.power_dbw / 10)
-    for d in range(drops):
-        drop = draw_drop(cfg, seed, d)
-        scsi = scsi_from_drop(drop, cfg)
-        for p, name in enumerate(precoders):
-            W = design_precoder(name, scsi, power_w, cfg)
-            for c, prof in enumerate(cases):
-                achieved[c, p, d] = float(np.sum(emulate_drop(
-                    moving.replace(channel_profile=prof), drop, scsi, W, seed, d)[1].rate))
+    _, achieved = _drop_rates(cfg, seed, drops, precoders,
+                              [moving.replace(channel_profile=prof) for prof in cases])
     return {"cases": [f"{c} (orbit)" for c in cases], "achieved": achieved}
 
 
@@ -306,18 +314,22 @@ def moving_summary(rates: dict[str, Any], moving: dict[str, Any]) -> dict[str, A
     got = np.asarray(moving["achieved"])                                  # [2, P, D]
     miss = (analytical[None] - got) / analytical[None]
     inter = ((got[0] - got[1]) - (static[0] - static[c_prof])) / analytical     # [P, D]
-    d = inter.shape[-1]
-    se = lambda a: a.std(-1, ddof=1) / np.sqrt(d) if d > 1 else np.full(a.shape[:-1], np.nan)  # noqa: E731
-    crit = paired_t_critical(d)
-    inter_se = se(inter)
+    crit = paired_t_critical(inter.shape[-1])
+    inter_se = _std_err(inter)
     significant = [bool(np.isfinite(s_) and abs(m) > crit * s_)
                    for m, s_ in zip(inter.mean(-1), inter_se)]
     return {"cases": moving["cases"], "profile": MOVING_PROFILE,
-            "achieved_sum_rate": got.mean(-1), "miss": miss.mean(-1), "miss_std_err": se(miss),
+            "achieved_sum_rate": got.mean(-1), "miss": miss.mean(-1),
+            "miss_std_err": _std_err(miss),
             "interaction": inter.mean(-1), "interaction_std_err": inter_se,
             "t_critical": crit, "interaction_significant": significant,
             "holds": bool(np.all(miss.mean(-1) <= MISS_THRESHOLD)),
             "composes": not any(significant)}
+
+
+def _sizes(quick: bool) -> tuple[int, int]:
+    """(drops of the rate checks, single-link draws per point): quick 2 / 24, else 8 / 96."""
+    return (2, 24) if quick else (8, 96)
 
 
 def multipath_parts(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
@@ -326,7 +338,7 @@ def multipath_parts(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, 
     else 8 / 96."""
     import functools
 
-    drops, draws = (2, 24) if quick else (8, 96)
+    drops, draws = _sizes(quick)
     spreads = QUICK_DELAY_SPREADS_S if quick else DELAY_SPREADS_S
     precoders = ("mrt",) if quick else ("mrt", "ms-jowm")
     # the ISI sweep is cheap (one link per draw): a finer grid, 10 ns .. 5 us and the CP
@@ -344,14 +356,8 @@ def multipath_parts(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, 
 
 def multipath_result(parts: dict[str, Any], quick: bool) -> dict[str, Any]:
     """The section's result from the values of :func:`multipath_parts`."""
-    return {"rates": parts["rates"], **parts["single_link"], "draws": 24 if quick else 96,
+    return {"rates": parts["rates"], **parts["single_link"], "draws": _sizes(quick)[1],
             "moving": moving_summary(parts["rates"], parts["moving"])}
-
-
-def run_multipath_validation(cfg, seed: int, quick: bool, num_symbols: int) -> dict[str, Any]:
-    """All three checks in this process (:func:`multipath_parts`, then the result)."""
-    parts = multipath_parts(cfg, seed, quick, num_symbols)
-    return multipath_result({name: part() for name, part in parts.items()}, quick)
 
 
 # --------------------------------------------------------------------------- figures
@@ -517,19 +523,16 @@ def summary_of(res: dict[str, Any]) -> dict[str, Any]:
                    "draws": res["draws"], "table": rows})
 
 
-def extend_report(result: dict[str, Any], cfg, seed: int, settings, out_dir,
-                  provenance: dict | None = None, res: dict[str, Any] | None = None) -> None:
-    """Add the checks to a validation result in place (summary key 'multipath', arrays
-    'multipath/...', PNG figures multipath_*.png in out_dir, with the ``provenance`` record
-    in their text chunks when given); ``res``: the section's result if already computed
-    (else it is run here)."""
+def extend_report(result: dict[str, Any], res: dict[str, Any], out_dir,
+                  provenance: dict | None = None) -> None:
+    """Add the section's result ``res`` (:func:`multipath_result`) to a validation result in
+    place (summary key 'multipath', arrays 'multipath/...', PNG figures multipath_*.png in
+    out_dir, with the ``provenance`` record in their text chunks when given)."""
     from pathlib import Path
 
     from linksim.runtime.atomic import atomic_path
     from linksim.runtime.provenance import png_with_metadata
 
-    if res is None:
-        res = run_multipath_validation(cfg, seed, settings.drops <= 2, settings.num_symbols)
     figs = figures(res)
     for name, png in figs.items():
         with atomic_path(Path(out_dir) / f"multipath_{name}.png") as tmp:

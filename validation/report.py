@@ -672,29 +672,25 @@ def _add_sections(result: dict[str, Any], cfg, seed: int, settings: ValidationSe
 
     sid = validation_sweep_id(cfg, seed, settings, rates.available_precoders(
         settings.include_dl), tuple(float(v) for v in phase_model.fig8_variances()))
-    quick = settings.drops <= 2
+    quick = settings.drops <= ValidationSettings.quick().drops    # reduced sections
     mp = run_parts("multipath", multipath.multipath_parts(cfg, seed, quick,
                                                           settings.num_symbols), sid, out,
                    **backend)
-    multipath.extend_report(result, cfg, seed, settings, out, prov,
-                            res=multipath.multipath_result(mp, quick))
-    _add_orbit(result, cfg, seed, settings,
+    multipath.extend_report(result, multipath.multipath_result(mp, quick), out, prov)
+    _add_orbit(result, cfg, seed, settings, quick,
                lambda parts: run_parts("orbit", parts, sid, out, **backend))
 
 
 def _add_orbit(result: dict[str, Any], cfg, seed: int, settings: ValidationSettings,
-               run=None) -> None:
-    """Items a-d of validation.orbit, reduced (OrbitSettings.quick) when the run is at most
-    the --quick size; adds summary["orbit"] and the arrays "orbit/...". ``run(parts)``
-    computes the parts (validation.sections.run_parts); None: here, in this process."""
+               quick: bool, run) -> None:
+    """Items a-d of validation.orbit, reduced (OrbitSettings.quick) when ``quick``; adds
+    summary["orbit"] and the arrays "orbit/...". ``run(parts)`` computes the parts
+    (validation.sections.run_parts)."""
     from validation import orbit, rates
 
-    small = settings.drops <= ValidationSettings.quick().drops
-    st = orbit.OrbitSettings.quick() if small else orbit.OrbitSettings()
+    st = orbit.OrbitSettings.quick() if quick else orbit.OrbitSettings()
     names = rates.available_precoders(settings.include_dl)
-    parts = orbit.orbit_parts(cfg, seed, st, names)
-    values = {k: p() for k, p in parts.items()} if run is None else run(parts)
-    res = orbit.orbit_result(cfg, seed, st, names, values)
+    res = orbit.orbit_result(cfg, seed, st, names, run(orbit.orbit_parts(cfg, seed, st, names)))
     result["summary"]["orbit"] = _clean(res["summary"])
     result["summary"]["table"] += result["summary"]["orbit"]["table"]
     result["arrays"].update(res["arrays"])
