@@ -163,9 +163,7 @@ def _check_batch(jobs: list[StaticDropJob]) -> StaticDropJob:
             raise ValueError("batched drops must have data and noise of one shape and dtype")
         for name in _GEOMETRY:
             a, b = getattr(job, name), getattr(first, name)
-            same = (a is None and b is None) if a is None or b is None else \
-                np.array_equal(a, b)
-            if not same:
+            if (a is None) != (b is None) or (a is not None and not np.array_equal(a, b)):
                 raise ValueError(f"batched drops must share {name} (the same geometry and "
                                  "precoder; only data and noise differ)")
     return first

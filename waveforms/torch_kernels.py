@@ -118,21 +118,10 @@ def _delay_doppler(job, xt: torch.Tensor, cdt, rdt) -> torch.Tensor:
     num_ops, n_out = job.src.shape[0], job.out_len
     taps = job.taps.shape[1]
     seg_len = n_out + taps - 1
-    rows, length = xt.shape
-    # op r reads xt[src_r, lo_r : lo_r + seg_len], zeros outside the row: a segment wholly
-    # outside reads only zeros, so lo is clamped to [-seg_len, length] and the row padded
-    # with just the zeros the segments reach; then every segment is one flat gather
-    lo = np.clip(job.out_start - job.dint - job.x_start - taps // 2, -seg_len, length)
-    pad_lo = int(max(0, -lo.min()))
-    pad_hi = int(max(0, (lo + seg_len).max() - length))
-    width = length + pad_lo + pad_hi
-    # planar copy [rows, 2 (re, im), width]: a gathered segment is conv1d's input as it is
-    xp = torch.nn.functional.pad(torch.view_as_real(xt).permute(0, 2, 1), (pad_lo, pad_hi))
-    xp = xp.contiguous().reshape(-1)
-    base = torch.as_tensor(2 * width * job.src + lo + pad_lo, device=dev)
+    # op r reads xt[src_r, lo_r : lo_r + seg_len], zeros outside the row
+    xp, base, planes = segment_gather(
+        xt, job.src, job.out_start - job.dint - job.x_start - taps // 2, seg_len)
     g = torch.as_tensor(np.ascontiguousarray(job.taps[:, ::-1]), device=dev, dtype=rdt)
-    planes = torch.tensor([0, width], device=dev)[None, :, None] + torch.arange(
-        seg_len, device=dev)[None, None, :]                                  # [1, 2, seg_len]
     chunk = max(1, _chunk_bytes(dev) // (seg_len * 16))
     y = torch.empty((num_ops, n_out), dtype=cdt, device=dev)
     for a in range(0, num_ops, chunk):
@@ -146,6 +135,26 @@ def _delay_doppler(job, xt: torch.Tensor, cdt, rdt) -> torch.Tensor:
                          cdt)
         torch.mul(torch.complex(fir[:, 0], fir[:, 1]), rot, out=y[a:b])
     return y
+
+
+def segment_gather(xt: torch.Tensor, src: np.ndarray, lo: np.ndarray, seg_len: int
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """How to read the segments xt[src, lo : lo + seg_len] (zeros outside the row) with one
+    flat gather each, as conv1d input: (xp, base, planes), ``xp[base[..., None, None] +
+    planes]`` being the segments [..., 2 (re, im), seg_len]. ``src`` and ``lo`` int64 of one
+    (broadcast) shape. A segment wholly outside its row reads only zeros, so lo is clamped to
+    [-seg_len, length] and the rows (a planar copy [rows, 2, width]) are padded with just
+    the zeros the segments reach."""
+    dev = xt.device
+    length = xt.shape[1]
+    lo = np.clip(lo, -seg_len, length)
+    pad_lo = int(max(0, -lo.min()))
+    pad_hi = int(max(0, (lo + seg_len).max() - length))
+    width = length + pad_lo + pad_hi
+    xp = torch.nn.functional.pad(torch.view_as_real(xt).permute(0, 2, 1), (pad_lo, pad_hi))
+    base = torch.as_tensor(2 * width * src + lo + pad_lo, device=dev)
+    planes = torch.tensor([0, width], device=dev)[:, None] + torch.arange(seg_len, device=dev)
+    return xp.contiguous().reshape(-1), base, planes
 
 
 def _rotations(doppler: np.ndarray, out_start: np.ndarray, gain: np.ndarray, n_out: int,
@@ -175,7 +184,7 @@ def _rotations(doppler: np.ndarray, out_start: np.ndarray, gain: np.ndarray, n_o
 
 def combine_streams_torch(streams, gains, offsets, out_len) -> np.ndarray:
     """:func:`waveforms.combine_gemm.combine_streams_gemm` with torch.matmul."""
-    from .combine_gemm import DEFAULT_TILE
+    from .combine_gemm import DEFAULT_TILE, window_tiles
 
     streams = np.asarray(streams)
     gains = np.asarray(gains)
@@ -189,13 +198,7 @@ def combine_streams_torch(streams, gains, offsets, out_len) -> np.ndarray:
         order = np.argsort(offsets[s], kind="stable")
         o = offsets[s, order]
         a = _to(gains[s, order], cdt)
-        end = int(o[-1]) + out_len
-        for t0 in range(int(o[0]), end, DEFAULT_TILE):
-            t1 = min(t0 + DEFAULT_TILE, end)
-            lo = int(np.searchsorted(o, t0 - out_len, side="right"))
-            hi = int(np.searchsorted(o, t1, side="left"))
-            if hi <= lo:
-                continue
+        for t0, t1, lo, hi in window_tiles(o, out_len, DEFAULT_TILE):
             with full_float32():
                 zt = a[lo:hi] @ xs[s, :, t0:t1]
             for r in range(lo, hi):

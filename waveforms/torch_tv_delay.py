@@ -30,7 +30,15 @@ import numpy as np
 import torch
 
 from .delay import DEFAULT_NUM_TAPS
-from .torch_kernels import _cdtype, _chunk_bytes, _numpy, _reduced_cycles, _to, full_float32
+from .torch_kernels import (
+    _cdtype,
+    _chunk_bytes,
+    _numpy,
+    _reduced_cycles,
+    _to,
+    full_float32,
+    segment_gather,
+)
 from .tv_delay import TV_BLOCK, _prepare
 
 __all__ = ["tv_delay_doppler_torch"]
@@ -46,7 +54,7 @@ def tv_delay_doppler_torch(x, x_start, src, delay_samples, delay_poly, t_ref, ca
         raise ValueError(f"x must be complex [num_in, num_samples] (2-D), got {x.ndim}-D")
     job = _prepare(x[:, :0], x_start, src, delay_samples, delay_poly, t_ref, carrier_cps,
                    doppler_cps, gain, out_start, out_len, num_taps, beta, block)
-    cdt, rdt = _cdtype(x if x.dtype == np.complex64 else x.astype(np.complex128, copy=False))
+    cdt, rdt = _cdtype(x)                # complex64 stays, anything else complex128
     num_ops = job.src.shape[0]
     if num_ops == 0 or job.out_len == 0:
         return np.zeros((num_ops, job.out_len),
@@ -60,20 +68,11 @@ def _tv(job, xt: torch.Tensor, cdt, rdt) -> torch.Tensor:
     taps = job.coef.shape[3]
     nblocks = job.coef.shape[1]
     seg = block + taps - 1
-    rows, length = xt.shape
     b0 = np.arange(nblocks, dtype=np.int64) * block
-    # (op, block) reads xt[src, lo : lo + seg] (zeros outside the row); a segment wholly
-    # outside reads only zeros, so lo is clamped to [-seg, length] and the rows padded
-    # with just the zeros the segments reach
-    lo = job.out_start[:, None] + b0[None, :] - job.base - job.x_start - taps // 2
-    lo = np.clip(lo, -seg, length)
-    pad_lo = int(max(0, -lo.min()))
-    pad_hi = int(max(0, (lo + seg).max() - length))
-    width = length + pad_lo + pad_hi
-    xp = torch.nn.functional.pad(torch.view_as_real(xt).permute(0, 2, 1), (pad_lo, pad_hi))
-    xp = xp.contiguous().reshape(-1)                       # planar [rows, 2, width]
-    first = torch.as_tensor(2 * width * job.src[:, None] + lo + pad_lo, device=dev)
-    planes = torch.tensor([0, width], device=dev)[:, None] + torch.arange(seg, device=dev)
+    # (op, block) reads xt[src, lo : lo + seg] (zeros outside the row)
+    xp, first, planes = segment_gather(
+        xt, job.src[:, None],
+        job.out_start[:, None] + b0[None, :] - job.base - job.x_start - taps // 2, seg)
     # filters: reversed taps (conv1d correlates), per (op, block) the planes share c0..c2
     g = torch.as_tensor(np.ascontiguousarray(job.coef[..., ::-1]), device=dev, dtype=rdt)
     nb = np.minimum(block, n_out - b0)                     # samples of every block
