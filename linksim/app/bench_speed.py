@@ -247,10 +247,10 @@ def _drop_case(cfg, num_users, num_sats, seed=0):
 def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
     """One drop through :func:`linksim.emulator.emulate_links` itself, its stages timed by a
     StageClock (linksim.emulator.stage_clock): ({stage: seconds} with 'seconds' the whole
-    call, received grid, plan)."""
+    call, received grid)."""
     import numba
 
-    from linksim.emulator import emulate_links, stages
+    from linksim.emulator import emulate_links
     from linksim.emulator.stage_clock import StageClock
     from linksim.scenario import drop_rng
 
@@ -265,7 +265,7 @@ def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
         # over the threads that ran them concurrently (the fused pass's default workers)
         t["combine_in_fused"] = ((clock.profile["gemm"] + clock.profile["copy"])
                                  / numba.get_num_threads())
-    return t, out.received, stages.plan_burst(settings, ch, est, num_symbols)
+    return t, out.received
 
 
 def _stage_flops(settings, plan, k, s_count, num_symbols) -> dict:
@@ -314,14 +314,15 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
     outs = {}
     for _ in range(repeats):
         for name, st in cases.items():
-            t, outs[name], plan = _staged_drop(st, links, a, scsi, num_symbols)
+            t, outs[name] = _staged_drop(st, links, a, scsi, num_symbols)
             per[name].append(t)
+    from linksim.emulator import stages
+
+    plan = stages.plan_burst(settings, links.channel(), links.estimates(), num_symbols)
     flops = _stage_flops(settings, plan, num_users, num_sats, num_symbols)
     ref = outs[next(iter(cases))]
     total_flops = sum(v for k, v in flops.items()
                       if k not in ("transmit_fused", "combine_in_fused"))
-    from linksim.emulator import stages
-
     ranges = stages.needed_symbol_ranges(settings, links.estimates(), plan)
     res = {"job": f"full drop S={num_sats} K={num_users} M={num_symbols}",
            "repeats": repeats, "stage_gflop": {k: v / 1e9 for k, v in flops.items()},
