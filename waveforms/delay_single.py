@@ -2,11 +2,14 @@
 :func:`waveforms.delay.delay_doppler` for complex64 samples.
 
 The FIR runs in float32 (taps, samples and accumulator: twice the SIMD lanes of the double
-kernel and half its memory traffic); the per-sample gain and Doppler phasor are computed in
-float64 from float64 delays, Doppler and absolute times (the phase is continuous in absolute
-time exactly as in double) and rounded once when the sample is stored. Error against the
-double kernel: float32 rounding of the 2 x num_taps-term sums, relative ~1e-7 per sample
-(NMSE about -130 dB for unit-power OFDM), far below the FIR's own design error.
+kernel and half its memory traffic). The gain and Doppler phasor of each block of 512
+samples is computed in float64 from float64 delays, Doppler and absolute times (the phase is
+continuous in absolute time exactly as in double, and re-anchored at every block), then
+rounded to float32; its product with the in-block rotation (float32) and with the FIR output
+is done in float32 (waveforms.delay._rotate_block32: eight SIMD lanes where the float64
+rotation had four). Error against the double kernel: float32 rounding of the 2 x
+num_taps-term sums and of the phasor, relative ~1e-7 per sample (NMSE about -130 dB for
+unit-power OFDM), far below the FIR's own design error.
 
 :func:`delay_doppler_any` dispatches on the input's precision: complex64 -> this kernel
 (complex64 out), anything else -> the double kernel.

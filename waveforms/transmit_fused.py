@@ -56,8 +56,8 @@ def _tile_fir(xf, x_start, dint, g_rev, doppler, gain, step, out_start, n0, n1, 
     """yt[r, n - n0] = op r's output sample n (n in [n0, n1)) of the delay kernel, for every
     op r (op r reads row r of x): :func:`waveforms.delay._fir_row`, the row function of the
     unfused kernels. xf float view [K, 2 L] of x; g_rev [K, taps] reversed taps in x's real
-    precision; step complex128 [K, block] rotation inside a block; eight: the float32 FIR
-    (taps eight at a time), else the float64 one."""
+    precision; step [K, 2, block] planar rotation inside a block (:func:`_steps`); eight:
+    the float32 FIR (taps eight at a time) and rotation, else the float64 ones."""
     half = g_rev.shape[1] // 2
     for r in range(xf.shape[0]):
         lo = out_start - dint[r] - x_start - half
@@ -84,10 +84,13 @@ def _scatter(zt, lo, hi, o_sorted, order, t0, t1, yt, a_diag, z, zd):
             dst_own[n] = ajj * own[n + shift]
 
 
-def _steps(doppler: np.ndarray, block: int) -> np.ndarray:
-    """complex128 [K, block]: every op's rotation inside a block (waveforms.delay)."""
-    return np.stack([_d._block_steps(f, block) for f in doppler]) if doppler.size else \
-        np.empty((0, block), dtype=np.complex128)
+def _steps(doppler: np.ndarray, block: int, single: bool) -> np.ndarray:
+    """[K, 2, block]: every op's rotation inside a block, planar (waveforms.delay
+    ._planar_steps: float32 for the single-precision rotation, else float64)."""
+    real = np.float32 if single else np.float64
+    like = np.empty(0, dtype=real)
+    return np.stack([_d._planar_steps(f, block, like) for f in doppler]) if doppler.size \
+        else np.empty((0, 2, block), dtype=real)
 
 
 def _check(x, coupling, offsets, tx_len, win_len):
@@ -136,7 +139,7 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
     real = np.float32 if single else np.float64
     xf = np.ascontiguousarray(x, dtype=dtype).view(real)
     g_rev = np.ascontiguousarray(job.taps[:, ::-1], dtype=real)
-    step = _steps(job.doppler, _d._BLOCK)
+    step = _steps(job.doppler, _d._BLOCK, single)
     order = np.argsort(offsets, kind="stable")
     o_sorted = np.ascontiguousarray(offsets[order])
     a_sorted = np.ascontiguousarray(coupling[order].astype(dtype, copy=False))
