@@ -51,29 +51,16 @@ def counter_data(modulation: str, rng: np.random.Generator, num_streams: int,
     quadrature one (k bits per axis; the top bits of a Philox word are uniform and
     independent)."""
     from waveforms.gauss_fast import complex_normal, word_grid
+    from waveforms.ofdm import MODULATIONS
+    from waveforms.symbols_fast import qam_from_words
 
+    if modulation not in MODULATIONS:
+        raise ValueError(f"modulation must be one of {', '.join(MODULATIONS)} "
+                         f"(got {modulation!r})")
     keys = data_keys(rng, num_streams)
     if modulation == "gaussian":
         return complex_normal(keys, num_symbols, num_bins)
     return qam_from_words(word_grid(keys, num_symbols, num_bins), modulation)
-
-
-def qam_from_words(words: np.ndarray, modulation: str) -> np.ndarray:
-    """complex128 [shape]: one unit-average-power QAM symbol per uint64 word (k bits per axis:
-    in-phase Gray index = bits 63..64-k, quadrature = the next k bits)."""
-    from waveforms.ofdm import _BITS_PER_AXIS, _gray_to_binary
-
-    if modulation not in _BITS_PER_AXIS:
-        raise ValueError(f"modulation must be one of gaussian, {', '.join(_BITS_PER_AXIS)} "
-                         f"(got {modulation!r})")
-    k = _BITS_PER_AXIS[modulation]
-    side = 1 << k
-    gray_i = (words >> np.uint64(64 - k)).astype(np.int64)
-    gray_q = ((words >> np.uint64(64 - 2 * k)) & np.uint64(side - 1)).astype(np.int64)
-    level_i = 2 * _gray_to_binary(gray_i) - (side - 1)
-    level_q = 2 * _gray_to_binary(gray_q) - (side - 1)
-    norm = np.sqrt(2.0 * (side * side - 1) / 3.0)
-    return ((level_i + 1j * level_q) / norm).astype(np.complex128)
 
 
 def counter_noise(rng: np.random.Generator, noise_power_w: np.ndarray, num_users: int,
