@@ -74,10 +74,13 @@ def test_drop_bench_stages_flops_and_agreement():
     assert v["fast_double"]["nmse_db_vs_first"] < -250            # GEMM rounding only
     assert v["numba_single"]["nmse_db_vs_first"] < -60            # the stated single bound
     stages = v["numba_double"]["stage_seconds"]
-    # emulate_links' own stages, disjoint parts of the timed call
-    assert set(stages) == {"plan", "data_symbols", "ofdm_modulate", "precompensate", "combine",
-                           "propagate", "desired_path", "noise", "receive_3_dfts"}
-    assert 0 < sum(stages.values()) <= v["numba_double"]["seconds"]
+    # emulate_links' own stages, disjoint parts of the timed call (combine_in_fused: a part
+    # of transmit_fused); every variant runs the fused transmit pass, the default's in the
+    # pinned combine's order
+    assert set(stages) == {"plan", "data_symbols", "ofdm_modulate", "transmit_fused",
+                           "combine_in_fused", "propagate", "desired_path", "noise",
+                           "receive_3_dfts"}
+    assert 0 < sum(stages.values()) - stages["combine_in_fused"] <= v["numba_double"]["seconds"]
     g = r["stage_gflop"]
     unfused = {k: x for k, x in g.items() if k not in ("transmit_fused", "combine_in_fused")}
     assert r["total_gflop"] == pytest.approx(sum(unfused.values()))
@@ -85,8 +88,7 @@ def test_drop_bench_stages_flops_and_agreement():
     # the fused pass does the precompensation's and the combine's work in one stage
     assert g["transmit_fused"] == pytest.approx(g["precompensate"] + g["combine"])
     assert g["combine_in_fused"] == pytest.approx(g["combine"])
-    assert "transmit_fused" not in stages and "precompensate" in stages
-    for name in ("numba_single", "fast_double", "fast_single"):
+    for name in ("numba_double", "numba_single", "fast_double", "fast_single"):
         st = v[name]["stage_seconds"]
         assert "transmit_fused" in st and "precompensate" not in st and "combine" not in st
         # the combine's share is a part of the fused stage, not added to the drop's time
@@ -103,12 +105,27 @@ def test_peak_memory_is_smaller_in_single_precision():
     assert 0 < single < double
 
 
-def test_the_fused_transmit_pass_needs_less_memory():
-    # fused (fast set): a satellite's K x tx_len precompensated streams are never made, so
-    # the peak drops by that buffer's size less the fused pass's own per-thread tile
-    # scratch (2 [K, tile] buffers per thread); complex128 at 48 users x ~106 k samples the
-    # streams would be ~78 MiB; here K = 8, S = 3, 4 symbols, read off the burst plan. 0.9:
-    # the small bookkeeping arrays either path allocates besides.
+@pytest.fixture
+def unfused_set(monkeypatch):
+    """The name of the numba set with the three transmit kernels apart (its double numbers
+    are the same), registered for one test only."""
+    from dataclasses import replace
+
+    from waveforms import kernels
+
+    monkeypatch.setattr(kernels, "_LOADERS", dict(kernels._LOADERS))
+    monkeypatch.setattr(kernels, "_LOADED", dict(kernels._LOADED))
+    kernels.register_kernel_set("numba-unfused", lambda: replace(
+        kernels.kernel_set("numba"), name="numba-unfused", transmit_fused=None))
+    return "numba-unfused"
+
+
+def test_the_fused_transmit_pass_needs_less_memory(unfused_set):
+    # fused (fast set, BLAS): a satellite's K x tx_len precompensated streams are never made,
+    # so the drop's peak drops by that buffer's size less the fused pass's own per-thread
+    # tile scratch (2 [K, tile] buffers per thread); complex128 at 48 users x ~106 k samples
+    # the streams would be ~78 MiB; here K = 8, S = 3, 4 symbols, read off the burst plan.
+    # 0.9: the small bookkeeping arrays either path allocates besides.
     import numba
 
     from linksim.app.bench_case import drop_case
@@ -122,9 +139,69 @@ def test_the_fused_transmit_pass_needs_less_memory():
     streams_mib = 8 * plan.tx_len * 16 / 2**20
     scratch_mib = numba.get_num_threads() * 2 * 8 * DEFAULT_TILE * 16 / 2**20
     bs.peak_memory_mib(cfg, **kw)                         # first use: caches, plans
-    unfused = bs.peak_memory_mib(cfg, **kw)
+    unfused = bs.peak_memory_mib(cfg, backend=unfused_set, **kw)
     fused = bs.peak_memory_mib(cfg, backend="fast", **kw)
     assert fused < unfused - 0.9 * (streams_mib - scratch_mib)
+
+
+def test_the_ordered_fused_pass_needs_less_memory_than_the_unfused_kernels():
+    # one satellite's transmit side, traced: unfused, the streams [K, tx_len] exist next to
+    # z and zd; the ordered fused pass (the default set in double) holds instead one [K,
+    # tile] scratch per thread and the own-stream windows [K, W]
+    import tracemalloc
+
+    import numba
+
+    from waveforms.combine import combine_streams
+    from waveforms.delay import delay_doppler
+    from waveforms.transmit_fused import DEFAULT_TILE, transmit_fused_exact
+
+    rng = np.random.default_rng(0)
+    k, tx_len, win = 8, 60_000, 8_000
+    x = rng.standard_normal((k, 70_000)) + 1j * rng.standard_normal((k, 70_000))
+    delay, doppler = rng.uniform(10, 5000, k), rng.uniform(-1e-3, 1e-3, k)
+    gain, a = np.ones(k, complex), rng.standard_normal((k, k)) + 0j
+    off = rng.integers(0, tx_len - win, k)
+
+    def unfused():
+        xt = delay_doppler(x, 0, np.arange(k), delay, doppler, gain, np.full(k, 100), tx_len,
+                           24)
+        z = combine_streams(xt[None], a[None], off[None], win)[0]
+        zd = np.stack([a[j, j] * xt[j, o:o + win] for j, o in enumerate(off)])
+        return z, zd
+
+    def fused():
+        return transmit_fused_exact(x, 0, delay, doppler, gain, 100, tx_len, a, off, win, 24)
+
+    peaks = {}
+    for name, run in (("unfused", unfused), ("fused", fused)):
+        run()                                             # compiled, thread pool made
+        tracemalloc.start()
+        run()
+        peaks[name] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    streams_mib = k * tx_len * 16 / 2**20
+    own_mib = k * win * 16 / 2**20
+    scratch_mib = numba.get_num_threads() * k * DEFAULT_TILE * 16 / 2**20
+    assert peaks["fused"] < peaks["unfused"] - 0.9 * (streams_mib - own_mib - scratch_mib)
+
+
+def test_the_default_sets_fused_drop_is_its_unfused_drop_bit_for_bit(unfused_set):
+    from linksim.app.bench_case import drop_case
+    from linksim.emulator import emulate_links, stages
+    from linksim.scenario import drop_rng
+
+    case = drop_case(build_config(), 6, 3)
+    ch, est = case.links.channel(), case.links.estimates()
+    outs = []
+    for backend in ("numba", unfused_set):
+        st = case.settings.replace(backend=backend)
+        assert stages.uses_transmit_fused(st, np.zeros((1, 1), st.sample_dtype), est) == (
+            backend == "numba")
+        outs.append(emulate_links(st, ch, est, case.coupling, case.scsi.noise_power_w,
+                                  drop_rng(0, 0, 3), 2))
+    for name in ("received", "desired", "noise"):
+        np.testing.assert_array_equal(getattr(outs[0], name), getattr(outs[1], name))
 
 
 def test_goals_compare_the_measured_numbers():
@@ -196,8 +273,8 @@ def test_the_stage_clock_changes_no_number_and_sums_per_stage():
     timed, plain = run(clock=clock), run()
     for name in ("received", "desired", "noise"):
         assert np.array_equal(getattr(timed, name), getattr(plain, name))
-    assert set(clock.seconds) >= {"plan", "data_symbols", "ofdm_modulate", "precompensate",
-                                  "combine", "propagate", "desired_path", "receive_3_dfts"}
+    assert set(clock.seconds) >= {"plan", "data_symbols", "ofdm_modulate", "transmit_fused",
+                                  "propagate", "desired_path", "receive_3_dfts"}
     assert all(t > 0 for t in clock.seconds.values())
     with NO_CLOCK("x"):
         pass

@@ -10,7 +10,7 @@ from linksim.emulator import EmulatorSettings, draw_link_state, emulate_links, m
 from waveforms.combine import combine_streams_reference
 from waveforms.delay import delay_doppler_reference
 from waveforms.kernels import kernel_set
-from waveforms.transmit_fused import transmit_fused
+from waveforms.transmit_fused import transmit_fused, transmit_fused_exact
 
 
 def cn(rng, *shape):
@@ -79,13 +79,67 @@ def test_bad_input_is_refused():
         transmit_fused(x, **{**args, "offsets": np.array([0, 300, 37, 301])})
     with pytest.raises(ValueError, match="offsets must have shape"):
         transmit_fused(x, **{**args, "offsets": np.array([0, 1])})
+    with pytest.raises(ValueError, match="combine must be one of gemm, ordered"):
+        transmit_fused(x, **args, combine="blas")
+    with pytest.raises(ValueError, match="combine='ordered' is the double-precision path"):
+        transmit_fused(x.astype(np.complex64), **args, combine="ordered")
 
 
 def test_which_sets_use_it():
-    # the default set keeps the pinned unfused kernels in double; fast fuses both precisions
-    assert kernel_set("numba").transmit_fused_dtypes == ("complex64",)
-    assert set(kernel_set("fast").transmit_fused_dtypes) == {"complex64", "complex128"}
+    # the default set fuses both precisions, double with the pinned combine's order; fast
+    # takes BLAS in both
+    numba_set, fast = kernel_set("numba"), kernel_set("fast")
+    assert set(numba_set.transmit_fused_dtypes) == {"complex64", "complex128"}
+    assert numba_set.transmit_fused is transmit_fused_exact
+    assert set(fast.transmit_fused_dtypes) == {"complex64", "complex128"}
+    assert fast.transmit_fused is transmit_fused
     assert kernel_set("numpy").transmit_fused is None
+
+
+@pytest.mark.parametrize("tile", [1, 37, 512, 100_000])
+@pytest.mark.parametrize("dtype", [np.complex128, np.complex64])
+def test_the_tiles_fir_is_the_unfused_kernels_bit_for_bit(tile, dtype):
+    # with A = I every window is its own stream's FIR output, exactly (products with 1 and 0,
+    # sums with 0): the tiles' FIR, on each op's block grid, gives the unfused delay
+    # kernel's samples bit for bit, the zero and edge regions of _case included
+    from waveforms.delay_single import delay_doppler_any
+
+    x, args, _, _ = _case(24)
+    x = x.astype(dtype)
+    k = x.shape[0]
+    xt = delay_doppler_any(x, args["x_start"], np.arange(k), args["delay_samples"],
+                           args["doppler_cps"], args["gain"], np.full(k, args["tx_start"]),
+                           args["tx_len"], 24)
+    expect = np.stack([xt[j, o:o + args["win_len"]] for j, o in enumerate(args["offsets"])])
+    for combine in ("gemm", "ordered") if dtype == np.complex128 else ("gemm",):
+        z, zd = transmit_fused(x, **{**args, "coupling": np.eye(k)}, tile=tile,
+                               combine=combine)
+        np.testing.assert_array_equal(z.view(z.real.dtype), expect.view(z.real.dtype))
+        np.testing.assert_array_equal(zd.view(z.real.dtype), expect.view(z.real.dtype))
+
+
+@pytest.mark.parametrize("tile", [1, 37, 512, 100_000])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_ordered_is_the_unfused_double_kernels_bit_for_bit(tile, workers):
+    # combine='ordered': z = waveforms.combine.combine_streams of the unfused streams and
+    # zd = numpy's multiply as linksim.emulator.stages.precode_desired does, bit for bit
+    from waveforms.combine import combine_streams
+    from waveforms.delay import delay_doppler
+
+    x, args, _, _ = _case(24)
+    k, w = x.shape[0], args["win_len"]
+    a = args["coupling"].copy()
+    a[1, 2] = 0                                   # a zero gain is skipped in both
+    xt = delay_doppler(x, args["x_start"], np.arange(k), args["delay_samples"],
+                       args["doppler_cps"], args["gain"], np.full(k, args["tx_start"]),
+                       args["tx_len"], 24)
+    z_ref = combine_streams(xt[None], a[None], args["offsets"][None], w)[0]
+    zd_ref = np.empty_like(z_ref)
+    for j, o in enumerate(args["offsets"]):
+        np.multiply(a[j, j], xt[j, o:o + w], out=zd_ref[j])
+    z, zd = transmit_fused_exact(x, **{**args, "coupling": a}, tile=tile, workers=workers)
+    np.testing.assert_array_equal(z.view(np.float64), z_ref.view(np.float64))
+    np.testing.assert_array_equal(zd.view(np.float64), zd_ref.view(np.float64))
 
 
 def _drop(cfg):

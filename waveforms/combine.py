@@ -77,6 +77,69 @@ def combine_tasks(offsets: np.ndarray, out_len: int, tile: int = BUFFER_TILE
     return order, np.ascontiguousarray(np.concatenate(tasks).astype(np.int64))
 
 
+@njit(cache=True, nogil=True)
+def nonzero_streams(gains_row, nz):
+    """nz[:count] = the i with gains_row[i] != 0, ascending; returns count."""
+    count = 0
+    for i in range(gains_row.shape[0]):
+        if gains_row[i] != 0:
+            nz[count] = i
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def sum_streams(streams, p, gains_row, nz, count, acc_r, acc_i, dst):
+    """dst[e] = sum over i = nz[0], nz[1], .. nz[count - 1] (in that order) of gains_row[i]
+    streams[i, p + e], e < dst.size, each term a complex multiply then a complex add onto
+    the running sum from 0 (the numbers of a plain ``dst[e] += a * src[p + e]`` loop over i):
+    per block of acc_r.size samples the running sums stay in L1 (planar float64, the
+    complex products written out as numba computes them), four streams per pass."""
+    n = dst.shape[0]
+    for b0 in range(0, n, acc_r.shape[0]):
+        m = min(acc_r.shape[0], n - b0)
+        q = p + b0
+        ar, ai = acc_r[:m], acc_i[:m]
+        for e in range(m):
+            ar[e] = 0.0
+            ai[e] = 0.0
+        g = 0
+        while g + 4 <= count:
+            a0, a1 = gains_row[nz[g]], gains_row[nz[g + 1]]
+            a2, a3 = gains_row[nz[g + 2]], gains_row[nz[g + 3]]
+            x0 = streams[nz[g], q:q + m]
+            x1 = streams[nz[g + 1], q:q + m]
+            x2 = streams[nz[g + 2], q:q + m]
+            x3 = streams[nz[g + 3], q:q + m]
+            for e in range(m):
+                re, im = ar[e], ai[e]
+                v = x0[e]
+                re = re + (a0.real * v.real - a0.imag * v.imag)
+                im = im + (a0.real * v.imag + a0.imag * v.real)
+                v = x1[e]
+                re = re + (a1.real * v.real - a1.imag * v.imag)
+                im = im + (a1.real * v.imag + a1.imag * v.real)
+                v = x2[e]
+                re = re + (a2.real * v.real - a2.imag * v.imag)
+                im = im + (a2.real * v.imag + a2.imag * v.real)
+                v = x3[e]
+                re = re + (a3.real * v.real - a3.imag * v.imag)
+                im = im + (a3.real * v.imag + a3.imag * v.real)
+                ar[e], ai[e] = re, im
+            g += 4
+        while g < count:
+            a0 = gains_row[nz[g]]
+            x0 = streams[nz[g], q:q + m]
+            for e in range(m):
+                v = x0[e]
+                ar[e] = ar[e] + (a0.real * v.real - a0.imag * v.imag)
+                ai[e] = ai[e] + (a0.real * v.imag + a0.imag * v.real)
+            g += 1
+        d = dst[b0:b0 + m]
+        for e in range(m):
+            d[e] = complex(ar[e], ai[e])
+
+
 @njit(cache=True, parallel=True)
 def _combine_kernel(streams, gains, offsets, order, tasks, out):
     """out[s, j, n] = sum_i gains[s, j, i] streams[s, i, offsets[s, j] + n], the sum over i in
@@ -85,11 +148,10 @@ def _combine_kernel(streams, gains, offsets, order, tasks, out):
     i gives (the kernel's numbers before it was tiled, which the regression pins hold).
 
     Tiled for the caches (:func:`combine_tasks`): one task per tile of a satellite's stream
-    buffer sums, for every window that meets the tile, the window's samples that lie in it,
-    so each stream sample comes from memory once and is reused from L2 by the ~7 windows
-    over it; per block of :data:`BLOCK` samples the running sums stay in L1 (planar float64,
-    the complex products written out as numba computes them) and four streams are added per
-    pass, in their order. Parallel over the tasks: every element is made by one task."""
+    buffer sums, for every window that meets the tile, the window's samples that lie in it
+    (:func:`sum_streams`), so each stream sample comes from memory once and is reused from
+    L2 by the ~7 windows over it. Parallel over the tasks: every element is made by one
+    task."""
     win = out.shape[2]
     k_count = streams.shape[1]
     for q in prange(tasks.shape[0]):
@@ -100,53 +162,10 @@ def _combine_kernel(streams, gains, offsets, order, tasks, out):
         for r in range(lo, hi):
             j = order[s, r]
             o = offsets[s, j]
-            count = 0
-            for i in range(k_count):
-                if gains[s, j, i] != 0:
-                    nz[count] = i
-                    count += 1
-            for b0 in range(max(t0 - o, 0), min(t1 - o, win), BLOCK):
-                m = min(BLOCK, min(t1 - o, win) - b0)
-                p = o + b0
-                ar, ai = acc_r[:m], acc_i[:m]
-                for e in range(m):
-                    ar[e] = 0.0
-                    ai[e] = 0.0
-                g = 0
-                while g + 4 <= count:
-                    a0, a1 = gains[s, j, nz[g]], gains[s, j, nz[g + 1]]
-                    a2, a3 = gains[s, j, nz[g + 2]], gains[s, j, nz[g + 3]]
-                    x0 = streams[s, nz[g], p:p + m]
-                    x1 = streams[s, nz[g + 1], p:p + m]
-                    x2 = streams[s, nz[g + 2], p:p + m]
-                    x3 = streams[s, nz[g + 3], p:p + m]
-                    for e in range(m):
-                        re, im = ar[e], ai[e]
-                        v = x0[e]
-                        re = re + (a0.real * v.real - a0.imag * v.imag)
-                        im = im + (a0.real * v.imag + a0.imag * v.real)
-                        v = x1[e]
-                        re = re + (a1.real * v.real - a1.imag * v.imag)
-                        im = im + (a1.real * v.imag + a1.imag * v.real)
-                        v = x2[e]
-                        re = re + (a2.real * v.real - a2.imag * v.imag)
-                        im = im + (a2.real * v.imag + a2.imag * v.real)
-                        v = x3[e]
-                        re = re + (a3.real * v.real - a3.imag * v.imag)
-                        im = im + (a3.real * v.imag + a3.imag * v.real)
-                        ar[e], ai[e] = re, im
-                    g += 4
-                while g < count:
-                    a0 = gains[s, j, nz[g]]
-                    x0 = streams[s, nz[g], p:p + m]
-                    for e in range(m):
-                        v = x0[e]
-                        ar[e] = ar[e] + (a0.real * v.real - a0.imag * v.imag)
-                        ai[e] = ai[e] + (a0.real * v.imag + a0.imag * v.real)
-                    g += 1
-                dst = out[s, j, b0:b0 + m]
-                for e in range(m):
-                    dst[e] = complex(ar[e], ai[e])
+            count = nonzero_streams(gains[s, j], nz)
+            n0, n1 = max(t0 - o, 0), min(t1 - o, win)
+            sum_streams(streams[s], o + n0, gains[s, j], nz, count, acc_r, acc_i,
+                        out[s, j, n0:n1])
 
 
 def combine_streams(streams: np.ndarray, gains: np.ndarray, offsets: np.ndarray,

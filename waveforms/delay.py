@@ -332,14 +332,15 @@ def _planar_steps(doppler: float, block: int, like: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _rotate_block(acc, c, step, yr, o, nb):
-    """yr[o + e] = (c step[e]) (acc[2 e] + j acc[2 e + 1]) for e < nb (step: planar float64,
-    :func:`_planar_steps`), in float64 and rounded once into yr's precision: the complex
+def _rotate_block(acc, c, step, yr, o, nb, k):
+    """yr[o + e] = (c step[k + e]) (acc[2 e] + j acc[2 e + 1]) for e < nb (step: planar
+    float64, :func:`_planar_steps`; c the phasor of the block's first sample, k the offset of
+    these samples in the block), in float64 and rounded once into yr's precision: the complex
     multiplies written out as real ones, the same operations in the same order as numba's
     complex multiply (so the same numbers), on planar reads the compiler vectorises."""
     cr = c.real
     ci = c.imag
-    sr, si, a, y = step[0, :nb], step[1, :nb], acc[:2 * nb], yr[o:o + nb]
+    sr, si, a, y = step[0, k:k + nb], step[1, k:k + nb], acc[:2 * nb], yr[o:o + nb]
     for e in range(nb):                      # indices >= 0 by range: no wraparound checks
         pr = cr * sr[e] - ci * si[e]
         pi = cr * si[e] + ci * sr[e]
@@ -349,14 +350,14 @@ def _rotate_block(acc, c, step, yr, o, nb):
 
 
 @numba.njit(cache=True)
-def _rotate_block32(acc, c, step, yf, o, nb):
+def _rotate_block32(acc, c, step, yf, o, nb, k):
     """:func:`_rotate_block` in float32 into the float view yf of a complex64 row (step:
     planar float32): the block's phasor c (float64, from absolute time) rounded to float32,
     its product with the step and with the FIR output in float32 (a few float32 roundings per
     sample, ~1e-7 relative; the phase stays anchored in float64 at every block)."""
     cr = np.float32(c.real)
     ci = np.float32(c.imag)
-    sr, si, a, y = step[0, :nb], step[1, :nb], acc[:2 * nb], yf[2 * o:2 * (o + nb)]
+    sr, si, a, y = step[0, k:k + nb], step[1, k:k + nb], acc[:2 * nb], yf[2 * o:2 * (o + nb)]
     for e in range(nb):
         pr = cr * sr[e] - ci * si[e]
         pi = cr * si[e] + ci * sr[e]
@@ -367,13 +368,27 @@ def _rotate_block32(acc, c, step, yf, o, nb):
 
 
 @numba.njit(cache=True)
-def _fir_row(xrow, g, lo, f, gain, t0, n0, n1, step, acc, yr, eight):
+def _grid_origin(num_in_samples, num_taps, lo, out_len):
+    """Where the blocked FIR of an op over the outputs [0, out_len) starts (its blocks, and
+    their Doppler phasors' anchors, at this sample plus multiples of the block): the first
+    output whose taps all lie inside the input row (:func:`_fir_row`'s n_a for n0 = 0)."""
+    n_z0 = min(max(0, -lo - num_taps + 1), out_len)
+    n_z1 = max(min(out_len, num_in_samples - lo), n_z0)
+    return min(max(n_z0, -lo), n_z1)
+
+
+@numba.njit(cache=True)
+def _fir_row(xrow, g, lo, f, gain, t0, n0, n1, step, acc, yr, eight, grid):
     """Output samples n in [n0, n1) of one op into yr[n - n0]: y[n] = gain e^{j 2 pi f (t0 +
     n)} sum_j g[j] x[lo + n + j] with zeros outside the row (xrow: float view of the input
     row, g: reversed taps in its real precision, step: :func:`_planar_steps` in that
     precision). ``eight``: the single-precision kernels: taps eight at a time
     (:func:`_fir_block8`) and the float32 rotation (:func:`_rotate_block32`); else taps four
-    at a time and the float64 rotation (:func:`_rotate_block`)."""
+    at a time and the float64 rotation (:func:`_rotate_block`). ``grid``: the op's block
+    origin over its whole output range (:func:`_grid_origin`): the blocks, and the samples
+    whose Doppler phasor is computed exactly, sit at grid + multiples of the block whatever
+    [n0, n1) is, so a range cut into tiles gives the numbers of one call over the whole
+    range, bit for bit."""
     num_in_samples = xrow.shape[0] // 2
     num_taps = g.shape[0]
     block = step.shape[1]
@@ -391,17 +406,20 @@ def _fir_row(xrow, g, lo, f, gain, t0, n0, n1, step, acc, yr, eight):
     for n in range(n_z0, n_a):
         s_re, s_im = _edge_sample(xrow, g, lo + n)
         yr[n - n0] = gain * _rotation(f, t0 + n) * complex(s_re, s_im)
-    for b0 in range(n_a, n_b, block):
-        nb = min(block, n_b - b0)
+    b0 = n_a
+    while b0 < n_b:
+        gb = grid + ((b0 - grid) // block) * block        # the block b0 lies in
+        nb = min(gb + block, n_b) - b0
         if eight:
             _fir_block8(xrow, g, 2 * (lo + b0), acc, 2 * nb)
         else:
             _fir_block(xrow, g, 2 * (lo + b0), acc, 2 * nb)
-        c = gain * _rotation(f, t0 + b0)
+        c = gain * _rotation(f, t0 + gb)
         if eight:
-            _rotate_block32(acc, c, step, yf, b0 - n0, nb)
+            _rotate_block32(acc, c, step, yf, b0 - n0, nb, b0 - gb)
         else:
-            _rotate_block(acc, c, step, yr, b0 - n0, nb)
+            _rotate_block(acc, c, step, yr, b0 - n0, nb, b0 - gb)
+        b0 += nb
     for n in range(n_b, n_z1):
         s_re, s_im = _edge_sample(xrow, g, lo + n)
         yr[n - n0] = gain * _rotation(f, t0 + n) * complex(s_re, s_im)
@@ -419,8 +437,9 @@ def _delay_doppler_kernel(xf, x_start, src, dint, taps, doppler, gain, out_start
         g = taps[r, ::-1].copy()
         lo = out_start[r] - dint[r] - x_start - half
         acc = np.empty(2 * _BLOCK, dtype=xf.dtype)
+        grid = _grid_origin(xf.shape[1] // 2, g.shape[0], lo, out_len)
         _fir_row(xf[src[r]], g, lo, doppler[r], gain[r], out_start[r], 0, out_len,
-                 _planar_steps(doppler[r], _BLOCK, acc), acc, y[r], eight)
+                 _planar_steps(doppler[r], _BLOCK, acc), acc, y[r], eight, grid)
 
 
 def delay_doppler(

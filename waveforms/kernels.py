@@ -18,9 +18,11 @@ combine_streams + own-stream windows in one tiled pass, used for samples whose d
 time-constant drop, :class:`waveforms.drop_job.StaticDropJob`, in one call that keeps every
 stage on the back end's device; :mod:`waveforms.torch_drop`).
 
-Sets: ``numba`` (the compiled kernels, default; in double precision exactly the kernels the
-pinned numbers were made with, in single the fused OFDM, GEMM combine and the fused
-transmit pass), ``numpy`` (the plain references: tests, benchmarks), ``fast`` (the fused
+Sets: ``numba`` (the compiled kernels, default; in double precision the numbers the pinned
+numbers were made with, bit for bit: the fused transmit pass with the pinned combine's
+summation order, :func:`waveforms.transmit_fused.transmit_fused_exact`; in single the fused
+OFDM, GEMM combine and the fused transmit pass with BLAS), ``numpy`` (the plain
+references: tests, benchmarks), ``fast`` (the fused
 scipy.fft OFDM, the tiled BLAS GEMM combine and the fused transmit pass in double too: equal
 to rounding, not guaranteed bit-identical), ``torch``
 (every kernel in PyTorch, imported on first use, and the whole static drop on the torch
@@ -70,7 +72,8 @@ def _numba() -> KernelSet:
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
                      ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any,
-                     tv_delay.tv_delay_doppler, transmit_fused.transmit_fused, ("complex64",),
+                     tv_delay.tv_delay_doppler, transmit_fused.transmit_fused_exact,
+                     ("complex64", "complex128"),
                      ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_any)
 
 
