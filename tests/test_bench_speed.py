@@ -259,7 +259,7 @@ def test_the_stage_clock_changes_no_number_and_sums_per_stage():
     # the satellite loop's stages accumulate, and the default clock times nothing
     from linksim.app.bench_case import drop_case
     from linksim.emulator import emulate_links
-    from linksim.emulator.stage_clock import NO_CLOCK, StageClock
+    from linksim.emulator.stage_clock import StageClock
     from linksim.scenario import drop_rng
 
     case = drop_case(build_config(), 3, 2)
@@ -276,9 +276,40 @@ def test_the_stage_clock_changes_no_number_and_sums_per_stage():
     assert set(clock.seconds) >= {"plan", "data_symbols", "ofdm_modulate", "transmit_fused",
                                   "propagate", "desired_path", "receive_3_dfts"}
     assert all(t > 0 for t in clock.seconds.values())
-    with NO_CLOCK("x"):
-        pass
-    assert NO_CLOCK.profile is None
+    assert clock.profile["gemm_flops"] > 0 and clock.profile["fir"] > 0
+
+
+def test_only_a_clock_asks_the_fused_pass_for_its_profile(monkeypatch):
+    # the default NO_CLOCK times nothing and hands the kernel no profile dict (no timing
+    # inside the tiles); a StageClock hands it its own
+    from dataclasses import replace
+
+    from linksim.app.bench_case import drop_case
+    from linksim.emulator import emulate_links
+    from linksim.emulator.stage_clock import StageClock
+    from linksim.scenario import drop_rng
+    from waveforms import kernels
+
+    seen = []
+    fused = kernels.kernel_set("numba").transmit_fused
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("profile"))
+        return fused(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "_LOADERS", dict(kernels._LOADERS))
+    monkeypatch.setattr(kernels, "_LOADED", dict(kernels._LOADED))
+    kernels.register_kernel_set("numba-spy", lambda: replace(
+        kernels.kernel_set("numba"), name="numba-spy", transmit_fused=spy))
+    case = drop_case(build_config(), 3, 2)
+    st = case.settings.replace(backend="numba-spy")
+    ch, est = case.links.channel(), case.links.estimates()
+    emulate_links(st, ch, est, case.coupling, case.scsi.noise_power_w, drop_rng(0, 0, 3), 2)
+    assert seen == [None, None]                       # one call per satellite, no profile
+    clock = StageClock()
+    emulate_links(st, ch, est, case.coupling, case.scsi.noise_power_w, drop_rng(0, 0, 3), 2,
+                  clock=clock)
+    assert len(seen) == 4 and seen[2] is clock.profile and seen[3] is clock.profile
     c = StageClock()
     for _ in range(3):
         with c("a"):
