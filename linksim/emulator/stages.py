@@ -274,8 +274,10 @@ def transmit_fused(settings: EmulatorSettings, x: np.ndarray, x_start: int,
                    estimates: PathSet, coupling: np.ndarray,
                    plan: BurstPlan, **options) -> tuple[np.ndarray, np.ndarray]:
     """:func:`precode` and :func:`precode_desired` of :func:`precompensate`'s streams in one
-    tiled pass per satellite (waveforms.transmit_fused; equal to rounding, the streams
-    [S, K, tx_len] never made). Returns (z, z_des) [S J, win_len] in the samples' precision.
+    tiled pass per satellite (waveforms.transmit_fused; the streams [S, K, tx_len] never
+    made): bit for bit in the ``numba`` set's double precision (the pinned combine's order),
+    to rounding where the set combines with BLAS. Returns (z, z_des) [S J, win_len] in the
+    samples' precision.
     ``options`` go to the kernel (e.g. ``profile``, ``tile``).
     """
     delay, doppler, tx_gain = precompensation_ops(settings, estimates)
