@@ -227,6 +227,13 @@ def test_goals_compare_the_measured_numbers():
     assert g["ofdm_vs_torch_fft"]["worst_torch_set"] == 1.1
     assert g["ofdm_vs_torch_fft"]["met_torch_set"]
     assert g["delay_doppler_gflops"]["met"]
+    # the smaller jobs of --quick are not the goals' sizes: measured, not judged
+    q = bs.speed_goals(ofdm, comb, drop, {"a": 500.0, "b": 390.0}, {"gflops_numba": 30.0},
+                       judged=False)
+    assert q["drop_seconds"]["best"] == 0.09 and q["ofdm_vs_torch_fft"]["worst"] == 0.5
+    for name, goal in q.items():
+        assert goal["judged"] is False, name
+        assert all(v is None for k, v in goal.items() if k.startswith("met")), name
 
 
 def test_gemm_rates_are_positive_and_keyed():

@@ -28,6 +28,8 @@ def test_waveform_bench_reports_throughput_ratio_and_agreement():
             "delay_doppler_gflops", "torch_drops_per_s"} == set(c["goals"])
     t = c["torch_resident"]                            # the drop resident on the torch device
     assert t["device"] == "cpu" and t["met"] is None   # the 100/s goal is for a GPU only
+    # --quick runs smaller jobs than the goals are stated for: no goal is judged
+    assert all(g["met"] is None and g["judged"] is False for g in c["goals"].values())
     assert c["goals"]["torch_drops_per_s"]["measured"] == t["drops_per_s"]
     assert t["nmse_db_vs_numba"] < -60                 # the stated single-precision bound
     assert c["ofdm"]["max_rel_diff"]["mod_fused_c128"] < 1e-12
