@@ -236,6 +236,21 @@ def test_goals_compare_the_measured_numbers():
         assert all(v is None for k, v in goal.items() if k.startswith("met")), name
 
 
+def test_the_gemm_rate_is_the_runs_best_sample_and_the_fractions_follow_it():
+    slow = {"size": 512, "zgemm_gflops": 40.0, "cgemm_gflops": 90.0}
+    fast = {"size": 512, "zgemm_gflops": 70.0, "cgemm_gflops": 80.0}
+    best = bs.best_gemm_rates([slow, fast])
+    assert (best["zgemm_gflops"], best["cgemm_gflops"]) == (70.0, 90.0)
+    assert best["samples"] == [slow, fast]
+    comb = {"gflops": {"numba_sequential_c128": 14.0, "gemm_c128": 21.0, "gemm_c64": 45.0},
+            "fraction_of_zgemm": {"gemm_c128": 21.0 / 40.0}, "job": "x"}
+    out = bs.rescale_combine(comb, best)
+    assert out["fraction_of_zgemm"] == pytest.approx({"numba_sequential_c128": 0.2,
+                                                      "gemm_c128": 0.3})
+    assert out["fraction_of_cgemm"] == pytest.approx({"gemm_c64": 0.5})
+    assert out["zgemm_gflops"] == 70.0 and out["job"] == "x"
+
+
 def test_gemm_rates_are_positive_and_keyed():
     r = bs.gemm_rates(size=16, repeats=1)
     assert r["zgemm_gflops"] > 0 and r["cgemm_gflops"] > 0 and np.isfinite(r["zgemm_gflops"])
