@@ -259,14 +259,13 @@ def rate_checks(cfg, seed: int, drops: int, delay_spreads: tuple[float, ...],
          for _, prof, ds, c_mode in cases])
     miss = (analytical[None] - achieved) / analytical[None]             # [C, P, D]
     paired = (achieved[0][None] - achieved) / analytical[None]
-    se = _std_err
     res: dict[str, Any] = {"cases": [c[0] for c in cases], "precoders": list(precoders),
                            "nominal_delay_spread_s": nominal, "power_dbw": cfg.power_dbw,
                            "multipath_kappa": cfg.multipath_kappa,
                            "analytical_sum_rate": analytical.mean(-1),
                            "achieved_sum_rate": achieved.mean(-1),
-                           "miss": miss.mean(-1), "miss_std_err": se(miss),
-                           "paired_vs_flat": paired.mean(-1), "paired_std_err": se(paired),
+                           "miss": miss.mean(-1), "miss_std_err": _std_err(miss),
+                           "paired_vs_flat": paired.mean(-1), "paired_std_err": _std_err(paired),
                            "drops": drops, "analytical_per_drop": analytical,
                            "achieved_per_drop": achieved}
     sweep = slice(1 + len(PROFILES), 1 + len(PROFILES) + len(delay_spreads))

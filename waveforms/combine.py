@@ -56,25 +56,31 @@ BLOCK = 256
 BUFFER_TILE = 1024
 
 
+def window_tiles(o_sorted: np.ndarray, win_len: int, tile: int) -> list[tuple[int, ...]]:
+    """(t0, t1, lo, hi) of every tile [t0, t1) of ``tile`` buffer samples in [o_0, o_last +
+    win_len) that some window meets: the receivers lo..hi-1 (sorted by offset, o_sorted)
+    are those with o_j < t1 and o_j + win_len > t0."""
+    end = int(o_sorted[-1]) + win_len
+    tiles = []
+    for t0 in range(int(o_sorted[0]), end, tile):
+        t1 = min(t0 + tile, end)
+        lo = int(np.searchsorted(o_sorted, t0 - win_len, side="right"))   # o_j + W > t0
+        hi = int(np.searchsorted(o_sorted, t1, side="left"))              # o_j < t1
+        if hi > lo:
+            tiles.append((t0, t1, lo, hi))
+    return tiles
+
+
 def combine_tasks(offsets: np.ndarray, out_len: int, tile: int = BUFFER_TILE
                   ) -> tuple[np.ndarray, np.ndarray]:
     """(order int64 [S, J]: receivers sorted by offset per satellite, tasks int64 [T, 5]: (s,
-    t0, t1, lo, hi) for every tile [t0, t1) of satellite s's buffer that windows meet, the
-    receivers order[s, lo:hi] being those whose window [o_j, o_j + out_len) meets it)."""
-    s_count = offsets.shape[0]
+    t0, t1, lo, hi) for every tile [t0, t1) of satellite s's buffer that windows meet
+    (:func:`window_tiles`), the receivers order[s, lo:hi] being those whose window [o_j, o_j +
+    out_len) meets it)."""
     order = np.argsort(offsets, axis=1, kind="stable").astype(np.int64)
-    tasks = []
-    for s in range(s_count):
-        o_sorted = offsets[s, order[s]]
-        start, end = int(o_sorted[0]), int(o_sorted[-1]) + out_len
-        t0 = np.arange(start, end, tile, dtype=np.int64)
-        t1 = np.minimum(t0 + tile, end)
-        lo = np.searchsorted(o_sorted, t0 - out_len, side="right")   # o_j + W > t0
-        hi = np.searchsorted(o_sorted, t1, side="left")              # o_j < t1
-        keep = hi > lo
-        tasks.append(np.stack([np.full(keep.sum(), s), t0[keep], t1[keep], lo[keep],
-                               hi[keep]], axis=1))
-    return order, np.ascontiguousarray(np.concatenate(tasks).astype(np.int64))
+    tasks = [(s, *t) for s in range(offsets.shape[0])
+             for t in window_tiles(offsets[s, order[s]], out_len, tile)]
+    return order, np.array(tasks, dtype=np.int64).reshape(-1, 5)
 
 
 @njit(cache=True, nogil=True)
@@ -86,6 +92,12 @@ def nonzero_streams(gains_row, nz):
             nz[count] = i
             count += 1
     return count
+
+
+@njit(cache=True, inline="always")
+def _mac(re, im, a, v):
+    """(re, im) + a v: numba's complex multiply written out, then the complex add."""
+    return re + (a.real * v.real - a.imag * v.imag), im + (a.real * v.imag + a.imag * v.real)
 
 
 @njit(cache=True, nogil=True)
@@ -112,28 +124,16 @@ def sum_streams(streams, p, gains_row, nz, count, acc_r, acc_i, dst):
             x2 = streams[nz[g + 2], q:q + m]
             x3 = streams[nz[g + 3], q:q + m]
             for e in range(m):
-                re, im = ar[e], ai[e]
-                v = x0[e]
-                re = re + (a0.real * v.real - a0.imag * v.imag)
-                im = im + (a0.real * v.imag + a0.imag * v.real)
-                v = x1[e]
-                re = re + (a1.real * v.real - a1.imag * v.imag)
-                im = im + (a1.real * v.imag + a1.imag * v.real)
-                v = x2[e]
-                re = re + (a2.real * v.real - a2.imag * v.imag)
-                im = im + (a2.real * v.imag + a2.imag * v.real)
-                v = x3[e]
-                re = re + (a3.real * v.real - a3.imag * v.imag)
-                im = im + (a3.real * v.imag + a3.imag * v.real)
-                ar[e], ai[e] = re, im
+                re, im = _mac(ar[e], ai[e], a0, x0[e])
+                re, im = _mac(re, im, a1, x1[e])
+                re, im = _mac(re, im, a2, x2[e])
+                ar[e], ai[e] = _mac(re, im, a3, x3[e])
             g += 4
         while g < count:
             a0 = gains_row[nz[g]]
             x0 = streams[nz[g], q:q + m]
             for e in range(m):
-                v = x0[e]
-                ar[e] = ar[e] + (a0.real * v.real - a0.imag * v.imag)
-                ai[e] = ai[e] + (a0.real * v.imag + a0.imag * v.real)
+                ar[e], ai[e] = _mac(ar[e], ai[e], a0, x0[e])
             g += 1
         d = dst[b0:b0 + m]
         for e in range(m):

@@ -38,10 +38,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from .combine import _check
+from .combine import _check, window_tiles
 
 __all__ = ["combine_streams_gemm", "combine_streams_any", "combine_flops", "DEFAULT_TILE",
-           "window_tiles", "run_tiles", "kept_pool"]
+           "run_tiles", "kept_pool"]
 
 DEFAULT_TILE = 1024
 
@@ -132,21 +132,6 @@ def combine_streams_gemm(streams: np.ndarray, gains: np.ndarray, offsets: np.nda
 
     run_tiles(tiles, work, workers)      # tiles write disjoint (row, sample) ranges
     return out
-
-
-def window_tiles(o_sorted: np.ndarray, win_len: int, tile: int) -> list[tuple[int, ...]]:
-    """(t0, t1, lo, hi) of every tile [t0, t1) of ``tile`` buffer samples in [o_0, o_last +
-    win_len) that some window meets: the receivers lo..hi-1 (sorted by offset, o_sorted)
-    are those with o_j < t1 and o_j + win_len > t0."""
-    end = int(o_sorted[-1]) + win_len
-    tiles = []
-    for t0 in range(int(o_sorted[0]), end, tile):
-        t1 = min(t0 + tile, end)
-        lo = int(np.searchsorted(o_sorted, t0 - win_len, side="right"))   # o_j + W > t0
-        hi = int(np.searchsorted(o_sorted, t1, side="left"))              # o_j < t1
-        if hi > lo:
-            tiles.append((t0, t1, lo, hi))
-    return tiles
 
 
 def run_tiles(tiles: list, work, workers: int | None = None) -> list:

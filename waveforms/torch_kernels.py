@@ -184,7 +184,8 @@ def _rotations(doppler: np.ndarray, out_start: np.ndarray, gain: np.ndarray, n_o
 
 def combine_streams_torch(streams, gains, offsets, out_len) -> np.ndarray:
     """:func:`waveforms.combine_gemm.combine_streams_gemm` with torch.matmul."""
-    from .combine_gemm import DEFAULT_TILE, window_tiles
+    from .combine import window_tiles
+    from .combine_gemm import DEFAULT_TILE
 
     streams = np.asarray(streams)
     gains = np.asarray(gains)

@@ -48,7 +48,8 @@ import numpy as np
 
 from . import combine as _c
 from . import delay as _d
-from .combine_gemm import run_tiles, window_tiles
+from .combine import window_tiles
+from .combine_gemm import run_tiles
 
 __all__ = ["transmit_fused", "transmit_fused_exact", "DEFAULT_TILE", "COMBINES"]
 

@@ -54,7 +54,7 @@ def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: in
     for s in range(s_count):
         plan_s, est_s, ch_s = _plan(plan, s), _sat(estimates, s), _sat(channel, s)
         a = coupling[s:s + 1]
-        if stages.uses_transmit_fused(settings, x, est_s):    # one tiled pass (to rounding)
+        if stages.uses_transmit_fused(settings, x, est_s):    # one tiled pass per satellite
             with clock("transmit_fused"):
                 z, z_des = stages.transmit_fused(settings, x, x_start, est_s, a, plan_s,
                                                  **options)
