@@ -4,9 +4,11 @@ passes over memory.
 The reference builds the Gaussian symbols as ``(a + 1j b) * sqrt(1/2)`` with
 ``a = rng.standard_normal(shape)`` then ``b = rng.standard_normal(shape)``: five full-size
 temporaries. Here ``a`` and ``b`` are drawn from the same generator in the same order into
-one float64 scratch buffer and scaled straight into the real and imaginary parts of the
-complex output: the same random stream and, because ``(a + 0j)(c + 0j)`` has the exact parts
-``a c`` and ``b c``, the same values bit for bit.
+the real and imaginary parts of the complex output, scaled as they are written: the same
+random stream and, because ``(a + 0j)(c + 0j)`` has the exact parts ``a c`` and ``b c``, the
+same values bit for bit. The normals themselves are numpy's, computed on all cores
+(:func:`waveforms.pcg64_normal.standard_normal_into`: bit for bit, the generator left as
+numpy leaves it).
 
 QAM symbols draw the same in-phase then quadrature Gray indices as the reference
 (``rng.integers``) and map them in one compiled pass (:func:`qam_from_gray`), instead of the
@@ -23,6 +25,7 @@ import numba
 import numpy as np
 
 from .ofdm import _BITS_PER_AXIS, MODULATIONS, _gray_to_binary
+from .pcg64_normal import standard_normal_into
 
 __all__ = ["qam_symbols_fast", "qam_symbols_per_stream", "qam_level_table", "qam_from_gray",
            "qam_from_words", "qam_from_words_reference"]
@@ -120,11 +123,9 @@ def qam_symbols_fast(rng: np.random.Generator, modulation: str,
     if modulation != "gaussian":
         return _qam_symbols(rng, modulation, shape)
     out = np.empty(shape, dtype=np.complex128)
-    parts = out.view(np.float64).reshape(shape + (2,))
-    scratch = np.empty(shape, dtype=np.float64)
+    parts = out.reshape(-1).view(np.float64).reshape(-1, 2)
     for k in range(2):                     # real parts first, then imaginary (the stream)
-        rng.standard_normal(out=scratch)
-        np.multiply(scratch, _SQRT_HALF, out=parts[..., k])
+        standard_normal_into(rng, parts[:, k], _SQRT_HALF)
     return out
 
 

@@ -385,9 +385,13 @@ def draw_noise(rng: np.random.Generator, noise_power_w: np.ndarray | None, num_u
             raise ValueError(f"noise_stream must be one of joint, counter (got {stream!r})")
         from linksim.emulator.counter_streams import counter_noise
         return counter_noise(rng, noise_power_w, num_users, num_samples)
+    from waveforms.pcg64_normal import standard_normal_into
+
     sigma = np.sqrt(np.asarray(noise_power_w, dtype=float) / 2.0)[:, None]
-    return sigma * (rng.standard_normal((num_users, num_samples))
-                    + 1j * rng.standard_normal((num_users, num_samples)))
+    parts = np.empty((2, num_users, num_samples))     # numpy's normals, on all cores
+    for part in parts:
+        standard_normal_into(rng, part.reshape(-1))
+    return sigma * (parts[0] + 1j * parts[1])
 
 
 def receive(settings: EmulatorSettings, y: np.ndarray, num_symbols: int) -> np.ndarray:
