@@ -11,7 +11,8 @@ same values bit for bit. The normals themselves are numpy's, computed on all cor
 numpy leaves it).
 
 QAM symbols draw the same in-phase then quadrature Gray indices as the reference
-(``rng.integers``) and map them in one compiled pass (:func:`qam_from_gray`), instead of the
+(``rng.integers``; on all cores, bit for bit: :mod:`waveforms.pcg64_integers`) and map them
+in one compiled pass (:func:`qam_from_gray`), instead of the
 reference's dozen int64 and complex temporaries. The reference's value is
 ``(level_i + 1j level_q) / norm``: numpy divides a complex by a real with Smith's algorithm,
 which for a zero imaginary divisor is ``level * (1 / norm)`` per part (exactly, the levels
@@ -108,10 +109,12 @@ def qam_from_words_reference(words: np.ndarray, modulation: str) -> np.ndarray:
 
 def _qam_symbols(rng: np.random.Generator, modulation: str, shape: tuple) -> np.ndarray:
     """:func:`waveforms.ofdm.qam_symbols` for a QAM: the same draws, the compiled mapping."""
-    side = 1 << _BITS_PER_AXIS[modulation]
-    gray_i = rng.integers(0, side, size=shape, dtype=np.int64)
-    gray_q = rng.integers(0, side, size=shape, dtype=np.int64)
-    return qam_from_gray(gray_i, gray_q, modulation)
+    from .pcg64_integers import pow2_integers_into
+
+    gray = np.empty((2,) + shape, dtype=np.int64)       # in-phase, then quadrature indices
+    for axis in gray:
+        pow2_integers_into(rng, _BITS_PER_AXIS[modulation], axis.reshape(-1))
+    return qam_from_gray(gray[0], gray[1], modulation)
 
 
 def qam_symbols_fast(rng: np.random.Generator, modulation: str,
