@@ -19,12 +19,13 @@ time-constant drop, :class:`waveforms.drop_job.StaticDropJob`, in one call that 
 stage on the back end's device; :mod:`waveforms.torch_drop`).
 
 Sets: ``numba`` (the compiled kernels, default; in double precision the numbers the pinned
-numbers were made with, bit for bit: the fused transmit pass with the pinned combine's
-summation order, :func:`waveforms.transmit_fused.transmit_fused_exact`; in single the fused
-OFDM, GEMM combine and the fused transmit pass with BLAS), ``numpy`` (the plain
-references: tests, benchmarks), ``fast`` (the fused
-scipy.fft OFDM, the tiled BLAS GEMM combine and the fused transmit pass in double too: equal
-to rounding, not guaranteed bit-identical), ``torch``
+numbers were made with, bit for bit: the fused scipy.fft OFDM, whose double transform is
+numpy's pocketfft number for number (tested) and whose demodulated grid keeps the
+reference's memory order, and the fused transmit pass with the pinned combine's summation
+order, :func:`waveforms.transmit_fused.transmit_fused_exact`; in single the fused OFDM, GEMM
+combine and the fused transmit pass with BLAS), ``numpy`` (the plain references: tests,
+benchmarks), ``fast`` (the fused scipy.fft OFDM, the tiled BLAS GEMM combine and the fused
+transmit pass in double too: equal to rounding, not guaranteed bit-identical), ``torch``
 (every kernel in PyTorch, imported on first use, and the whole static drop on the torch
 device; :mod:`waveforms.torch_kernels`, :mod:`waveforms.torch_drop`). The
 compiled sets keep the samples' precision: complex64 in, complex64 out (single precision).
@@ -71,10 +72,10 @@ def _numba() -> KernelSet:
     from . import combine_gemm, delay_single, ofdm_fast, ofdm_ranges, transmit_fused, tv_delay
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
-                     ofdm_fast.ofdm_modulate_any, ofdm_fast.ofdm_demodulate_any,
+                     ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast,
                      tv_delay.tv_delay_doppler, transmit_fused.transmit_fused_exact,
                      ("complex64", "complex128"),
-                     ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_any)
+                     ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_fast)
 
 
 def _numpy() -> KernelSet:

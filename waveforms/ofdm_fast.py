@@ -30,9 +30,8 @@ import scipy.fft as sfft
 
 from .ofdm import _check_bins as _bins  # the one used-bin check of the package
 
-__all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "ofdm_modulate_any",
-           "ofdm_demodulate_any", "modulate_into", "set_fft_workers", "fft_workers",
-           "parse_fft_workers"]
+__all__ = ["bin_runs", "ofdm_modulate_fast", "ofdm_demodulate_fast", "modulate_into",
+           "set_fft_workers", "fft_workers", "parse_fft_workers"]
 
 def parse_fft_workers(text: str | None) -> int:
     """The FFT thread count of ``LINKSIM_FFT_WORKERS``: an integer >= 1, or unset / empty /
@@ -195,7 +194,10 @@ def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: in
     single = y.dtype == np.complex64           # as in modulation: scale inside the FFT
     full = sfft.fft(windows, axis=-1, norm="ortho" if single else "backward",
                     workers=fft_workers())
-    Y = np.empty((r, m, bins.size), dtype=full.dtype)
+    # double: the reference's memory order too (its fancy-indexed result is F-ordered):
+    # numpy's reductions downstream (the measure's) follow the memory order, and their
+    # rounding with it, so the default set's numbers stay the reference's bit for bit
+    Y = np.empty((r, m, bins.size), dtype=full.dtype, order="C" if single else "F")
     for b0, q0, length in bin_runs(bins):
         Y[:, :, q0:q0 + length] = full[:, :, b0:b0 + length]
     if not single:
@@ -204,25 +206,3 @@ def ofdm_demodulate_fast(y: np.ndarray, first_symbol_start: int, num_symbols: in
         turns = np.mod(bins * backoff, n) / n
         Y *= np.exp(2j * np.pi * turns).astype(Y.dtype)
     return Y
-
-
-def ofdm_modulate_any(X, fft_size, cyclic_prefix_length, used_bins):
-    """complex64 ``X`` -> :func:`ofdm_modulate_fast`; otherwise the numpy reference (the
-    default set's double path: its pinned numbers are kept exactly as they were made)."""
-    if np.asarray(X).dtype == np.complex64:
-        return ofdm_modulate_fast(X, fft_size, cyclic_prefix_length, used_bins)
-    from .ofdm import ofdm_modulate
-
-    return ofdm_modulate(X, fft_size, cyclic_prefix_length, used_bins)
-
-
-def ofdm_demodulate_any(y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length,
-                        used_bins, backoff_samples=0):
-    """complex64 ``y`` -> :func:`ofdm_demodulate_fast`; otherwise the numpy reference."""
-    args = (y, first_symbol_start, num_symbols, fft_size, cyclic_prefix_length, used_bins,
-            backoff_samples)
-    if np.asarray(y).dtype == np.complex64:
-        return ofdm_demodulate_fast(*args)
-    from .ofdm import ofdm_demodulate
-
-    return ofdm_demodulate(*args)

@@ -25,8 +25,7 @@ from .combine_gemm import run_tiles
 from .ofdm import ofdm_modulate
 from .ofdm_fast import _complex_dtype, fft_workers, modulate_args, modulate_into
 
-__all__ = ["check_ranges", "ofdm_modulate_ranges_reference", "ofdm_modulate_ranges_fast",
-           "ofdm_modulate_ranges_any"]
+__all__ = ["check_ranges", "ofdm_modulate_ranges_reference", "ofdm_modulate_ranges_fast"]
 
 
 def check_ranges(ranges, num_streams: int, num_symbols: int) -> np.ndarray:
@@ -58,20 +57,6 @@ def ofdm_modulate_ranges_reference(X, fft_size, cyclic_prefix_length, used_bins,
     return _zero_outside(ofdm_modulate(X, n, ncp, bins), ranges, n + ncp)
 
 
-def _per_stream(modulate, X, n, ncp, bins, ranges, dtype) -> np.ndarray:
-    k, b, _ = X.shape
-    sym_len = n + ncp
-    x = _zero_outside(np.empty((k, b * sym_len), dtype=dtype), ranges, sym_len)
-
-    def work(take):                   # streams on parallel threads (numpy's FFT is serial)
-        for i in take:
-            b0, b1 = ranges[i]
-            x[i, b0 * sym_len:b1 * sym_len] = modulate(X[i:i + 1, b0:b1], n, ncp, bins)[0]
-
-    run_tiles([i for i in range(k) if ranges[i, 1] > ranges[i, 0]], work, fft_workers())
-    return x
-
-
 def ofdm_modulate_ranges_fast(X, fft_size, cyclic_prefix_length, used_bins, ranges):
     """The contract with :func:`waveforms.ofdm_fast.ofdm_modulate_fast`'s transform, each
     stream's range modulated in place in the output (no copy); keeps X's precision."""
@@ -89,14 +74,3 @@ def ofdm_modulate_ranges_fast(X, fft_size, cyclic_prefix_length, used_bins, rang
 
     run_tiles([i for i in range(k) if ranges[i, 1] > ranges[i, 0]], work, fft_workers())
     return x.reshape(k, b * (n + ncp))
-
-
-def ofdm_modulate_ranges_any(X, fft_size, cyclic_prefix_length, used_bins, ranges):
-    """complex64 X -> :func:`ofdm_modulate_ranges_fast`; otherwise the numpy reference's
-    transform per stream range (the default set's double path, bit-identical to its full
-    modulation on every symbol in range)."""
-    if np.asarray(X).dtype == np.complex64:
-        return ofdm_modulate_ranges_fast(X, fft_size, cyclic_prefix_length, used_bins, ranges)
-    X, n, ncp, bins = modulate_args(X, fft_size, cyclic_prefix_length, used_bins)
-    ranges = check_ranges(ranges, X.shape[0], X.shape[1])
-    return _per_stream(ofdm_modulate, X, n, ncp, bins, ranges, np.complex128)
