@@ -69,7 +69,8 @@ _MARGIN_FRACTION, _MARGIN_WORDS = 0.005, 4096
 _WORDS_PER_NORMAL = 1.0225
 
 _M32, _S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
-_U1, _U8, _U11, _U58 = np.uint64(1), np.uint64(8), np.uint64(11), np.uint64(58)
+_U1, _U8, _U9, _U11 = np.uint64(1), np.uint64(8), np.uint64(9), np.uint64(11)
+_U58 = np.uint64(58)
 _U63, _U64 = np.uint64(63), np.uint64(64)
 _MASK8, _MASK52 = np.uint64(0xFF), np.uint64((1 << 52) - 1)
 _TO_UNIT = 1.0 / 9007199254740992.0
@@ -236,11 +237,10 @@ def _scan(words, cuts, rec_pos, rec_cnt, ends, counts, complete, ki, wi, fi, r, 
         count = 0
         rec = 0
         done = True
-        while pos < stop:
-            if rec < num_rec:
-                rec_pos[t, rec] = pos
-                rec_cnt[t, rec] = count
-                rec += 1
+        while pos < stop and rec < num_rec:          # the recorded attempts
+            rec_pos[t, rec] = pos
+            rec_cnt[t, rec] = count
+            rec += 1
             status, _, nxt = _attempt(words, pos, ki, wi, fi, r, inv_r)
             if status < 0:
                 done = False
@@ -249,6 +249,18 @@ def _scan(words, cuts, rec_pos, rec_cnt, ends, counts, complete, ki, wi, fi, r, 
             pos = nxt
         for q in range(rec, num_rec):
             rec_pos[t, q] = -1
+        while done and pos < stop:                   # the rest: the integer test first
+            w = words[pos]
+            if ((w >> _U9) & _MASK52) < ki[np.intp(w & _MASK8)]:
+                count += 1
+                pos += 1
+                continue
+            status, _, nxt = _attempt(words, pos, ki, wi, fi, r, inv_r)
+            if status < 0:
+                done = False
+                break
+            count += status
+            pos = nxt
         ends[t] = pos
         counts[t] = count
         complete[t] = done
