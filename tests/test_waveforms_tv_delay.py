@@ -74,3 +74,42 @@ def test_accuracy_on_used_band(num_taps, bound_db):
 def test_registered_in_kernel_sets():
     assert kernel_set("numba").tv_delay_doppler is tv_delay_doppler
     assert kernel_set("numpy").tv_delay_doppler is tv_delay_doppler_reference
+
+
+@pytest.mark.parametrize("num_taps", [2, 24, 26])
+def test_three_farrow_passes_at_once_equal_three_static_blocks(num_taps):
+    # the fused pass must give each accumulator the static kernel's block number bit for bit
+    from waveforms.delay import _fir_block
+    from waveforms.tv_delay import _fir3
+
+    rng = np.random.default_rng(num_taps)
+    m = 2 * 37                                 # interleaved re/im of 37 samples
+    xrow = rng.standard_normal(m + 2 * num_taps + 10)
+    g = rng.standard_normal((3, num_taps))
+    got = [np.full(m, np.nan) for _ in range(3)]
+    _fir3(xrow, g[0], g[1], g[2], 6, got[0], got[1], got[2], m)
+    for k in range(3):
+        want = np.full(m, np.nan)
+        _fir_block(xrow, g[k], 6, want, m)
+        assert np.array_equal(got[k], want), k
+
+
+def test_threaded_taps_equal_the_serial_taps():
+    # the moving satellites' taps are computed on row blocks in threads: each row must be the
+    # serial call's number (exact zeros, the unit-impulse rows, included)
+    import numba
+
+    from waveforms.delay import _TAPS_ROWS, _taps_matrix, taps_matrix_threads
+
+    rng = np.random.default_rng(5)
+    frac = rng.uniform(-1.0, 2.0, 2 * _TAPS_ROWS + 77)
+    frac[[3, _TAPS_ROWS + 1, -1]] = 0.0
+    want = _taps_matrix(frac, 24, 9.5)
+    before = numba.get_num_threads()
+    try:
+        for threads in (1, before):
+            numba.set_num_threads(threads)
+            assert np.array_equal(taps_matrix_threads(frac, 24, 9.5), want), threads
+    finally:
+        numba.set_num_threads(before)
+    assert np.array_equal(taps_matrix_threads(frac[:100], 24, 9.5), want[:100])

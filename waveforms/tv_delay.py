@@ -39,8 +39,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .delay import DEFAULT_NUM_TAPS, _check_num_taps, _taps_matrix, default_kaiser_beta
-from .delay import _fir_block as _fir  # the FIR block of the static kernel
+from .delay import (
+    DEFAULT_NUM_TAPS,
+    _check_num_taps,
+    _fir_tail,
+    default_kaiser_beta,
+    taps_matrix_threads,
+)
 from .doppler import _reduced_cycles_nb, reduced_cycles
 
 __all__ = ["TV_BLOCK", "tv_delay_doppler", "tv_delay_doppler_reference", "poly_delay"]
@@ -120,7 +125,7 @@ def _prepare(x, x_start, src, delay_samples, delay_poly, t_ref, carrier_cps, dop
     shift = np.floor(frac0[:, None] + v[:, :, 0])                  # integer part moves
     job.base = (dfloor[:, None] + shift).astype(np.int64)          # [ops, blocks]
     f = (frac0[:, None, None] - shift[:, :, None]) + v             # [ops, blocks, 3]
-    h = _taps_matrix(f.ravel(), num_taps, float(beta)).reshape(f.shape + (num_taps,))
+    h = taps_matrix_threads(f.ravel(), num_taps, float(beta)).reshape(f.shape + (num_taps,))
     h0, h1, h2 = h[:, :, 0], h[:, :, 1], h[:, :, 2]
     job.coef = np.ascontiguousarray(
         np.stack([h0, 4.0 * h1 - 3.0 * h0 - h2, 2.0 * (h0 + h2) - 4.0 * h1], axis=2))
@@ -134,6 +139,37 @@ def _fill(job: _TvJob, kernel) -> np.ndarray:
         return y
     kernel(job, y)
     return y
+
+
+@numba.njit(cache=True, fastmath={"contract", "reassoc"})
+def _fir3(xrow, g0, g1, g2, base, acc0, acc1, acc2, m):
+    """The three Farrow passes at once: acc_k[0:m] = sum_j g_k[j] xrow[base + 2 j : base + 2 j
+    + m] (interleaved re/im), k = 0, 1, 2. Each input sample loaded once serves the three
+    accumulators; per accumulator the taps are summed in the order of the static kernel's
+    block, four at a time (:func:`waveforms.delay._fir_block`), so each acc_k is that block's
+    number bit for bit (tested) with a third of the input loads."""
+    num_taps = g0.shape[0]
+    for e in range(m):
+        acc0[e] = 0.0
+        acc1[e] = 0.0
+        acc2[e] = 0.0
+    j = 0
+    while j + 4 <= num_taps:
+        a0, a1, a2, a3 = g0[j], g0[j + 1], g0[j + 2], g0[j + 3]
+        b0, b1, b2, b3 = g1[j], g1[j + 1], g1[j + 2], g1[j + 3]
+        c0, c1, c2, c3 = g2[j], g2[j + 1], g2[j + 2], g2[j + 3]
+        o = base + 2 * j
+        s0, s1 = xrow[o: o + m], xrow[o + 2: o + 2 + m]
+        s2, s3 = xrow[o + 4: o + 4 + m], xrow[o + 6: o + 6 + m]
+        for e in range(m):
+            x0, x1, x2, x3 = s0[e], s1[e], s2[e], s3[e]
+            acc0[e] += (a0 * x0 + a1 * x1) + (a2 * x2 + a3 * x3)
+            acc1[e] += (b0 * x0 + b1 * x1) + (b2 * x2 + b3 * x3)
+            acc2[e] += (c0 * x0 + c1 * x1) + (c2 * x2 + c3 * x3)
+        j += 4
+    _fir_tail(xrow, g0, base, acc0, m, j)
+    _fir_tail(xrow, g1, base, acc1, m, j)
+    _fir_tail(xrow, g2, base, acc2, m, j)
 
 
 @numba.njit(cache=True)
@@ -201,9 +237,7 @@ def _tv_kernel(xf, x_start, src, base, coef, poly, t_ref, carrier, doppler, gain
                 nc = min(_CHUNK, nb - c0)
                 lo = out_start[r] + b0 + c0 - base[r, b] - x_start - half
                 if lo >= 0 and lo + nc - 1 + num_taps - 1 < nin:
-                    _fir(xrow, g0, 2 * lo, acc0, 2 * nc)
-                    _fir(xrow, g1, 2 * lo, acc1, 2 * nc)
-                    _fir(xrow, g2, 2 * lo, acc2, 2 * nc)
+                    _fir3(xrow, g0, g1, g2, 2 * lo, acc0, acc1, acc2, 2 * nc)
                 else:
                     for e in range(nc):
                         a0r = a0i = a1r = a1i = a2r = a2i = 0.0
