@@ -216,9 +216,15 @@ def _attempt(words, pos, ki, wi, fi, r, inv_r):
 def _walk(words, pos, stop, ki, wi, fi, r, inv_r):
     """(end, count, complete): the chain from ``pos`` up to its first attempt at or beyond
     ``stop``; count its outputs; complete False when an attempt ran out of words (end is
-    then that attempt's start)."""
+    then that attempt's start). A word's integer acceptance test comes first: the float work
+    of an attempt is done only for the 1.5 % not accepted at once."""
     count = 0
     while pos < stop:
+        w = words[pos]
+        if ((w >> _U9) & _MASK52) < ki[np.intp(w & _MASK8)]:
+            count += 1
+            pos += 1
+            continue
         status, _, nxt = _attempt(words, pos, ki, wi, fi, r, inv_r)
         if status < 0:
             return pos, count, False
@@ -249,18 +255,9 @@ def _scan(words, cuts, rec_pos, rec_cnt, ends, counts, complete, ki, wi, fi, r, 
             pos = nxt
         for q in range(rec, num_rec):
             rec_pos[t, q] = -1
-        while done and pos < stop:                   # the rest: the integer test first
-            w = words[pos]
-            if ((w >> _U9) & _MASK52) < ki[np.intp(w & _MASK8)]:
-                count += 1
-                pos += 1
-                continue
-            status, _, nxt = _attempt(words, pos, ki, wi, fi, r, inv_r)
-            if status < 0:
-                done = False
-                break
-            count += status
-            pos = nxt
+        if done:                                     # the rest of the segment
+            pos, rest, done = _walk(words, pos, stop, ki, wi, fi, r, inv_r)
+            count += rest
         ends[t] = pos
         counts[t] = count
         complete[t] = done
