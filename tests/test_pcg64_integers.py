@@ -66,3 +66,16 @@ def test_small_draws_and_other_generators_are_numpy():
 def test_bad_arguments_are_refused(bits, out, match):
     with pytest.raises(ValueError, match=match):
         pow2_integers_into(np.random.default_rng(0), bits, out)
+
+
+def test_a_disagreeing_environment_falls_back_to_numpy(monkeypatch):
+    import waveforms.pcg64_integers as P
+
+    monkeypatch.setattr(P, "_top_bits", lambda words, shift, first, out: out.fill(0))
+    monkeypatch.setattr(P, "_AGREES", [None])
+    with pytest.warns(RuntimeWarning, match="differ from numpy"):
+        assert not P.fast_path_agrees()
+    rng, ref = _pair(12, False)
+    out = np.empty(MIN_PARALLEL, dtype=np.int64)
+    assert not pow2_integers_into(rng, 2, out)
+    np.testing.assert_array_equal(out, ref.integers(0, 4, size=out.size, dtype=np.int64))

@@ -151,3 +151,20 @@ class TestNormals:
     def test_rejects_other_outputs(self, bad):
         with pytest.raises(ValueError, match="1-D float64"):
             standard_normal_into(np.random.default_rng(0), bad)
+
+
+def test_a_disagreeing_environment_falls_back_to_numpy(monkeypatch):
+    # a table that differs from numpy's in one entry (as another numba might ship) must be
+    # caught by the once-per-process check, and numpy must then draw
+    import waveforms.pcg64_normal as P
+
+    wrong = P._WI.copy()
+    wrong[7] = np.nextafter(wrong[7], 1.0)
+    monkeypatch.setattr(P, "_WI", wrong)
+    monkeypatch.setattr(P, "_AGREES", [None])
+    with pytest.warns(RuntimeWarning, match="differ from numpy"):
+        assert not P.fast_path_available()
+    rng, ref = _pair(12)
+    out = np.empty(MIN_PARALLEL)
+    assert standard_normal_into(rng, out) is None
+    np.testing.assert_array_equal(out, ref.standard_normal(out.size))

@@ -7,7 +7,8 @@ buffer, which a draw may start from and leave filled). Its bounded draw is Lemir
 multiply-shift, ``(x 2^k) >> 32``, whose rejection threshold ``2^32 mod 2^k`` is 0 for a power
 of two: value j is the top k bits of the j-th 32-bit half, nothing is ever rejected. With the
 words from :func:`waveforms.pcg64_normal.pcg64_words` every value is known in one parallel
-pass, and the generator is left as numpy leaves it (tested against numpy itself).
+pass, and the generator is left as numpy leaves it (tested against numpy itself, and checked
+against numpy once per process before the first compiled draw: :func:`fast_path_agrees`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,37 @@ def _top_bits(words, shift, first, out):
         out[j] = np.int64(half >> shift)
 
 
+#: the compiled path's check against numpy in this process: None before the first draw
+_AGREES: list[bool | None] = [None]
+
+
+def fast_path_agrees() -> bool:
+    """On the first call in the process: do the compiled indices of a draw starting from a
+    buffered half (k = 1, 2, 3, 6) equal numpy's own, values and state? Otherwise numpy draws,
+    with a warning (the numbers are numpy's either way)."""
+    if _AGREES[0] is None:
+        _AGREES[0] = True                     # the check runs the compiled path itself
+        ok = True
+        for bits in (1, 2, 3, 6):
+            a = np.random.Generator(np.random.PCG64(20261202 + bits))
+            b = np.random.Generator(np.random.PCG64(20261202 + bits))
+            a.integers(0, 2**32, dtype=np.uint32)
+            b.integers(0, 2**32, dtype=np.uint32)
+            got = np.empty(MIN_PARALLEL + 3, dtype=np.int64)
+            pow2_integers_into(a, bits, got)
+            ok = ok and np.array_equal(got, b.integers(0, 1 << bits, size=got.size,
+                                                       dtype=np.int64))
+            ok = ok and a.bit_generator.state == b.bit_generator.state
+        _AGREES[0] = bool(ok)
+        if not ok:
+            import warnings
+
+            warnings.warn("waveforms.pcg64_integers: the compiled indices differ from numpy's "
+                          "in this environment; numpy draws instead (same numbers, slower)",
+                          RuntimeWarning, stacklevel=2)
+    return bool(_AGREES[0])
+
+
 def pow2_integers_into(rng: np.random.Generator, bits: int, out: np.ndarray) -> bool:
     """out[:] = rng.integers(0, 2**bits, size=out.size, dtype=np.int64), bit for bit, and
     ``rng`` left as that draw leaves it.
@@ -50,7 +82,7 @@ def pow2_integers_into(rng: np.random.Generator, bits: int, out: np.ndarray) -> 
                          f"{out.dtype})")
     bg = rng.bit_generator
     n = out.size
-    if type(bg) is not np.random.PCG64 or n < MIN_PARALLEL:
+    if type(bg) is not np.random.PCG64 or n < MIN_PARALLEL or not fast_path_agrees():
         out[:] = rng.integers(0, 1 << int(bits), size=n, dtype=np.int64)
         return False
     state = bg.state

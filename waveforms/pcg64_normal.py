@@ -23,8 +23,10 @@ so they can be computed in parallel once the sequence is known:
 
 The ziggurat's tables are numpy's own (``ki_double``, ``wi_double``, ``fi_double``), which
 numba ships for its bit-identical ``np.random.Generator`` support; ``exp`` and ``log1p`` are
-the C library's, as in numpy. When that module is missing (another numba) or the generator is
-not a plain PCG64, :func:`standard_normal_into` calls numpy itself: the same numbers, slower.
+the C library's, as in numpy. When that module is missing (another numba), the generator is
+not a plain PCG64, or the first draw in the process through the compiled path does not equal
+numpy's own (:func:`fast_path_available`), :func:`standard_normal_into` calls numpy itself:
+the same numbers, slower.
 The generator is left in the state numpy's own draw leaves (its buffered 32-bit half-word
 kept). The values depend on neither the thread count nor the segment count (tested against
 numpy itself, the reference).
@@ -76,9 +78,35 @@ _MASK8, _MASK52 = np.uint64(0xFF), np.uint64((1 << 52) - 1)
 _TO_UNIT = 1.0 / 9007199254740992.0
 
 
+#: the compiled path's check against numpy in this process: None before the first draw
+_AGREES: list[bool | None] = [None]
+#: normals of that check (every layer ~1000 times, ~500 wedge and ~80 tail attempts)
+_CHECK_NORMALS = MIN_PARALLEL * 2 + 4097
+
+
 def fast_path_available() -> bool:
-    """True when numpy's ziggurat tables were found (the compiled path is used)."""
-    return _KI is not None
+    """True when the compiled path is used: numpy's ziggurat tables were found and, on the
+    first call in the process, a draw of :data:`_CHECK_NORMALS` normals through it equalled
+    numpy's own, values and generator state (otherwise numpy draws, with a warning: the
+    numbers are numpy's either way)."""
+    if _KI is None:
+        return False
+    if _AGREES[0] is None:
+        _AGREES[0] = True                   # the check below runs the compiled path itself
+        a = np.random.Generator(np.random.PCG64(20261202))
+        b = np.random.Generator(np.random.PCG64(20261202))
+        got = np.empty(_CHECK_NORMALS)
+        _normals_into(a.bit_generator, got, 1.0, None, RECORDED_STARTS, None)
+        ok = (np.array_equal(got, b.standard_normal(_CHECK_NORMALS))
+              and a.bit_generator.state == b.bit_generator.state)
+        _AGREES[0] = bool(ok)
+        if not ok:
+            import warnings
+
+            warnings.warn("waveforms.pcg64_normal: the compiled normals differ from numpy's "
+                          "in this environment; numpy draws instead (same numbers, slower)",
+                          RuntimeWarning, stacklevel=2)
+    return bool(_AGREES[0])
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,8 +388,8 @@ def standard_normal_into(rng: np.random.Generator, out: np.ndarray, scale: float
     if out.dtype != np.float64 or out.ndim != 1:
         raise ValueError(f"out must be a 1-D float64 array (got {out.ndim}-D {out.dtype})")
     bg = rng.bit_generator
-    if (_KI is None or type(bg) is not np.random.PCG64
-            or (out.size < MIN_PARALLEL and segments is None)):
+    if (type(bg) is not np.random.PCG64 or (out.size < MIN_PARALLEL and segments is None)
+            or not fast_path_available()):
         if out.flags.c_contiguous:
             rng.standard_normal(out=out)
         else:
