@@ -94,6 +94,18 @@ def nonzero_streams(gains_row, nz):
     return count
 
 
+@njit(cache=True, nogil=True)
+def nonzero_table(gains):
+    """(nz int64 [R, K], count int64 [R]): :func:`nonzero_streams` of every row of gains
+    [R, K], made once per call rather than once per tile."""
+    rows, k_count = gains.shape
+    nz = np.empty((rows, k_count), dtype=np.int64)
+    count = np.empty(rows, dtype=np.int64)
+    for r in range(rows):
+        count[r] = nonzero_streams(gains[r], nz[r])
+    return nz, count
+
+
 @njit(cache=True, inline="always")
 def _mac(re, im, a, v):
     """(re, im) + a v: numba's complex multiply written out, then the complex add."""
@@ -152,19 +164,18 @@ def _combine_kernel(streams, gains, offsets, order, tasks, out):
     (:func:`sum_streams`), so each stream sample comes from memory once and is reused from
     L2 by the ~7 windows over it. Parallel over the tasks: every element is made by one
     task."""
-    win = out.shape[2]
-    k_count = streams.shape[1]
+    s_count, j_count, win = out.shape
+    nz, count = nonzero_table(gains.reshape(s_count * j_count, gains.shape[2]))
     for q in prange(tasks.shape[0]):
         s, t0, t1, lo, hi = tasks[q, 0], tasks[q, 1], tasks[q, 2], tasks[q, 3], tasks[q, 4]
-        nz = np.empty(k_count, dtype=np.int64)
         acc_r = np.empty(BLOCK)
         acc_i = np.empty(BLOCK)
         for r in range(lo, hi):
             j = order[s, r]
             o = offsets[s, j]
-            count = nonzero_streams(gains[s, j], nz)
+            sj = s * j_count + j
             n0, n1 = max(t0 - o, 0), min(t1 - o, win)
-            sum_streams(streams[s], o + n0, gains[s, j], nz, count, acc_r, acc_i,
+            sum_streams(streams[s], o + n0, gains[s, j], nz[sj], count[sj], acc_r, acc_i,
                         out[s, j, n0:n1])
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .pcg64_normal import MIN_PARALLEL, pcg64_words
+from .pcg64_normal import MIN_PARALLEL, checked_once, pcg64_words
 
 __all__ = ["pow2_integers_into"]
 
@@ -39,31 +39,26 @@ def _top_bits(words, shift, first, out):
 _AGREES: list[bool | None] = [None]
 
 
+def _indices_agree() -> bool:
+    for bits in (1, 2, 3, 6):
+        a = np.random.Generator(np.random.PCG64(20261202 + bits))
+        b = np.random.Generator(np.random.PCG64(20261202 + bits))
+        a.integers(0, 2**32, dtype=np.uint32)            # start from a buffered half
+        b.integers(0, 2**32, dtype=np.uint32)
+        got = np.empty(MIN_PARALLEL + 3, dtype=np.int64)
+        pow2_integers_into(a, bits, got)
+        if not (np.array_equal(got, b.integers(0, 1 << bits, size=got.size, dtype=np.int64))
+                and a.bit_generator.state == b.bit_generator.state):
+            return False
+    return True
+
+
 def fast_path_agrees() -> bool:
     """On the first call in the process: do the compiled indices of a draw starting from a
     buffered half (k = 1, 2, 3, 6) equal numpy's own, values and state? Otherwise numpy draws,
     with a warning (the numbers are numpy's either way)."""
-    if _AGREES[0] is None:
-        _AGREES[0] = True                     # the check runs the compiled path itself
-        ok = True
-        for bits in (1, 2, 3, 6):
-            a = np.random.Generator(np.random.PCG64(20261202 + bits))
-            b = np.random.Generator(np.random.PCG64(20261202 + bits))
-            a.integers(0, 2**32, dtype=np.uint32)
-            b.integers(0, 2**32, dtype=np.uint32)
-            got = np.empty(MIN_PARALLEL + 3, dtype=np.int64)
-            pow2_integers_into(a, bits, got)
-            ok = ok and np.array_equal(got, b.integers(0, 1 << bits, size=got.size,
-                                                       dtype=np.int64))
-            ok = ok and a.bit_generator.state == b.bit_generator.state
-        _AGREES[0] = bool(ok)
-        if not ok:
-            import warnings
-
-            warnings.warn("waveforms.pcg64_integers: the compiled indices differ from numpy's "
-                          "in this environment; numpy draws instead (same numbers, slower)",
-                          RuntimeWarning, stacklevel=2)
-    return bool(_AGREES[0])
+    return checked_once(_AGREES, "waveforms.pcg64_integers: the compiled indices",
+                        _indices_agree)
 
 
 def pow2_integers_into(rng: np.random.Generator, bits: int, out: np.ndarray) -> bool:

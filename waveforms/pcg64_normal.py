@@ -84,6 +84,30 @@ _AGREES: list[bool | None] = [None]
 _CHECK_NORMALS = MIN_PARALLEL * 2 + 4097
 
 
+def checked_once(flag: list, what: str, agrees) -> bool:
+    """The once-per-process check of a compiled path against numpy: ``flag[0]`` is None
+    before it; then ``agrees()`` runs once (with flag[0] True, so the compiled path it calls
+    is taken) and its result is kept; on False a RuntimeWarning names ``what``."""
+    if flag[0] is None:
+        flag[0] = True
+        flag[0] = bool(agrees())
+        if not flag[0]:
+            import warnings
+
+            warnings.warn(f"{what} differ from numpy's in this environment; numpy draws "
+                          "instead (same numbers, slower)", RuntimeWarning, stacklevel=3)
+    return bool(flag[0])
+
+
+def _normals_agree() -> bool:
+    a = np.random.Generator(np.random.PCG64(20261202))
+    b = np.random.Generator(np.random.PCG64(20261202))
+    got = np.empty(_CHECK_NORMALS)
+    _normals_into(a.bit_generator, got, 1.0, None, RECORDED_STARTS, None)
+    return (np.array_equal(got, b.standard_normal(_CHECK_NORMALS))
+            and a.bit_generator.state == b.bit_generator.state)
+
+
 def fast_path_available() -> bool:
     """True when the compiled path is used: numpy's ziggurat tables were found and, on the
     first call in the process, a draw of :data:`_CHECK_NORMALS` normals through it equalled
@@ -91,22 +115,8 @@ def fast_path_available() -> bool:
     numbers are numpy's either way)."""
     if _KI is None:
         return False
-    if _AGREES[0] is None:
-        _AGREES[0] = True                   # the check below runs the compiled path itself
-        a = np.random.Generator(np.random.PCG64(20261202))
-        b = np.random.Generator(np.random.PCG64(20261202))
-        got = np.empty(_CHECK_NORMALS)
-        _normals_into(a.bit_generator, got, 1.0, None, RECORDED_STARTS, None)
-        ok = (np.array_equal(got, b.standard_normal(_CHECK_NORMALS))
-              and a.bit_generator.state == b.bit_generator.state)
-        _AGREES[0] = bool(ok)
-        if not ok:
-            import warnings
-
-            warnings.warn("waveforms.pcg64_normal: the compiled normals differ from numpy's "
-                          "in this environment; numpy draws instead (same numbers, slower)",
-                          RuntimeWarning, stacklevel=2)
-    return bool(_AGREES[0])
+    return checked_once(_AGREES, "waveforms.pcg64_normal: the compiled normals",
+                        _normals_agree)
 
 
 # ---------------------------------------------------------------------------------------

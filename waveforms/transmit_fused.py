@@ -97,11 +97,13 @@ def _scatter(zt, lo, hi, o_sorted, order, t0, t1, yt, a_diag, z, zd):
 
 
 @numba.njit(cache=True, nogil=True)
-def _ordered_tile(yt, t0, t1, lo, hi, o_sorted, order, coupling, nz, acc_r, acc_i, z, own):
+def _ordered_tile(yt, t0, t1, lo, hi, o_sorted, order, coupling, nz, count, acc_r, acc_i, z,
+                  own):
     """Rows lo..hi-1 (sorted by offset) of the tile [t0, t1): their window parts summed from
     the tile's streams yt in the order of :func:`waveforms.combine.sum_streams` (the pinned
     combine's numbers) into z, and their own stream's window part copied into own [J, W].
-    Returns the samples made."""
+    nz, count: :func:`waveforms.combine.nonzero_table` of coupling. Returns the samples
+    made."""
     win = z.shape[1]
     made = 0
     for r in range(lo, hi):
@@ -110,8 +112,7 @@ def _ordered_tile(yt, t0, t1, lo, hi, o_sorted, order, coupling, nz, acc_r, acc_
         n0 = max(t0 - o, 0)
         n1 = min(t1 - o, win)
         p = o + n0 - t0
-        count = _c.nonzero_streams(coupling[j], nz)
-        _c.sum_streams(yt, p, coupling[j], nz, count, acc_r, acc_i, z[j, n0:n1])
+        _c.sum_streams(yt, p, coupling[j], nz[j], count[j], acc_r, acc_i, z[j, n0:n1])
         src, dst = yt[j, p:p + n1 - n0], own[j, n0:n1]
         for n in range(n1 - n0):
             dst[n] = src[n]
@@ -232,11 +233,11 @@ def _ordered(xf, job, g_rev, step, tx_start, tx_len, coupling, o_sorted, order, 
     k_count = z.shape[0]
     own = np.empty_like(z)
     coupling = np.ascontiguousarray(coupling, dtype=np.complex128)
+    nz, count = _c.nonzero_table(coupling)
 
     def work(take):
         yt = np.empty((k_count, tile), dtype=np.complex128)
         acc = np.empty(2 * _d._BLOCK)
-        nz = np.empty(k_count, dtype=np.int64)
         acc_r, acc_i = np.empty(_c.BLOCK), np.empty(_c.BLOCK)
         parts = [0.0, 0.0, 0.0, 0.0]
         for t0, t1, lo, hi in take:
@@ -246,7 +247,7 @@ def _ordered(xf, job, g_rev, step, tx_start, tx_len, coupling, o_sorted, order, 
                       yt, False)
             c1 = perf_counter()
             made = _ordered_tile(yt, np.int64(t0), np.int64(t1), np.int64(lo), np.int64(hi),
-                                 o_sorted, order, coupling, nz, acc_r, acc_i, z, own)
+                                 o_sorted, order, coupling, nz, count, acc_r, acc_i, z, own)
             parts[0] += c1 - c0
             parts[1] += perf_counter() - c1
             parts[3] += 8.0 * k_count * made
