@@ -32,11 +32,14 @@ OFDM burst, demodulated, matches the exact phase ramp to about -265 dB).
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 from scipy.signal import kaiser_atten, kaiser_beta
 from scipy.special import i0
 
+from . import bessel_i0 as _b
 from .checks import check_integer, is_integer
 from .doppler import _reduced_cycles_nb, reduced_cycles
 
@@ -72,13 +75,54 @@ def _check_num_taps(num_taps: int) -> int:
     return int(num_taps)
 
 
-def _taps_matrix(frac: np.ndarray, num_taps: int, beta: float) -> np.ndarray:
-    """Filters for many fractional delays: float64 [len(frac), num_taps] (convention above)."""
+@numba.njit(cache=True, nogil=True)
+def _windowed_sinc(frac, num_taps, beta, i0_beta, h):
+    """h[r, i] = sinc(x) I0(beta sqrt(max(1 - (x / (num_taps / 2))^2, 0))) / i0_beta, x =
+    k_i - frac[r] (the unnormalised filters of :func:`_taps_matrix`), in the operations and
+    order of its numpy original ``np.sinc(x) * (i0(beta * np.sqrt(np.clip(1 - (x / half) **
+    2, 0, None))) / i0(beta))``: np.sinc's sin(pi x') / (pi x') with x' = 1e-20 at x = 0, the
+    C library's sin and sqrt, and scipy's I0 (waveforms.bessel_i0) on chunks of elements:
+    the same numbers, without the array temporaries. h: float64 [len(frac), num_taps]."""
+    half = num_taps / 2.0
+    flat = h.reshape(-1)
+    n = flat.shape[0]
+    z = np.empty(_b.CHUNK)
+    w = np.empty(_b.CHUNK)
+    work = np.empty((5, _b.CHUNK))
+    at = np.empty(_b.CHUNK, dtype=np.int64)
+    r = 0
+    i = 0
+    for c0 in range(0, n, _b.CHUNK):
+        m = min(_b.CHUNK, n - c0)
+        for e in range(m):                 # element c0 + e is tap i of row r
+            x = (np.float64(i) - np.float64(num_taps // 2 - 1)) - frac[r]
+            i += 1
+            if i == num_taps:
+                i = 0
+                r += 1
+            q = x / half
+            arg = 1.0 - q * q
+            z[e] = beta * math.sqrt(arg if arg > 0.0 else 0.0)
+            y = np.pi * (x if x != 0.0 else 1.0e-20)
+            flat[c0 + e] = math.sin(y) / y
+        _b.i0_chunk(z[:m], w[:m], work, at)
+        for e in range(m):
+            flat[c0 + e] = flat[c0 + e] * (w[e] / i0_beta)
+
+
+def _taps_matrix_reference(frac: np.ndarray, num_taps: int, beta: float) -> np.ndarray:
+    """Numpy reference of :func:`_taps_matrix` (its numbers bit for bit, tested)."""
     k = np.arange(num_taps, dtype=np.float64) - (num_taps // 2 - 1)
     x = k[None, :] - frac[:, None]
     half = num_taps / 2.0
     arg = np.clip(1.0 - (x / half) ** 2, 0.0, None)
     h = np.sinc(x) * (i0(beta * np.sqrt(arg)) / i0(beta))
+    return _normalised(h, frac, num_taps)
+
+
+def _normalised(h: np.ndarray, frac: np.ndarray, num_taps: int) -> np.ndarray:
+    """h [rows, num_taps] scaled to unit DC gain in place; rows with frac == 0 the unit
+    impulse at k = 0 (integer delays exact)."""
     h /= h.sum(axis=1, keepdims=True)
     exact = frac == 0.0
     if np.any(exact):
@@ -87,13 +131,22 @@ def _taps_matrix(frac: np.ndarray, num_taps: int, beta: float) -> np.ndarray:
     return h
 
 
+def _taps_matrix(frac: np.ndarray, num_taps: int, beta: float) -> np.ndarray:
+    """Filters for many fractional delays: float64 [len(frac), num_taps] (convention above);
+    the windowed sincs in one pass (:func:`_windowed_sinc`)."""
+    frac = np.ascontiguousarray(frac, dtype=np.float64)
+    h = np.empty((frac.shape[0], num_taps))
+    _windowed_sinc(frac, num_taps, float(beta), float(_b.i0(np.float64(beta))), h)
+    return _normalised(h, frac, num_taps)
+
+
 #: rows of :func:`taps_matrix_threads` per thread task
 _TAPS_ROWS = 8192
 
 
 def taps_matrix_threads(frac: np.ndarray, num_taps: int, beta: float) -> np.ndarray:
-    """:func:`_taps_matrix` on blocks of rows in parallel threads (numpy's and scipy's ufuncs
-    release the GIL): every operation is row by row (the sum over a row's taps included), so
+    """:func:`_taps_matrix` on blocks of rows in parallel threads (its numba kernel and numpy's
+    ufuncs release the GIL): every operation is row by row (the sum over a row's taps included), so
     each row is the serial call's number bit for bit (tested). For the moving satellites'
     three taps per block and op (~150 k rows a satellite at the default size)."""
     frac = np.asarray(frac, dtype=np.float64).ravel()
