@@ -94,6 +94,8 @@ def test_drop_bench_stages_flops_and_agreement():
         # the combine's share is a part of the fused stage, not added to the drop's time
         assert 0 < st["combine_in_fused"] <= st["transmit_fused"]
         assert sum(st.values()) - st["combine_in_fused"] <= v[name]["seconds"]
+        # the combine's kernels alone, without the copies out of the tiles: a rate
+        assert 0 < v[name]["combine_kernels_gflops"] < np.inf
 
 
 def test_peak_memory_is_smaller_in_single_precision():
@@ -222,6 +224,11 @@ def test_goals_compare_the_measured_numbers():
     drop["variants"]["b"]["stage_gflops"] = {"combine_in_fused": 44.0}    # 0.55 of cgemm
     c = bs.speed_goals(ofdm, comb, drop, {"a": 500.0}, {})["combine_fraction_of_gemm"]
     assert c["in_fused"] == pytest.approx({"a": 0.25, "b": 0.55})
+    assert c["kernels_only_in_fused"] == {}           # no variant reported its kernels alone
+    drop["variants"]["a"]["combine_kernels_gflops"] = 30.0                # 0.75 of zgemm
+    c = bs.speed_goals(ofdm, comb, drop, {"a": 500.0}, {})["combine_fraction_of_gemm"]
+    assert c["kernels_only_in_fused"] == pytest.approx({"a": 0.75})
+    assert c["best_in_fused"] == pytest.approx(0.55)         # the goal: the whole combine
     assert c["best_in_fused"] == pytest.approx(0.55) and c["met"]
     assert g["ofdm_vs_torch_fft"]["worst"] == 0.5 and not g["ofdm_vs_torch_fft"]["met"]
     assert g["ofdm_vs_torch_fft"]["worst_torch_set"] == 1.1

@@ -285,6 +285,10 @@ def _staged_drop(settings, links, a, scsi, num_symbols, seed=0):
         # over the threads that ran them concurrently (the fused pass's default workers)
         t["combine_in_fused"] = ((clock.profile["gemm"] + clock.profile["copy"])
                                  / numba.get_num_threads())
+        # the combine's own kernels alone (the BLAS GEMMs, or the ordered sums), at the flops
+        # they compute (whole tiles), without the copies out of the tiles
+        t["combine_kernels_gflops"] = (clock.profile["gemm_flops"] / 1e9 * numba.get_num_threads()
+                                       / clock.profile["gemm"])
     return t, out.received
 
 
@@ -353,6 +357,7 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
            "total_gflop": total_flops / 1e9, "variants": {}}
     for name, rows in per.items():
         med = {k: float(np.median([r[k] for r in rows])) for k in rows[0] if k != "seconds"}
+        kernels_gflops = med.pop("combine_kernels_gflops", None)
         total = float(np.median([r["seconds"] for r in rows]))
         same_data = cases[name].data_stream == cases[next(iter(cases))].data_stream
         err = (np.sum(np.abs(outs[name] - ref) ** 2) / np.sum(np.abs(ref) ** 2)
@@ -362,6 +367,7 @@ def bench_drop_stages(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
             "stage_gflops": {k: flops[k] / med[k] / 1e9 for k in med
                              if k in flops and med[k] > 0},
             "gflops_overall": total_flops / total / 1e9,
+            "combine_kernels_gflops": kernels_gflops,
             "nmse_db_vs_first": float(10 * np.log10(err)) if err > 0 else None,
             "data_stream": cases[name].data_stream, "precision": cases[name].precision}
     return res
@@ -469,6 +475,9 @@ def _speed_goals(ofdm, combine, drop, memory, delay, floor) -> dict:
                 for name, v in drop["variants"].items()
                 if "combine_in_fused" in v["stage_gflops"]}
     comb_fused = max(in_fused.values(), default=0.0)
+    kernels = {name: v["combine_kernels_gflops"]
+               / combine[("cgemm" if v["precision"] == "single" else "zgemm") + "_gflops"]
+               for name, v in drop["variants"].items() if v.get("combine_kernels_gflops")}
     ofdm_ratio = min(ofdm["mod_fused_c64_vs_torch_fft"], ofdm["demod_fused_c64_vs_torch_fft"])
     # the torch kernel set's OFDM: torch's FFT fused with the subcarrier map and the CP
     torch_set = min(ofdm.get("mod_torch_set_c64_vs_torch_fft", 0.0),
@@ -484,6 +493,8 @@ def _speed_goals(ofdm, combine, drop, memory, delay, floor) -> dict:
                           "met": mem <= GOALS["drop_peak_mib"]},
         "combine_fraction_of_gemm": {"goal": GOALS["combine_fraction_of_gemm"], "best": comb,
                                      "best_in_fused": comb_fused, "in_fused": in_fused,
+                                     # not judged: the kernels without the tile copies
+                                     "kernels_only_in_fused": kernels,
                                      "met": max(comb, comb_fused)
                                      >= GOALS["combine_fraction_of_gemm"]},
         "ofdm_vs_torch_fft": {"goal": GOALS["ofdm_vs_torch_fft"], "worst": ofdm_ratio,
@@ -605,7 +616,8 @@ def format_speed(res: dict) -> list[str]:
                          f"{fl['gemm_gflops_used']:.1f}: {fl['peak_rates_s']:.3f} s"
                          if "peak_rates_s" in fl else ""))
     for name, goal in res["goals"].items():
-        shown = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in goal.items()
-                 if k not in ("per_variant", "in_fused")}
+        shown = {k: (round(v, 3) if isinstance(v, float) else
+                     {n: round(x, 3) for n, x in v.items()} if isinstance(v, dict) else v)
+                 for k, v in goal.items() if k not in ("per_variant", "in_fused")}
         lines.append(f"    goal {name}: {shown}")
     return lines
