@@ -44,6 +44,7 @@ def bench_torch_drops(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
     from linksim.emulator import emulate_links, stages
     from linksim.emulator.resident import static_drop_job
     from linksim.scenario import Stream, drop_rng
+    from waveforms.casts import as_dtype
     from waveforms.torch_drop import static_drops_torch
     from waveforms.torch_kernels import torch_device
 
@@ -64,8 +65,8 @@ def bench_torch_drops(cfg, num_users: int = 48, num_sats: int = 5, num_symbols: 
         rng = drop_rng(0, d, Stream.DATA_NOISE)
         data = stages.burst_data(st, rng, num_users, plan)
         noise = stages.draw_noise(rng, scsi.noise_power_w, num_users, plan.rx_len,
-                                  st.noise_stream).astype(st.sample_dtype, copy=False)
-        return data.astype(st.sample_dtype, copy=False), noise
+                                  st.noise_stream)
+        return as_dtype(data, st.sample_dtype), as_dtype(noise, st.sample_dtype)
 
     # the drops share their geometry: its delay-kernel ops and symbol ranges once, then
     # each drop's host share is its draws

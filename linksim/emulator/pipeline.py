@@ -21,6 +21,7 @@ from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
 from linksim.emulator.stage_clock import NO_CLOCK
 from linksim.emulator.streamed import received_by_satellite
+from waveforms.casts import as_dtype
 
 
 def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathSet,
@@ -68,7 +69,7 @@ def emulate_links(settings: EmulatorSettings, channel: PathSet, estimates: PathS
     with clock("noise"):
         noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len,
                                   settings.noise_stream)
-        noise = noise.astype(settings.sample_dtype, copy=False)  # same draws in either precision
+        noise = as_dtype(noise, settings.sample_dtype)  # same draws in either precision
     with clock("receive_3_dfts"):
         out = burst_output(plan, data, stages.receive(settings, r + noise, num_symbols),
                            stages.receive(settings, r_des, num_symbols),

@@ -16,6 +16,7 @@ from linksim.emulator import stages
 from linksim.emulator.output import EmulationOutput
 from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
+from waveforms.casts import as_dtype
 from waveforms.drop_job import StaticDropJob
 
 
@@ -29,7 +30,7 @@ def static_drop_job(settings: EmulatorSettings, channel: PathSet, estimates: Pat
     delay, nu, gain = stages.propagation_ops(settings, channel, plan)
     dtype = settings.sample_dtype
     return StaticDropJob(
-        data=data.astype(dtype, copy=False), x_start=plan.first_symbol * num.symbol_length,
+        data=as_dtype(data, dtype), x_start=plan.first_symbol * num.symbol_length,
         fft_size=num.fft_size, cyclic_prefix_length=num.cyclic_prefix_length,
         used_bins=stages.used_bins(settings), backoff_samples=settings.timing_backoff_samples,
         pre_delay_samples=pre_delay, pre_doppler_cps=pre_doppler, pre_gain=pre_gain,
@@ -52,7 +53,7 @@ def emulate_resident(settings: EmulatorSettings, channel: PathSet, estimates: Pa
     k_count = channel.num_users
     data = stages.burst_data(settings, rng, k_count, plan)
     noise = stages.draw_noise(rng, noise_power_w, k_count, plan.rx_len, settings.noise_stream)
-    noise = noise.astype(settings.sample_dtype, copy=False)
+    noise = as_dtype(noise, settings.sample_dtype)
     job = static_drop_job(settings, channel, estimates, coupling, data, noise, plan)
     received, desired, noise_f = settings.kernels.static_drop(job)
     return burst_output(plan, data, received, desired, noise_f)

@@ -24,6 +24,7 @@ import numpy as np
 from linksim.emulator.paths import PathSet
 from linksim.emulator.settings import EmulatorSettings
 from linksim.phase import phasor
+from waveforms.casts import as_dtype
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ def modulate_bursts(settings: EmulatorSettings, data: np.ndarray, plan: BurstPla
     """
     num = settings.numerology
     bins = used_bins(settings)
-    X = data.astype(settings.sample_dtype, copy=False)
+    X = as_dtype(data, settings.sample_dtype)
     kernels = settings.kernels
     ranges = None
     if kernels.ofdm_modulate_ranges is not None and estimates is not None:
