@@ -86,8 +86,27 @@ def drop():
     return st, ch, est, stages.plan_burst(st, ch, est, 4), case.coupling
 
 
-def test_the_ranges_leave_out_symbols_and_hold_the_observed_ones(drop):
-    st, ch, est, plan, _ = drop
+@pytest.fixture(scope="module")
+def moving_drop():
+    """The same drop with moving satellites (geometry_mode = orbit): the estimates' delays
+    change over the burst (the time-varying kernel)."""
+    from linksim.app.bench_case import drop_case
+    from linksim.config import build_config
+    from linksim.emulator.motion import orbit_paths
+
+    case = drop_case(build_config({"num_observed_symbols": 4}), 6, 3, geometry_mode="orbit")
+    ch, est, _ = orbit_paths(case.cfg, case.drop, case.links, 0, 0, 4)
+    assert not est.is_static
+    return case.settings, ch, est, stages.plan_burst(case.settings, ch, est, 4), case.coupling
+
+
+@pytest.fixture(params=["drop", "moving_drop"])
+def any_drop(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_the_ranges_leave_out_symbols_and_hold_the_observed_ones(any_drop):
+    st, ch, est, plan, _ = any_drop
     ranges = stages.needed_symbol_ranges(st, est, plan)
     width = ranges[:, 1] - ranges[:, 0]
     assert np.all(width < plan.num_burst_symbols)             # work is left out
@@ -100,10 +119,10 @@ def _windows(st, x, x0, est, plan, a):
     return stages.precode(st, xt, a, plan), stages.precode_desired(xt, a, plan)
 
 
-def test_every_symbol_in_range_is_read_and_none_outside(drop):
+def test_every_symbol_in_range_is_read_and_none_outside(any_drop):
     """The precoded windows from the trimmed bursts equal those from the full ones; removing
     the first or the last symbol of any user's range changes them (the range is tight)."""
-    st, ch, est, plan, a = drop
+    st, ch, est, plan, a = any_drop
     data, x_full, x0 = stages.generate_bursts(st, np.random.default_rng(5), 6, plan)
     _, x_cut, _ = stages.generate_bursts(st, np.random.default_rng(5), 6, plan, est)
     ranges = stages.needed_symbol_ranges(st, est, plan)
@@ -135,8 +154,8 @@ def test_drop_numbers_do_not_change(monkeypatch, changes):
 
 @pytest.mark.parametrize("cfg", [{"channel_profile": "ntn-tdl-c"}, {"geometry_mode": "orbit"}])
 def test_multipath_and_moving_drops_do_not_change(monkeypatch, cfg):
-    """Multipath (windows cover every path) trims as the flat drop; moving satellites'
-    estimates change over the burst, so every symbol is modulated (ranges None)."""
+    """Multipath (windows cover every path) trims as the flat drop; moving satellites' trim
+    by the spans their time-varying kernel reads (waveforms.tv_delay.read_spans)."""
     run = make_drop(num_users=4, num_sats=3, num_observed_symbols=3, **cfg)
     cut, _ = run()
     with monkeypatch.context() as m:

@@ -113,3 +113,35 @@ def test_threaded_taps_equal_the_serial_taps():
     finally:
         numba.set_num_threads(before)
     assert np.array_equal(taps_matrix_threads(frac[:100], 24, 9.5), want[:100])
+
+
+def test_read_spans_are_exactly_the_samples_the_kernel_reads():
+    # a NaN in the input reaches every output that reads it (even through a zero tap), so
+    # a NaN just outside an op's span leaves its outputs finite and one at either end of
+    # the span does not
+    from waveforms.tv_delay import read_spans
+
+    rng = np.random.default_rng(8)
+    ops, nin, out_len, taps = 4, 3000, 1700, 24
+    d0 = rng.uniform(-40.0, -20.0, ops)
+    poly = np.zeros((ops, 3))
+    poly[:, 0] = rng.uniform(-3e-3, 3e-3, ops)                 # the delay moves ~5 samples
+    poly[:, 1] = rng.uniform(-1e-7, 1e-7, ops)
+    t_ref = rng.uniform(0.0, 500.0, ops)
+    out_start = rng.integers(200, 400, ops)
+    x_start = 150
+    n0 = np.array([0, 300, 511, 1000])                          # ranges across the blocks
+    n1 = np.array([out_len, 900, 1537, 1001])
+    spans = read_spans(d0, poly, t_ref, out_start, out_len, n0, n1, taps)
+    assert np.all(spans[:, 0] < spans[:, 1])
+    args = (np.zeros(ops), np.ones(ops), np.ones(ops, dtype=complex), out_start, out_len, taps)
+    for r in range(ops):
+        for pos, reads in ((spans[r, 0] - 1, False), (spans[r, 0], True),
+                           (spans[r, 1], True), (spans[r, 1] + 1, False)):
+            x = np.ones((1, nin), dtype=complex)
+            x[0, pos - x_start] = np.nan
+            y = tv_delay_doppler(x, x_start, np.zeros(ops, dtype=np.int64), d0, poly, t_ref,
+                                 *args)
+            assert np.isnan(y[r, n0[r]:n1[r]]).any() == reads, (r, pos, reads)
+    empty = read_spans(d0, poly, t_ref, out_start, out_len, 5, 5, taps)
+    assert np.all(empty[:, 0] > empty[:, 1])                   # no output: an empty span

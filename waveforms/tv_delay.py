@@ -48,7 +48,8 @@ from .delay import (
 )
 from .doppler import _reduced_cycles_nb, reduced_cycles
 
-__all__ = ["TV_BLOCK", "tv_delay_doppler", "tv_delay_doppler_reference", "poly_delay"]
+__all__ = ["TV_BLOCK", "tv_delay_doppler", "tv_delay_doppler_reference", "poly_delay",
+           "read_spans"]
 
 TV_BLOCK = 512
 _CHUNK = 256
@@ -113,23 +114,58 @@ def _prepare(x, x_start, src, delay_samples, delay_poly, t_ref, carrier_cps, dop
     job.out_start = out_start
     job.out_len = int(out_len)
     job.block = int(block)
-    # block nodes: first, middle, last sample of every block (absolute, float64)
-    nblocks = max(-(-job.out_len // job.block), 0)
-    b0 = np.arange(nblocks, dtype=np.int64) * job.block
-    span = (np.minimum(b0 + job.block, job.out_len) - 1 - b0).astype(np.float64)
-    nodes = (out_start[:, None, None].astype(np.float64) + b0[None, :, None]
-             + span[None, :, None] * np.array([0.0, 0.5, 1.0])[None, None, :])
-    v = poly_delay(job.poly, t_ref, nodes)                         # [ops, blocks, 3]
-    dfloor = np.floor(d0)
-    frac0 = d0 - dfloor                                            # exact, as the static FIR
-    shift = np.floor(frac0[:, None] + v[:, :, 0])                  # integer part moves
-    job.base = (dfloor[:, None] + shift).astype(np.int64)          # [ops, blocks]
-    f = (frac0[:, None, None] - shift[:, :, None]) + v             # [ops, blocks, 3]
+    job.base, f = _block_delays(d0, job.poly, t_ref, out_start, job.out_len, job.block)
     h = taps_matrix_threads(f.ravel(), num_taps, float(beta)).reshape(f.shape + (num_taps,))
     h0, h1, h2 = h[:, :, 0], h[:, :, 1], h[:, :, 2]
     job.coef = np.ascontiguousarray(
         np.stack([h0, 4.0 * h1 - 3.0 * h0 - h2, 2.0 * (h0 + h2) - 4.0 * h1], axis=2))
     return job
+
+
+def _block_delays(d0, poly, t_ref, out_start, out_len, block):
+    """(base int64 [ops, blocks], frac float64 [ops, blocks, 3]): every block's integer delay
+    (fixed over the block: floor(d) at its first sample) and the fractional delays at its
+    first, middle and last sample (the nodes the taps are designed at), d = d0 + v(t)."""
+    nblocks = max(-(-out_len // block), 0)
+    b0 = np.arange(nblocks, dtype=np.int64) * block
+    span = (np.minimum(b0 + block, out_len) - 1 - b0).astype(np.float64)
+    nodes = (out_start[:, None, None].astype(np.float64) + b0[None, :, None]
+             + span[None, :, None] * np.array([0.0, 0.5, 1.0])[None, None, :])
+    v = poly_delay(poly, t_ref, nodes)                             # [ops, blocks, 3]
+    dfloor = np.floor(d0)
+    frac0 = d0 - dfloor                                            # exact, as the static FIR
+    shift = np.floor(frac0[:, None] + v[:, :, 0])                  # integer part moves
+    base = (dfloor[:, None] + shift).astype(np.int64)              # [ops, blocks]
+    return base, (frac0[:, None, None] - shift[:, :, None]) + v    # [ops, blocks, 3]
+
+
+def read_spans(delay_samples, delay_poly, t_ref, out_start, out_len, n0, n1,
+               num_taps=DEFAULT_NUM_TAPS, block=TV_BLOCK) -> np.ndarray:
+    """int64 [num_ops, 2]: the first and last absolute input sample (x's index + x_start) that
+    the outputs n in [n0[r], n1[r]) of op r read in :func:`tv_delay_doppler` with these
+    arguments (its blocks' integer delays; the taps reach num_taps/2 samples before the
+    delayed sample and num_taps/2 - 1 after). An op with no output in its range gets
+    (int64 max, int64 min)."""
+    d0 = np.asarray(delay_samples, dtype=np.float64).ravel()
+    num_ops = d0.shape[0]
+    poly = np.asarray(delay_poly, dtype=np.float64).reshape(num_ops, -1)
+    t_ref = np.asarray(t_ref, dtype=np.float64).reshape(num_ops)
+    out_start = np.asarray(out_start, dtype=np.int64).reshape(num_ops)
+    n0 = np.broadcast_to(np.asarray(n0, dtype=np.int64), (num_ops,))
+    n1 = np.broadcast_to(np.asarray(n1, dtype=np.int64), (num_ops,))
+    half = int(num_taps) // 2
+    base, _ = _block_delays(d0, poly, t_ref, out_start, int(out_len), int(block))
+    b0 = np.arange(base.shape[1], dtype=np.int64) * int(block)
+    b1 = np.minimum(b0 + int(block), int(out_len))
+    lo_n = np.maximum(n0[:, None], b0[None, :])                    # [ops, blocks]
+    hi_n = np.minimum(n1[:, None], b1[None, :]) - 1
+    inside = lo_n <= hi_n
+    big = np.iinfo(np.int64)
+    first = np.where(inside, out_start[:, None] + lo_n - base - half, big.max).min(axis=1,
+                                                                               initial=big.max)
+    last = np.where(inside, out_start[:, None] + hi_n - base - half + int(num_taps) - 1,
+                    big.min).max(axis=1, initial=big.min)
+    return np.stack([first, last], axis=1)
 
 
 def _fill(job: _TvJob, kernel) -> np.ndarray:

@@ -132,6 +132,15 @@ def tv_precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
                      estimates: PathSet, plan) -> np.ndarray:
     """stages.precompensate with a time-varying prediction; same contract
     (complex128 [S, K, tx_len], xt[s, i, 0] at emission sample plan.tx_start[s])."""
+    ops = tv_precompensation_ops(settings, estimates, plan)
+    xt = _kernel(settings)(x, x_start, *ops, plan.tx_len, settings.fractional_delay_taps)
+    return xt.reshape(estimates.num_sats, estimates.num_users, plan.tx_len)
+
+
+def tv_precompensation_ops(settings: EmulatorSettings, estimates: PathSet, plan) -> tuple:
+    """The delay-kernel ops of :func:`tv_precompensate`, op s K + i for (satellite s, user
+    i): (src, delay_samples, delay_poly, t_ref, carrier_cps, doppler_cps, gain, out_start),
+    the arguments of waveforms.tv_delay.tv_delay_doppler before x and after x_start."""
     if estimates.num_paths != 1:
         raise ValueError("precompensation estimates must be one path per link")
     s_count, k_count = estimates.num_sats, estimates.num_users
@@ -150,10 +159,8 @@ def tv_precompensate(settings: EmulatorSettings, x: np.ndarray, x_start: int,
     p = -_poly_samples(w, fs)
     tx_gain = _phase(settings.carrier_hz * tau_c) * _phase(-nu_c * tau_c)
     src = np.tile(np.arange(k_count, dtype=np.int64), s_count)
-    xt = _kernel(settings)(
-        x, x_start, src, d0, p, t_ref, (settings.carrier_hz - nu_c) / fs, -nu_c / fs, tx_gain,
-        tx0.astype(np.int64), plan.tx_len, settings.fractional_delay_taps)
-    return xt.reshape(s_count, k_count, plan.tx_len)
+    return (src, d0, p, t_ref, (settings.carrier_hz - nu_c) / fs, -nu_c / fs, tx_gain,
+            tx0.astype(np.int64))
 
 
 # --------------------------------------------------------------------------- a drop's paths

@@ -166,9 +166,10 @@ def modulate_bursts(settings: EmulatorSettings, data: np.ndarray, plan: BurstPla
                     estimates: PathSet | None = None) -> np.ndarray:
     """x [K, B (N + N_cp)] in the samples' precision: the OFDM modulation of ``data``.
 
-    With time-constant ``estimates`` and a kernel set that has ``ofdm_modulate_ranges``,
-    user i's symbols outside :func:`needed_symbol_ranges` are not modulated (zeros, never
-    read by the precompensation of a window sample); the rest equal the full modulation.
+    With one-path ``estimates`` (time-constant or moving) and a kernel set that has
+    ``ofdm_modulate_ranges``, user i's symbols outside :func:`needed_symbol_ranges` are not
+    modulated (zeros, never read by the precompensation of a window sample); the rest equal
+    the full modulation.
     """
     num = settings.numerology
     bins = used_bins(settings)
@@ -191,13 +192,17 @@ def needed_symbol_ranges(settings: EmulatorSettings, estimates: PathSet,
     Satellite s emits z_{s,j} on [offsets[s].min(), offsets[s].max() + win_len) of its
     buffer; op (s, i) of the delay kernel (waveforms.delay: integer part floor(-tau^c f_s),
     taps reaching num_taps/2 - 1 before and num_taps/2 after) reads x_i on that span moved
-    by its delay. The range of user i is the envelope over the satellites. None for moving
-    estimates (their delay changes over the burst: every symbol is modulated).
+    by its delay. The range of user i is the envelope over the satellites. Moving estimates
+    (one path per link): the same span read by the time-varying kernel with its blocks'
+    integer delays (waveforms.tv_delay.read_spans of linksim.emulator.motion's ops). None
+    for more than one path.
     """
-    if not estimates.is_static or estimates.num_paths != 1:
+    if estimates.num_paths != 1:
         return None
     num = settings.numerology
     lsym = num.symbol_length
+    if not estimates.is_static:
+        return _moving_symbol_ranges(settings, estimates, plan)
     delay, _, _ = precompensation_ops(settings, estimates)          # [S, K] samples
     dint = np.floor(delay).astype(np.int64)
     taps = settings.fractional_delay_taps
@@ -208,6 +213,25 @@ def needed_symbol_ranges(settings: EmulatorSettings, estimates: PathSet,
     hi = last[:, None] - dint - x_start - taps // 2 + taps - 1
     b0 = np.clip(lo.min(axis=0) // lsym, 0, plan.num_burst_symbols)
     b1 = np.clip(hi.max(axis=0) // lsym + 1, b0, plan.num_burst_symbols)
+    return np.stack([b0, b1], axis=1).astype(np.int64)
+
+
+def _moving_symbol_ranges(settings: EmulatorSettings, estimates: PathSet,
+                          plan: BurstPlan) -> np.ndarray:
+    """:func:`needed_symbol_ranges` for time-varying estimates."""
+    from linksim.emulator.motion import tv_precompensation_ops
+    from waveforms.tv_delay import read_spans
+
+    s_count, k_count = estimates.num_sats, estimates.num_users
+    lsym = settings.numerology.symbol_length
+    _, d0, poly, t_ref, _, _, _, out_start = tv_precompensation_ops(settings, estimates, plan)
+    n0 = np.repeat(plan.offsets.min(axis=1), k_count)               # the windows' span
+    n1 = np.repeat(plan.offsets.max(axis=1) + plan.win_len, k_count)
+    spans = read_spans(d0, poly, t_ref, out_start, plan.tx_len, n0, n1,
+                       settings.fractional_delay_taps).reshape(s_count, k_count, 2)
+    spans = spans - plan.first_symbol * lsym                        # x indices
+    b0 = np.clip(spans[..., 0].min(axis=0) // lsym, 0, plan.num_burst_symbols)
+    b1 = np.clip(spans[..., 1].max(axis=0) // lsym + 1, b0, plan.num_burst_symbols)
     return np.stack([b0, b1], axis=1).astype(np.int64)
 
 
