@@ -56,13 +56,15 @@ BLOCK = 256
 BUFFER_TILE = 1024
 
 
-def window_tiles(o_sorted: np.ndarray, win_len: int, tile: int) -> list[tuple[int, ...]]:
+def window_tiles(o_sorted: np.ndarray, win_len: int, tile: int,
+                 align: int = 1) -> list[tuple[int, ...]]:
     """(t0, t1, lo, hi) of every tile [t0, t1) of ``tile`` buffer samples in [o_0, o_last +
     win_len) that some window meets: the receivers lo..hi-1 (sorted by offset, o_sorted)
-    are those with o_j < t1 and o_j + win_len > t0."""
+    are those with o_j < t1 and o_j + win_len > t0. ``align``: the first tile starts at
+    o_0 rounded down to a multiple of it (with ``tile`` a multiple too, every t0 is)."""
     end = int(o_sorted[-1]) + win_len
     tiles = []
-    for t0 in range(int(o_sorted[0]), end, tile):
+    for t0 in range((int(o_sorted[0]) // align) * align, end, tile):
         t1 = min(t0 + tile, end)
         lo = int(np.searchsorted(o_sorted, t0 - win_len, side="right"))   # o_j + W > t0
         hi = int(np.searchsorted(o_sorted, t1, side="left"))              # o_j < t1

@@ -14,7 +14,8 @@ and optionally ``ofdm_modulate_ranges`` (:mod:`waveforms.ofdm_ranges`: each stre
 of needed symbols only, zeros elsewhere), ``transmit_fused``
 (:func:`waveforms.transmit_fused.transmit_fused`: one satellite's delay_doppler +
 combine_streams + own-stream windows in one tiled pass, used for samples whose dtype is in
-``transmit_fused_dtypes``) and ``static_drop`` (a whole
+``transmit_fused_dtypes``), ``transmit_fused_tv`` (the same for moving satellites,
+:mod:`waveforms.transmit_fused_tv`) and ``static_drop`` (a whole
 time-constant drop, :class:`waveforms.drop_job.StaticDropJob`, in one call that keeps every
 stage on the back end's device; :mod:`waveforms.torch_drop`).
 
@@ -60,6 +61,10 @@ class KernelSet:
     # (waveforms.transmit_fused) for samples of these dtypes; None: the three kernels apart
     transmit_fused: Callable | None = None
     transmit_fused_dtypes: tuple[str, ...] = ()
+    # the same for moving satellites' one-path estimates, complex128 samples
+    # (waveforms.transmit_fused_tv: the time-varying delay kernel's blocks per tile, the
+    # pinned combine's order); None: the kernels apart
+    transmit_fused_tv: Callable | None = None
     # a whole time-constant drop in one call, resident on the back end's device
     # (waveforms.drop_job.StaticDropJob -> (received, desired, noise)); None: the stages
     static_drop: Callable | None = None
@@ -69,12 +74,21 @@ class KernelSet:
 
 
 def _numba() -> KernelSet:
-    from . import combine_gemm, delay_single, ofdm_fast, ofdm_ranges, transmit_fused, tv_delay
+    from . import (
+        combine_gemm,
+        delay_single,
+        ofdm_fast,
+        ofdm_ranges,
+        transmit_fused,
+        transmit_fused_tv,
+        tv_delay,
+    )
 
     return KernelSet("numba", delay_single.delay_doppler_any, combine_gemm.combine_streams_any,
                      ofdm_fast.ofdm_modulate_fast, ofdm_fast.ofdm_demodulate_fast,
                      tv_delay.tv_delay_doppler, transmit_fused.transmit_fused_exact,
                      ("complex64", "complex128"),
+                     transmit_fused_tv=transmit_fused_tv.transmit_fused_tv,
                      ofdm_modulate_ranges=ofdm_ranges.ofdm_modulate_ranges_fast)
 
 

@@ -241,17 +241,81 @@ def _cis(cyc):
     return complex(np.cos(ang), np.sin(ang))
 
 
+@numba.njit(cache=True, nogil=True)
+def _tv_blocks(xrow, x_start, base, coef, pr, t_ref, carrier, doppler, gain, out_start,
+               out_len, block, b_lo, b_hi, yr, y0, acc0, acc1, acc2, g0, g1, g2):
+    """Blocks b_lo..b_hi-1 of one op (its row of base [blocks] and coef [blocks, 3, taps],
+    pr its delay polynomial) into yr[n - y0] for their output samples n: the kernel's
+    arithmetic per block, which depends on nothing outside the block, so any cut of the
+    blocks gives the numbers of one call over all of them. acc0..2 [2 _CHUNK], g0..2 [taps]:
+    scratch."""
+    nin = xrow.shape[0] // 2
+    num_taps = coef.shape[2]
+    half = num_taps // 2
+    for b in range(b_lo, b_hi):
+        b0 = b * block
+        nb = min(block, out_len - b0)
+        for j in range(num_taps):
+            g0[j] = coef[b, 0, num_taps - 1 - j]
+            g1[j] = coef[b, 1, num_taps - 1 - j]
+            g2[j] = coef[b, 2, num_taps - 1 - j]
+        inv = 1.0 / (nb - 1) if nb > 1 else 0.0
+        for c0 in range(0, nb, _CHUNK):
+            nc = min(_CHUNK, nb - c0)
+            lo = out_start + b0 + c0 - base[b] - x_start - half
+            if lo >= 0 and lo + nc - 1 + num_taps - 1 < nin:
+                _fir3(xrow, g0, g1, g2, 2 * lo, acc0, acc1, acc2, 2 * nc)
+            else:
+                for e in range(nc):
+                    a0r = a0i = a1r = a1i = a2r = a2i = 0.0
+                    for j in range(num_taps):
+                        i = lo + e + j
+                        if 0 <= i < nin:
+                            xr = xrow[2 * i]
+                            xi = xrow[2 * i + 1]
+                            a0r += g0[j] * xr
+                            a0i += g0[j] * xi
+                            a1r += g1[j] * xr
+                            a1i += g1[j] * xi
+                            a2r += g2[j] * xr
+                            a2i += g2[j] * xi
+                    acc0[2 * e] = a0r
+                    acc0[2 * e + 1] = a0i
+                    acc1[2 * e] = a1r
+                    acc1[2 * e + 1] = a1i
+                    acc2[2 * e] = a2r
+                    acc2[2 * e + 1] = a2i
+            # phase: exact every _SUB samples, in between the cubic recurrence of its
+            # finite differences from the Taylor terms of v (phasor *= E1, E1 *= E2,
+            # E2 *= E3); terms beyond the cubic (< 1e-20 cycles over _SUB samples for an
+            # orbit) are resynchronised at the next exact point
+            for s0 in range(0, nc, _SUB):
+                ns = min(_SUB, nc - s0)
+                ts = np.float64(out_start + b0 + c0 + s0)
+                f0 = _phase_cycles(doppler, carrier, pr, t_ref, ts)
+                ta, tb, tc = _taylor123(pr, ts - t_ref)
+                ph = gain * _cis(f0)
+                e1 = _cis(doppler - carrier * (ta + tb + tc))
+                e2 = _cis(-carrier * (2.0 * tb + 6.0 * tc))
+                e3 = _cis(-carrier * 6.0 * tc)
+                for k in range(ns):
+                    e = s0 + k
+                    u = (c0 + e) * inv
+                    a_re = acc0[2 * e] + u * (acc1[2 * e] + u * acc2[2 * e])
+                    a_im = acc0[2 * e + 1] + u * (acc1[2 * e + 1] + u * acc2[2 * e + 1])
+                    yr[b0 + c0 + e - y0] = ph * complex(a_re, a_im)
+                    ph *= e1
+                    e1 *= e2
+                    e2 *= e3
+
+
 @numba.njit(cache=True, parallel=True)
 def _tv_kernel(xf, x_start, src, base, coef, poly, t_ref, carrier, doppler, gain, out_start,
                block, y):
     num_ops = src.shape[0]
     out_len = y.shape[1]
-    nin = xf.shape[1] // 2
     num_taps = coef.shape[3]
-    half = num_taps // 2
-    nblocks = coef.shape[1]
     for r in numba.prange(num_ops):
-        xrow = xf[src[r]]
         # accumulators of one chunk (L1-resident: 3 x 2 x _CHUNK doubles)
         acc0 = np.empty(2 * _CHUNK, dtype=np.float64)
         acc1 = np.empty(2 * _CHUNK, dtype=np.float64)
@@ -259,63 +323,9 @@ def _tv_kernel(xf, x_start, src, base, coef, poly, t_ref, carrier, doppler, gain
         g0 = np.empty(num_taps, dtype=np.float64)
         g1 = np.empty(num_taps, dtype=np.float64)
         g2 = np.empty(num_taps, dtype=np.float64)
-        pr = poly[r]
-        yr = y[r]
-        for b in range(nblocks):
-            b0 = b * block
-            nb = min(block, out_len - b0)
-            for j in range(num_taps):
-                g0[j] = coef[r, b, 0, num_taps - 1 - j]
-                g1[j] = coef[r, b, 1, num_taps - 1 - j]
-                g2[j] = coef[r, b, 2, num_taps - 1 - j]
-            inv = 1.0 / (nb - 1) if nb > 1 else 0.0
-            for c0 in range(0, nb, _CHUNK):
-                nc = min(_CHUNK, nb - c0)
-                lo = out_start[r] + b0 + c0 - base[r, b] - x_start - half
-                if lo >= 0 and lo + nc - 1 + num_taps - 1 < nin:
-                    _fir3(xrow, g0, g1, g2, 2 * lo, acc0, acc1, acc2, 2 * nc)
-                else:
-                    for e in range(nc):
-                        a0r = a0i = a1r = a1i = a2r = a2i = 0.0
-                        for j in range(num_taps):
-                            i = lo + e + j
-                            if 0 <= i < nin:
-                                xr = xrow[2 * i]
-                                xi = xrow[2 * i + 1]
-                                a0r += g0[j] * xr
-                                a0i += g0[j] * xi
-                                a1r += g1[j] * xr
-                                a1i += g1[j] * xi
-                                a2r += g2[j] * xr
-                                a2i += g2[j] * xi
-                        acc0[2 * e] = a0r
-                        acc0[2 * e + 1] = a0i
-                        acc1[2 * e] = a1r
-                        acc1[2 * e + 1] = a1i
-                        acc2[2 * e] = a2r
-                        acc2[2 * e + 1] = a2i
-                # phase: exact every _SUB samples, in between the cubic recurrence of its
-                # finite differences from the Taylor terms of v (phasor *= E1, E1 *= E2,
-                # E2 *= E3); terms beyond the cubic (< 1e-20 cycles over _SUB samples for an
-                # orbit) are resynchronised at the next exact point
-                for s0 in range(0, nc, _SUB):
-                    ns = min(_SUB, nc - s0)
-                    ts = np.float64(out_start[r] + b0 + c0 + s0)
-                    f0 = _phase_cycles(doppler[r], carrier[r], pr, t_ref[r], ts)
-                    ta, tb, tc = _taylor123(pr, ts - t_ref[r])
-                    ph = gain[r] * _cis(f0)
-                    e1 = _cis(doppler[r] - carrier[r] * (ta + tb + tc))
-                    e2 = _cis(-carrier[r] * (2.0 * tb + 6.0 * tc))
-                    e3 = _cis(-carrier[r] * 6.0 * tc)
-                    for k in range(ns):
-                        e = s0 + k
-                        u = (c0 + e) * inv
-                        a_re = acc0[2 * e] + u * (acc1[2 * e] + u * acc2[2 * e])
-                        a_im = acc0[2 * e + 1] + u * (acc1[2 * e + 1] + u * acc2[2 * e + 1])
-                        yr[b0 + c0 + e] = ph * complex(a_re, a_im)
-                        ph *= e1
-                        e1 *= e2
-                        e2 *= e3
+        _tv_blocks(xf[src[r]], x_start, base[r], coef[r], poly[r], t_ref[r], carrier[r],
+                   doppler[r], gain[r], out_start[r], out_len, block, 0, coef.shape[1],
+                   y[r], 0, acc0, acc1, acc2, g0, g1, g2)
 
 
 def _run_numba(job: _TvJob, y: np.ndarray) -> None:

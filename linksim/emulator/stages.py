@@ -316,6 +316,35 @@ def transmit_fused(settings: EmulatorSettings, x: np.ndarray, x_start: int,
     return (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
 
 
+def uses_transmit_fused_tv(settings: EmulatorSettings, x: np.ndarray,
+                           estimates: PathSet) -> bool:
+    """Whether :func:`transmit_fused_tv` runs: the kernel set has the moving satellites'
+    fused pass, the estimates move with one path per link, the samples are complex128."""
+    return (settings.kernels.transmit_fused_tv is not None and not estimates.is_static
+            and estimates.num_paths == 1 and np.dtype(x.dtype) == np.complex128)
+
+
+def transmit_fused_tv(settings: EmulatorSettings, x: np.ndarray, x_start: int,
+                      estimates: PathSet, coupling: np.ndarray,
+                      plan: BurstPlan, **options) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`transmit_fused` for moving estimates (waveforms.transmit_fused_tv: the ops of
+    linksim.emulator.motion.tv_precompensate, the combine in the pinned order): the numbers
+    of :func:`precompensate`, :func:`precode` and :func:`precode_desired` bit for bit.
+    Returns (z, z_des) complex128 [S J, win_len]."""
+    from linksim.emulator.motion import tv_precompensation_ops
+
+    k_count = estimates.num_users
+    ops = tv_precompensation_ops(settings, estimates, plan)
+    coupling = coupling.astype(np.complex128, copy=False)
+    pairs = [settings.kernels.transmit_fused_tv(
+        x, x_start, *(op[s * k_count:(s + 1) * k_count] for op in ops), plan.tx_len,
+        coupling[s], plan.offsets[s], plan.win_len, settings.fractional_delay_taps, **options)
+        for s in range(estimates.num_sats)]
+    if len(pairs) == 1:
+        return pairs[0]
+    return (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+
+
 def precode(settings: EmulatorSettings, xt: np.ndarray, coupling: np.ndarray,
             plan: BurstPlan) -> np.ndarray:
     """z_{s,j} = sum_i A[s,j,i] x~_{s,i} over receiver j's window (far field: one delay per

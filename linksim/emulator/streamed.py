@@ -11,9 +11,10 @@ bit-identical. Peak memory drops from S K tx_len (all precompensated streams, pl
 windows twice) to K tx_len: at S = 5, K = 48, 14 symbols from ~0.39 GiB of streams to
 ~0.08 GiB in double.
 
-Kernel sets with a fused transmit pass for the samples' precision (``fast``; ``numba`` in
-single precision: waveforms.transmit_fused) compute a satellite's precode and desired windows
-straight from its bursts in cache-sized tiles instead: equal to rounding, and the K tx_len
+Kernel sets with a fused transmit pass for the samples' precision (waveforms.transmit_fused;
+moving satellites: waveforms.transmit_fused_tv) compute a satellite's precode and desired
+windows straight from its bursts in cache-sized tiles instead: bit for bit in the ``numba``
+set's double precision, to rounding where the set combines with BLAS, and the K tx_len
 streams are never made.
 """
 
@@ -58,6 +59,10 @@ def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: in
             with clock("transmit_fused"):
                 z, z_des = stages.transmit_fused(settings, x, x_start, est_s, a, plan_s,
                                                  **options)
+        elif stages.uses_transmit_fused_tv(settings, x, est_s):   # moving: the same
+            with clock("transmit_fused"):
+                z, z_des = stages.transmit_fused_tv(settings, x, x_start, est_s, a, plan_s,
+                                                    **options)
         else:
             with clock("precompensate"):
                 xt = stages.precompensate(settings, x, x_start, est_s, plan_s)
