@@ -145,3 +145,22 @@ def test_read_spans_are_exactly_the_samples_the_kernel_reads():
             assert np.isnan(y[r, n0[r]:n1[r]]).any() == reads, (r, pos, reads)
     empty = read_spans(d0, poly, t_ref, out_start, out_len, 5, 5, taps)
     assert np.all(empty[:, 0] > empty[:, 1])                   # no output: an empty span
+
+
+def test_many_inputs_through_the_same_ops_equal_their_own_calls():
+    from waveforms.tv_delay import tv_delay_doppler_many
+
+    rng = np.random.default_rng(9)
+    ops, nin, out_len = 3, 2500, 1500
+    xs = [rng.standard_normal((ops, nin)) + 1j * rng.standard_normal((ops, nin))
+          for _ in range(3)]
+    poly = np.zeros((ops, 2))
+    poly[:, 0] = rng.uniform(-2e-3, 2e-3, ops)
+    args = (7, np.array([2, 0, 1]), rng.uniform(-30.0, 30.0, ops), poly,
+            rng.uniform(0.0, 900.0, ops), np.full(ops, 60.0), np.array([1e-3, 0.0, -2e-4]),
+            np.exp(1j * rng.uniform(0, 6, ops)), np.array([100, 0, 350]), out_len)
+    got = tv_delay_doppler_many(xs, *args, num_taps=24)
+    for x, y in zip(xs, got):
+        assert np.array_equal(y, tv_delay_doppler(x, *args, num_taps=24))
+    with pytest.raises(ValueError, match="shape"):
+        tv_delay_doppler_many([xs[0], xs[1][:, :-1]], *args)

@@ -48,8 +48,8 @@ from .delay import (
 )
 from .doppler import _reduced_cycles_nb, reduced_cycles
 
-__all__ = ["TV_BLOCK", "tv_delay_doppler", "tv_delay_doppler_reference", "poly_delay",
-           "read_spans"]
+__all__ = ["TV_BLOCK", "tv_delay_doppler", "tv_delay_doppler_many",
+           "tv_delay_doppler_reference", "poly_delay", "read_spans"]
 
 TV_BLOCK = 512
 _CHUNK = 256
@@ -387,6 +387,25 @@ def tv_delay_doppler(x, x_start, src, delay_samples, delay_poly, t_ref, carrier_
     job = _prepare(x, x_start, src, delay_samples, delay_poly, t_ref, carrier_cps, doppler_cps,
                    gain, out_start, out_len, num_taps, beta, block)
     return _fill(job, _run_numba)
+
+
+def tv_delay_doppler_many(xs, x_start, src, delay_samples, delay_poly, t_ref, carrier_cps,
+                          doppler_cps, gain, out_start, out_len, num_taps=DEFAULT_NUM_TAPS,
+                          beta=None, block=TV_BLOCK) -> list[np.ndarray]:
+    """:func:`tv_delay_doppler` of every input of ``xs`` (arrays of one shape) through the
+    same ops: the ops' taps and block delays made once, each output the number a call of its
+    own gives."""
+    xs = [np.asarray(x) for x in xs]
+    if any(x.shape != xs[0].shape for x in xs):
+        raise ValueError("every input of xs must have the shape of the first "
+                         f"(got {[x.shape for x in xs]})")
+    job = _prepare(xs[0], x_start, src, delay_samples, delay_poly, t_ref, carrier_cps,
+                   doppler_cps, gain, out_start, out_len, num_taps, beta, block)
+    outs = []
+    for x in xs:
+        job.x = np.ascontiguousarray(x, dtype=np.complex128)
+        outs.append(_fill(job, _run_numba))
+    return outs
 
 
 def tv_delay_doppler_reference(x, x_start, src, delay_samples, delay_poly, t_ref, carrier_cps,

@@ -67,6 +67,16 @@ def extra_margin(channel: PathSet, estimates: PathSet, fs: float, lo: float, hi:
 def tv_propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.ndarray,
                  channel: PathSet, plan) -> np.ndarray:
     """stages.propagate for time-varying paths; same contract (complex128 [R, rx_len])."""
+    return tv_propagate_many(settings, [z_rows], link_of_row, channel, plan)[0]
+
+
+def tv_propagate_many(settings: EmulatorSettings, z_list: list, link_of_row: np.ndarray,
+                      channel: PathSet, plan) -> list[np.ndarray]:
+    """:func:`tv_propagate` of every array of ``z_list`` (one shape) through the same links:
+    with the numba kernel the ops' taps are made once (waveforms.tv_delay
+    .tv_delay_doppler_many); each result the number of its own call."""
+    from waveforms.tv_delay import tv_delay_doppler, tv_delay_doppler_many
+
     fs = settings.numerology.sample_rate_hz
     s_count, k_count, p_count = channel.delay_s.shape
     order = channel.delay_poly_s.shape[3]
@@ -74,17 +84,21 @@ def tv_propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np
     d0 = (channel.delay_s * fs + plan.win_start[:, :, None]).reshape(-1, p_count)
     poly = _poly_samples(channel.delay_poly_s, fs).reshape(-1, p_count, order)
     nu = (channel.doppler_hz / fs).reshape(-1, p_count)
-    rows = z_rows.shape[0]
+    rows = z_list[0].shape[0]
     ops = rows * p_count
     src = np.repeat(np.arange(rows, dtype=np.int64), p_count)
-    y = _kernel(settings)(
-        z_rows, 0, src, d0[link_of_row].ravel(), poly[link_of_row].reshape(ops, order),
-        np.zeros(ops), np.full(ops, settings.carrier_hz / fs), nu[link_of_row].ravel(),
-        gain[link_of_row].ravel(), np.zeros(ops, dtype=np.int64), plan.rx_len,
-        settings.fractional_delay_taps)
+    args = (0, src, d0[link_of_row].ravel(), poly[link_of_row].reshape(ops, order),
+            np.zeros(ops), np.full(ops, settings.carrier_hz / fs), nu[link_of_row].ravel(),
+            gain[link_of_row].ravel(), np.zeros(ops, dtype=np.int64), plan.rx_len,
+            settings.fractional_delay_taps)
+    kernel = _kernel(settings)
+    if kernel is tv_delay_doppler:
+        ys = tv_delay_doppler_many(z_list, *args)
+    else:
+        ys = [kernel(z, *args) for z in z_list]
     if p_count == 1:
-        return y
-    return y.reshape(rows, p_count, plan.rx_len).sum(axis=1)
+        return ys
+    return [y.reshape(rows, p_count, plan.rx_len).sum(axis=1) for y in ys]
 
 
 def emission_advance(delay0_s: np.ndarray, poly_s: np.ndarray, t_ref_s: np.ndarray,

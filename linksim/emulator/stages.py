@@ -413,6 +413,17 @@ def propagate(settings: EmulatorSettings, z_rows: np.ndarray, link_of_row: np.nd
     return y.reshape(rows, p_count, plan.rx_len).sum(axis=1)
 
 
+def propagate_many(settings: EmulatorSettings, z_list: list, link_of_row: np.ndarray,
+                   channel: PathSet, plan: BurstPlan) -> list[np.ndarray]:
+    """:func:`propagate` of every array of ``z_list`` (one shape) through the same links;
+    for moving paths the time-varying kernel's taps are made once
+    (linksim.emulator.motion.tv_propagate_many). Each result is its own call's number."""
+    if not channel.is_static:
+        from linksim.emulator.motion import tv_propagate_many
+        return tv_propagate_many(settings, list(z_list), link_of_row, channel, plan)
+    return [propagate(settings, z, link_of_row, channel, plan) for z in z_list]
+
+
 def propagation_ops(settings: EmulatorSettings, channel: PathSet, plan: BurstPlan):
     """The delay-kernel ops of eq. (1, 6) for time-constant paths, per link s J + j and path
     p: (delay_samples float64 [S J, P] = tau f_s + win_start (a row starts at its window),

@@ -70,10 +70,14 @@ def received_by_satellite(settings: EmulatorSettings, x: np.ndarray, x_start: in
                 z, z_des = stages.precode(settings, xt, a, plan_s), stages.precode_desired(
                     xt, a, plan_s)
             del xt
-        with clock("propagate"):
-            y = stages.propagate(settings, z, rows, ch_s, plan_s)
-        with clock("desired_path"):
-            y_des = stages.propagate(settings, z_des, rows, ch_s, plan_s)
+        if ch_s.is_static:
+            with clock("propagate"):
+                y = stages.propagate(settings, z, rows, ch_s, plan_s)
+            with clock("desired_path"):
+                y_des = stages.propagate(settings, z_des, rows, ch_s, plan_s)
+        else:                               # moving: the kernel's taps made once for both
+            with clock("propagate"):
+                y, y_des = stages.propagate_many(settings, (z, z_des), rows, ch_s, plan_s)
         del z, z_des
         with clock("propagate"):
             if r is None:
