@@ -39,3 +39,22 @@ def backend(request) -> str:
     """Every registered kernel set: tests that take it run once per back end, so a new back
     end is tested by the same test bodies."""
     return request.param
+
+
+@pytest.fixture
+def numba_variant(monkeypatch):
+    """``variant(name, **fields)``: registers, for one test only, the ``numba`` kernel set
+    with the given fields replaced (e.g. ``transmit_fused=None``) under ``name``; returns
+    the name."""
+    from dataclasses import replace
+
+    from waveforms import kernels
+
+    monkeypatch.setattr(kernels, "_LOADERS", dict(kernels._LOADERS))
+    monkeypatch.setattr(kernels, "_LOADED", dict(kernels._LOADED))
+
+    def variant(name: str, **fields) -> str:
+        kernels.register_kernel_set(name, lambda: replace(kernels.kernel_set("numba"),
+                                                          name=name, **fields))
+        return name
+    return variant

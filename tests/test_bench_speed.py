@@ -108,18 +108,10 @@ def test_peak_memory_is_smaller_in_single_precision():
 
 
 @pytest.fixture
-def unfused_set(monkeypatch):
+def unfused_set(numba_variant):
     """The name of the numba set with the three transmit kernels apart (its double numbers
     are the same), registered for one test only."""
-    from dataclasses import replace
-
-    from waveforms import kernels
-
-    monkeypatch.setattr(kernels, "_LOADERS", dict(kernels._LOADERS))
-    monkeypatch.setattr(kernels, "_LOADED", dict(kernels._LOADED))
-    kernels.register_kernel_set("numba-unfused", lambda: replace(
-        kernels.kernel_set("numba"), name="numba-unfused", transmit_fused=None))
-    return "numba-unfused"
+    return numba_variant("numba-unfused", transmit_fused=None)
 
 
 def test_the_fused_transmit_pass_needs_less_memory(unfused_set):
@@ -308,11 +300,9 @@ def test_the_stage_clock_changes_no_number_and_sums_per_stage():
     assert clock.profile["gemm_flops"] > 0 and clock.profile["fir"] > 0
 
 
-def test_only_a_clock_asks_the_fused_pass_for_its_profile(monkeypatch):
+def test_only_a_clock_asks_the_fused_pass_for_its_profile(numba_variant):
     # the default NO_CLOCK times nothing and hands the kernel no profile dict (no timing
     # inside the tiles); a StageClock hands it its own
-    from dataclasses import replace
-
     from linksim.app.bench_case import drop_case
     from linksim.emulator import emulate_links
     from linksim.emulator.stage_clock import StageClock
@@ -326,10 +316,7 @@ def test_only_a_clock_asks_the_fused_pass_for_its_profile(monkeypatch):
         seen.append(kwargs.get("profile"))
         return fused(*args, **kwargs)
 
-    monkeypatch.setattr(kernels, "_LOADERS", dict(kernels._LOADERS))
-    monkeypatch.setattr(kernels, "_LOADED", dict(kernels._LOADED))
-    kernels.register_kernel_set("numba-spy", lambda: replace(
-        kernels.kernel_set("numba"), name="numba-spy", transmit_fused=spy))
+    numba_variant("numba-spy", transmit_fused=spy)
     case = drop_case(build_config(), 3, 2)
     st = case.settings.replace(backend="numba-spy")
     ch, est = case.links.channel(), case.links.estimates()

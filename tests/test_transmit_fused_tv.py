@@ -2,12 +2,9 @@
 time-varying precompensation, combine and own-stream windows in tiles of whole blocks,
 against the unfused kernels bit for bit, and where the emulator uses it."""
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 
-from waveforms import kernels
 from waveforms.combine import combine_streams
 from waveforms.transmit_fused_tv import transmit_fused_tv
 from waveforms.tv_delay import TV_BLOCK, tv_delay_doppler
@@ -71,13 +68,9 @@ def test_bad_arguments_are_refused(bad, match):
 
 
 @pytest.fixture
-def unfused_tv_set(monkeypatch):
+def unfused_tv_set(numba_variant):
     """The numba set without the moving satellites' fused pass, for one test."""
-    monkeypatch.setattr(kernels, "_LOADERS", dict(kernels._LOADERS))
-    monkeypatch.setattr(kernels, "_LOADED", dict(kernels._LOADED))
-    kernels.register_kernel_set("numba-unfused-tv", lambda: replace(
-        kernels.kernel_set("numba"), name="numba-unfused-tv", transmit_fused_tv=None))
-    return "numba-unfused-tv"
+    return numba_variant("numba-unfused-tv", transmit_fused_tv=None)
 
 
 def test_an_orbit_drop_takes_it_and_keeps_its_numbers(unfused_tv_set):

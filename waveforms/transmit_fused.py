@@ -230,21 +230,42 @@ def transmit_fused(x: np.ndarray, x_start: int, delay_samples: np.ndarray,
 def _ordered(xf, job, g_rev, step, tx_start, tx_len, coupling, o_sorted, order, a_diag, z,
              zd, tiles, tile, workers, profile):
     """The tile loop of ``combine='ordered'`` (:func:`transmit_fused`)."""
+
+    def filler():
+        acc = np.empty(2 * _d._BLOCK)
+
+        def fill(t0, t1, yt):
+            _tile_fir(xf, job.x_start, job.dint, g_rev, job.doppler, job.gain, step,
+                      np.int64(tx_start), np.int64(tx_len), np.int64(t0), np.int64(t1), acc,
+                      yt, False)
+        return fill
+
+    return ordered_pass(tiles, filler, tile, o_sorted, order, coupling, a_diag, z, zd,
+                        workers, profile)
+
+
+def ordered_pass(tiles, filler, tile, o_sorted, order, coupling, a_diag, z, zd, workers,
+                 profile):
+    """The tiles' loop of an exact fused pass, (z, zd) complex128 [K, W] written: per tile
+    (t0, t1, lo, hi) of ``tiles``, ``fill(t0, t1, yt)`` writes the K streams' buffer samples
+    t0..t1-1 into yt [K, tile], then the windows that meet the tile are summed from it in
+    the pinned combine's order and the own streams' parts kept (:func:`_ordered_tile`);
+    zd = a_diag[j] own[j] by numpy's multiply at the end (precode_desired's numbers).
+    ``filler()``, called once per thread, returns that thread's ``fill`` (its scratch
+    apart). ``profile`` as :func:`transmit_fused` ('fir': the fills)."""
     k_count = z.shape[0]
     own = np.empty_like(z)
     coupling = np.ascontiguousarray(coupling, dtype=np.complex128)
     nz, count = _c.nonzero_table(coupling)
 
     def work(take):
+        fill = filler()
         yt = np.empty((k_count, tile), dtype=np.complex128)
-        acc = np.empty(2 * _d._BLOCK)
         acc_r, acc_i = np.empty(_c.BLOCK), np.empty(_c.BLOCK)
         parts = [0.0, 0.0, 0.0, 0.0]
         for t0, t1, lo, hi in take:
             c0 = perf_counter()
-            _tile_fir(xf, job.x_start, job.dint, g_rev, job.doppler, job.gain, step,
-                      np.int64(tx_start), np.int64(tx_len), np.int64(t0), np.int64(t1), acc,
-                      yt, False)
+            fill(t0, t1, yt)
             c1 = perf_counter()
             made = _ordered_tile(yt, np.int64(t0), np.int64(t1), np.int64(lo), np.int64(hi),
                                  o_sorted, order, coupling, nz, count, acc_r, acc_i, z, own)

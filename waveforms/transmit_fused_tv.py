@@ -25,16 +25,12 @@ on the thread count.
 
 from __future__ import annotations
 
-from time import perf_counter
-
 import numba
 import numpy as np
 
-from . import combine as _c
 from . import tv_delay as _tv
 from .combine import window_tiles
-from .combine_gemm import run_tiles
-from .transmit_fused import _check, _ordered_tile
+from .transmit_fused import _check, ordered_pass
 
 __all__ = ["transmit_fused_tv", "DEFAULT_TILE"]
 
@@ -97,42 +93,23 @@ def transmit_fused_tv(x: np.ndarray, x_start: int, src: np.ndarray,
     order = np.argsort(offsets, kind="stable")
     o_sorted = np.ascontiguousarray(offsets[order])
     a_diag = np.ascontiguousarray(np.diagonal(coupling))
-    nz, count = _c.nonzero_table(coupling)
     z = np.empty((k_count, win_len), dtype=np.complex128)
     zd = np.empty_like(z)
-    own = np.empty_like(z)
     tiles = window_tiles(o_sorted, int(win_len), tile, align=block)
     taps = job.coef.shape[3]
     nblocks = job.coef.shape[1]
 
-    def work(take):
-        yt = np.empty((k_count, tile), dtype=np.complex128)
+    def filler():
         scratch = [np.empty(2 * _tv._CHUNK) for _ in range(3)] + [np.empty(taps)
                                                                    for _ in range(3)]
-        acc_r, acc_i = np.empty(_c.BLOCK), np.empty(_c.BLOCK)
-        parts = [0.0, 0.0, 0.0, 0.0]
-        for t0, t1, lo, hi in take:
-            c0 = perf_counter()
+
+        def fill(t0, t1, yt):
             b_lo, b_hi = t0 // block, min(-(-t1 // block), nblocks)
             _tile_tv(xf, np.int64(job.x_start), job.base, job.coef, job.poly, job.t_ref,
                      job.carrier, job.doppler, job.gain, job.out_start, np.int64(job.out_len),
                      np.int64(block), np.int64(b_lo), np.int64(b_hi), yt, np.int64(t0),
                      *scratch)
-            c1 = perf_counter()
-            made = _ordered_tile(yt, np.int64(t0), np.int64(t1), np.int64(lo), np.int64(hi),
-                                 o_sorted, order, coupling, nz, count, acc_r, acc_i, z, own)
-            parts[0] += c1 - c0
-            parts[1] += perf_counter() - c1
-            parts[3] += 8.0 * k_count * made
-        return parts
+        return fill
 
-    results = run_tiles(tiles, work, workers)
-    c0 = perf_counter()
-    for j in range(k_count):       # linksim.emulator.stages.precode_desired's multiply
-        np.multiply(a_diag[j], own[j], out=zd[j])
-    if profile is not None:
-        total = np.sum(results, axis=0)
-        total[2] += perf_counter() - c0
-        for key, value in zip(("fir", "gemm", "copy", "gemm_flops"), total):
-            profile[key] = profile.get(key, 0.0) + float(value)
-    return z, zd
+    return ordered_pass(tiles, filler, tile, o_sorted, order, coupling, a_diag, z, zd,
+                        workers, profile)
