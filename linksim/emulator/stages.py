@@ -288,8 +288,8 @@ def precompensation_ops(settings: EmulatorSettings, estimates: PathSet):
 
 def uses_transmit_fused(settings: EmulatorSettings, x: np.ndarray, estimates: PathSet) -> bool:
     """Whether :func:`transmit_fused` runs for these samples: the kernel set has the fused
-    pass for x's dtype and the estimates are time-constant (moving satellites keep the
-    time-varying kernels)."""
+    pass for x's dtype and the estimates are time-constant (moving satellites:
+    :func:`uses_transmit_fused_tv`)."""
     kernels = settings.kernels
     return (kernels.transmit_fused is not None and estimates.is_static
             and np.dtype(x.dtype).name in kernels.transmit_fused_dtypes)
