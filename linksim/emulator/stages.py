@@ -199,40 +199,43 @@ def needed_symbol_ranges(settings: EmulatorSettings, estimates: PathSet,
     """
     if estimates.num_paths != 1:
         return None
-    num = settings.numerology
-    lsym = num.symbol_length
-    if not estimates.is_static:
-        return _moving_symbol_ranges(settings, estimates, plan)
-    delay, _, _ = precompensation_ops(settings, estimates)          # [S, K] samples
-    dint = np.floor(delay).astype(np.int64)
-    taps = settings.fractional_delay_taps
-    x_start = plan.first_symbol * lsym
-    first = plan.tx_start + plan.offsets.min(axis=1)                 # [S] absolute
-    last = plan.tx_start + plan.offsets.max(axis=1) + plan.win_len - 1
-    lo = first[:, None] - dint - x_start - taps // 2                 # [S, K] x indices
-    hi = last[:, None] - dint - x_start - taps // 2 + taps - 1
+    read = _static_read_spans if estimates.is_static else _moving_read_spans
+    lo, hi = read(settings, estimates, plan)                         # [S, K] x indices
+    lsym = settings.numerology.symbol_length
     b0 = np.clip(lo.min(axis=0) // lsym, 0, plan.num_burst_symbols)
     b1 = np.clip(hi.max(axis=0) // lsym + 1, b0, plan.num_burst_symbols)
     return np.stack([b0, b1], axis=1).astype(np.int64)
 
 
-def _moving_symbol_ranges(settings: EmulatorSettings, estimates: PathSet,
-                          plan: BurstPlan) -> np.ndarray:
-    """:func:`needed_symbol_ranges` for time-varying estimates."""
+def _static_read_spans(settings: EmulatorSettings, estimates: PathSet,
+                       plan: BurstPlan) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) int64 [S, K]: the x indices op (s, i) of the static delay kernel reads
+    for the emission samples of satellite s's windows."""
+    delay, _, _ = precompensation_ops(settings, estimates)          # [S, K] samples
+    dint = np.floor(delay).astype(np.int64)
+    taps = settings.fractional_delay_taps
+    x_start = plan.first_symbol * settings.numerology.symbol_length
+    first = plan.tx_start + plan.offsets.min(axis=1)                 # [S] absolute
+    last = plan.tx_start + plan.offsets.max(axis=1) + plan.win_len - 1
+    lo = first[:, None] - dint - x_start - taps // 2
+    return lo, lo + (last - first)[:, None] + taps - 1
+
+
+def _moving_read_spans(settings: EmulatorSettings, estimates: PathSet,
+                       plan: BurstPlan) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_static_read_spans` for time-varying estimates: the time-varying kernel's
+    spans from its blocks' integer delays (waveforms.tv_delay.read_spans)."""
     from linksim.emulator.motion import tv_precompensation_ops
     from waveforms.tv_delay import read_spans
 
     s_count, k_count = estimates.num_sats, estimates.num_users
-    lsym = settings.numerology.symbol_length
     _, d0, poly, t_ref, _, _, _, out_start = tv_precompensation_ops(settings, estimates, plan)
     n0 = np.repeat(plan.offsets.min(axis=1), k_count)               # the windows' span
     n1 = np.repeat(plan.offsets.max(axis=1) + plan.win_len, k_count)
     spans = read_spans(d0, poly, t_ref, out_start, plan.tx_len, n0, n1,
                        settings.fractional_delay_taps).reshape(s_count, k_count, 2)
-    spans = spans - plan.first_symbol * lsym                        # x indices
-    b0 = np.clip(spans[..., 0].min(axis=0) // lsym, 0, plan.num_burst_symbols)
-    b1 = np.clip(spans[..., 1].max(axis=0) // lsym + 1, b0, plan.num_burst_symbols)
-    return np.stack([b0, b1], axis=1).astype(np.int64)
+    x_start = plan.first_symbol * settings.numerology.symbol_length
+    return spans[..., 0] - x_start, spans[..., 1] - x_start
 
 
 def burst_data(settings: EmulatorSettings, rng: np.random.Generator, num_streams: int,
@@ -286,6 +289,13 @@ def precompensation_ops(settings: EmulatorSettings, estimates: PathSet):
     return -tau_c_fs, -est_nu / fs, tx_gain
 
 
+def _joined(pairs: list) -> tuple[np.ndarray, np.ndarray]:
+    """The satellites' (z, z_des) pairs of a fused pass as (z [S J, W], z_des [S J, W])."""
+    if len(pairs) == 1:
+        return pairs[0]
+    return (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+
+
 def uses_transmit_fused(settings: EmulatorSettings, x: np.ndarray, estimates: PathSet) -> bool:
     """Whether :func:`transmit_fused` runs for these samples: the kernel set has the fused
     pass for x's dtype and the estimates are time-constant (moving satellites:
@@ -311,9 +321,7 @@ def transmit_fused(settings: EmulatorSettings, x: np.ndarray, x_start: int,
         x, x_start, delay[s], doppler[s], tx_gain[s], int(plan.tx_start[s]), plan.tx_len,
         coupling[s], plan.offsets[s], plan.win_len, settings.fractional_delay_taps, **options)
         for s in range(estimates.num_sats)]
-    if len(pairs) == 1:
-        return pairs[0]
-    return (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+    return _joined(pairs)
 
 
 def uses_transmit_fused_tv(settings: EmulatorSettings, x: np.ndarray,
@@ -340,9 +348,7 @@ def transmit_fused_tv(settings: EmulatorSettings, x: np.ndarray, x_start: int,
         x, x_start, *(op[s * k_count:(s + 1) * k_count] for op in ops), plan.tx_len,
         coupling[s], plan.offsets[s], plan.win_len, settings.fractional_delay_taps, **options)
         for s in range(estimates.num_sats)]
-    if len(pairs) == 1:
-        return pairs[0]
-    return (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+    return _joined(pairs)
 
 
 def precode(settings: EmulatorSettings, xt: np.ndarray, coupling: np.ndarray,
